@@ -1,0 +1,91 @@
+package api
+
+import (
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/twostep/twostep/internal/auth"
+	"github.com/twostep/twostep/internal/httpx"
+)
+
+// bearer returns the Authorization: Bearer token.
+func bearer(r *http.Request) (string, bool) {
+	tok, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+	return strings.TrimSpace(tok), ok
+}
+
+// GET /api/v1/admin/users
+func (a *API) adminUsers(w http.ResponseWriter, r *http.Request) error {
+	us, err := a.svc.ListUsers(r.Context())
+	if err != nil {
+		return err
+	}
+	type userJSON struct {
+		ID        string    `json:"id"`
+		Username  string    `json:"username"`
+		Disabled  bool      `json:"disabled"`
+		Methods   int       `json:"methods"`
+		CreatedAt time.Time `json:"created_at"`
+	}
+	out := make([]userJSON, len(us))
+	for i, u := range us {
+		out[i] = userJSON{u.ID, u.Username, u.Disabled, u.Methods, u.CreatedAt}
+	}
+	writeJSON(w, map[string]any{"users": out})
+	return nil
+}
+
+// POST /api/v1/admin/users {"username","password"}
+func (a *API) adminUserCreate(w http.ResponseWriter, r *http.Request) error {
+	var in struct {
+		Username string `json:"username"`
+		Password string `json:"password"`
+	}
+	if err := decode(w, r, &in); err != nil {
+		return err
+	}
+	u, err := a.svc.CreateUser(r.Context(), a.adminClient(r), in.Username, in.Password)
+	if err != nil {
+		return err
+	}
+	httpx.WriteJSON(w, http.StatusCreated, map[string]string{"id": u.ID, "username": u.Username})
+	return nil
+}
+
+func (a *API) adminUserDisable(w http.ResponseWriter, r *http.Request) error {
+	return noContent(w, a.svc.SetDisabled(r.Context(), a.adminClient(r), r.PathValue("username"), true))
+}
+
+func (a *API) adminUserEnable(w http.ResponseWriter, r *http.Request) error {
+	return noContent(w, a.svc.SetDisabled(r.Context(), a.adminClient(r), r.PathValue("username"), false))
+}
+
+func (a *API) adminUserResetMFA(w http.ResponseWriter, r *http.Request) error {
+	return noContent(w, a.svc.ResetMFA(r.Context(), a.adminClient(r), r.PathValue("username")))
+}
+
+// POST /api/v1/admin/users/{username}/invite
+func (a *API) adminUserInvite(w http.ResponseWriter, r *http.Request) error {
+	link, tok, exp, err := a.svc.Invite(r.Context(), a.adminClient(r), r.PathValue("username"))
+	if err != nil {
+		return err
+	}
+	writeJSON(w, map[string]any{"link": link, "invite": tok, "expires_at": exp})
+	return nil
+}
+
+// adminClient marks audit entries of admin API calls.
+func (a *API) adminClient(r *http.Request) auth.Client {
+	c := a.client(r)
+	c.UserAgent = "admin-api " + c.UserAgent
+	return c
+}
+
+func noContent(w http.ResponseWriter, err error) error {
+	if err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}

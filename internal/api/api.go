@@ -1,0 +1,128 @@
+// Package api is twostep's JSON API v1 (SPEC §3): thin handlers that decode
+// a request, call the auth service and encode the answer. Errors use the
+// shape {"error":{"code":"snake_case","message":"human sentence"}}.
+package api
+
+import (
+	"encoding/json"
+	"errors"
+	"io"
+	"log/slog"
+	"mime"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/twostep/twostep/internal/auth"
+	"github.com/twostep/twostep/internal/httpx"
+	"github.com/twostep/twostep/internal/model"
+)
+
+// maxBody bounds every JSON request body: the largest legitimate one (a
+// login with a 1024-byte password) is far smaller.
+const maxBody = 8 << 10
+
+// API serves /api/v1.
+type API struct {
+	svc     *auth.Service
+	log     *slog.Logger
+	ip      httpx.ClientIP
+	cookies httpx.Cookies
+}
+
+// New returns the API handlers.
+func New(svc *auth.Service, log *slog.Logger, ip httpx.ClientIP, cookies httpx.Cookies) *API {
+	return &API{svc: svc, log: log, ip: ip, cookies: cookies}
+}
+
+// handler is an API handler that returns its failure.
+type handler func(w http.ResponseWriter, r *http.Request) error
+
+// authed is a handler for a request with a valid session.
+type authed func(w http.ResponseWriter, r *http.Request, cur auth.Current) error
+
+// serve adapts a handler: errors become the JSON error shape.
+func (a *API) serve(h handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if err := h(w, r); err != nil {
+			httpx.WriteJSONError(w, r, a.log, toHTTP(err, r))
+		}
+	})
+}
+
+// client describes the caller for limits and the audit log.
+func (a *API) client(r *http.Request) auth.Client {
+	ua := r.UserAgent()
+	if len(ua) > 256 {
+		ua = ua[:256]
+	}
+	return auth.Client{IP: a.ip.Of(r), UserAgent: ua}
+}
+
+// decode reads a JSON object into v: bounded size, unknown fields and
+// trailing data refused, content type must be JSON (a cross-site HTML form
+// cannot send that without a CORS preflight).
+func decode(w http.ResponseWriter, r *http.Request, v any) error {
+	mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	if err != nil || mt != "application/json" {
+		return &httpx.Error{Status: http.StatusUnsupportedMediaType, Code: "unsupported_media_type", Msg: "Send the request body as application/json."}
+	}
+	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, maxBody))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		return decodeError(err)
+	}
+	if err := dec.Decode(&struct{}{}); err != io.EOF {
+		return &httpx.Error{Status: http.StatusBadRequest, Code: "invalid_json", Msg: "The request body must be a single JSON object."}
+	}
+	return nil
+}
+
+// decodeOptional is decode for calls whose body may be empty.
+func decodeOptional(w http.ResponseWriter, r *http.Request, v any) error {
+	if r.ContentLength == 0 && r.Header.Get("Content-Type") == "" {
+		return nil
+	}
+	return decode(w, r, v)
+}
+
+func decodeError(err error) error {
+	var mbe *http.MaxBytesError
+	var ute *json.UnmarshalTypeError
+	var se *json.SyntaxError
+	switch {
+	case errors.As(err, &mbe):
+		return &httpx.Error{Status: http.StatusRequestEntityTooLarge, Code: "body_too_large", Msg: "The request body is too large."}
+	case errors.As(err, &ute):
+		return &httpx.Error{Status: http.StatusBadRequest, Code: "invalid_request", Msg: "Field " + ute.Field + " has the wrong type."}
+	case strings.HasPrefix(err.Error(), "json: unknown field "):
+		return &httpx.Error{Status: http.StatusBadRequest, Code: "invalid_request", Msg: "Unknown field " + strings.TrimPrefix(err.Error(), "json: unknown field ") + "."}
+	case errors.As(err, &se), errors.Is(err, io.ErrUnexpectedEOF), errors.Is(err, io.EOF):
+		return &httpx.Error{Status: http.StatusBadRequest, Code: "invalid_json", Msg: "The request body is not valid JSON."}
+	default:
+		return &httpx.Error{Status: http.StatusBadRequest, Code: "invalid_json", Msg: "The request body could not be read as JSON."}
+	}
+}
+
+// factorJSON is a method as the API shows it.
+type factorJSON struct {
+	ID         string     `json:"id"`
+	Type       string     `json:"type"`
+	Label      string     `json:"label"`
+	Preferred  bool       `json:"preferred"`
+	CreatedAt  time.Time  `json:"created_at"`
+	LastUsedAt *time.Time `json:"last_used_at"`
+}
+
+func factorsJSON(fs []model.Factor) []factorJSON {
+	out := make([]factorJSON, 0, len(fs))
+	for _, f := range fs {
+		j := factorJSON{ID: f.ID, Type: string(f.Type), Label: f.Label, Preferred: f.Preferred, CreatedAt: f.CreatedAt}
+		if !f.LastUsedAt.IsZero() {
+			t := f.LastUsedAt
+			j.LastUsedAt = &t
+		}
+		out = append(out, j)
+	}
+	return out
+}

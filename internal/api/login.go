@@ -1,0 +1,54 @@
+package api
+
+import (
+	"net/http"
+
+	"github.com/twostep/twostep/internal/auth"
+	"github.com/twostep/twostep/internal/httpx"
+)
+
+// POST /api/v1/login {"username","password","invite"?}
+func (a *API) login(w http.ResponseWriter, r *http.Request) error {
+	var in struct {
+		Username string `json:"username"`
+		Password string `json:"password"`
+		Invite   string `json:"invite"`
+	}
+	if err := decode(w, r, &in); err != nil {
+		return err
+	}
+	res, err := a.svc.Login(r.Context(), a.client(r), in.Username, in.Password, in.Invite)
+	if err != nil {
+		return err
+	}
+	a.cookies.Set(w, res.Token)
+	writeJSON(w, map[string]any{"token": res.Token, "aal": res.AAL, "next": res.Next, "methods": factorsJSON(res.Methods)})
+	return nil
+}
+
+// GET /api/v1/session
+func (a *API) sessionShow(w http.ResponseWriter, r *http.Request, cur auth.Current) error {
+	methods, err := a.svc.Methods(r.Context(), cur.User.ID)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, map[string]any{
+		"user":    map[string]string{"id": cur.User.ID, "username": cur.User.Username},
+		"aal":     cur.Session.AAL,
+		"methods": factorsJSON(methods),
+	})
+	return nil
+}
+
+// DELETE /api/v1/session (logout)
+func (a *API) logout(w http.ResponseWriter, r *http.Request, cur auth.Current) error {
+	if err := a.svc.Logout(r.Context(), a.client(r), cur); err != nil {
+		return err
+	}
+	a.cookies.Clear(w)
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+// writeJSON answers 200 with v.
+func writeJSON(w http.ResponseWriter, v any) { httpx.WriteJSON(w, http.StatusOK, v) }

@@ -1,0 +1,86 @@
+package api
+
+import (
+	"net/http"
+
+	"github.com/twostep/twostep/internal/auth"
+	"github.com/twostep/twostep/internal/httpx"
+)
+
+// Routes registers every API v1 call on mux. Each route is wrapped in a
+// chain named for what it demands, so all access rules fit on this screen:
+//
+//	public  anyone (login)
+//	aal1    a valid session at any level
+//	aal2    a session that passed a second factor
+//	admin   the admin bearer token
+//
+// "Recent aal2" (removing a method, new recovery codes) is enforced in the
+// service, where the time rule lives.
+func (a *API) Routes(mux *http.ServeMux) {
+	mux.Handle("POST /api/v1/login", a.public(a.login))
+	mux.Handle("GET /api/v1/session", a.aal1(a.sessionShow))
+	mux.Handle("DELETE /api/v1/session", a.aal1(a.logout))
+
+	mux.Handle("POST /api/v1/setup/plan", a.aal1(a.setupPlan))
+	mux.Handle("POST /api/v1/setup/totp", a.aal1(a.setupTOTP))
+	mux.Handle("POST /api/v1/setup/totp/confirm", a.aal1(a.setupTOTPConfirm))
+	mux.Handle("POST /api/v1/setup/sms", a.aal1(notImplemented))
+	mux.Handle("POST /api/v1/setup/sms/confirm", a.aal1(notImplemented))
+	mux.Handle("POST /api/v1/challenge/sms", a.aal1(notImplemented))
+	mux.Handle("POST /api/v1/verify", a.aal1(a.verify))
+
+	mux.Handle("GET /api/v1/factors", a.aal2(a.factorsList))
+	mux.Handle("DELETE /api/v1/factors/{id}", a.aal2(a.factorDelete))
+	mux.Handle("POST /api/v1/factors/{id}/preferred", a.aal2(a.factorPreferred))
+	mux.Handle("POST /api/v1/recovery-codes", a.aal2(a.recoveryCodes))
+
+	mux.Handle("GET /api/v1/admin/users", a.admin(a.adminUsers))
+	mux.Handle("POST /api/v1/admin/users", a.admin(a.adminUserCreate))
+	mux.Handle("POST /api/v1/admin/users/{username}/disable", a.admin(a.adminUserDisable))
+	mux.Handle("POST /api/v1/admin/users/{username}/enable", a.admin(a.adminUserEnable))
+	mux.Handle("POST /api/v1/admin/users/{username}/reset-mfa", a.admin(a.adminUserResetMFA))
+	mux.Handle("POST /api/v1/admin/users/{username}/invite", a.admin(a.adminUserInvite))
+
+	mux.Handle("/api/", a.public(func(http.ResponseWriter, *http.Request) error {
+		return &httpx.Error{Status: http.StatusNotFound, Code: "not_found", Msg: "There is no such API call."}
+	}))
+}
+
+func (a *API) public(h handler) http.Handler { return a.serve(h) }
+
+// aal1 resolves the session (cookie or Bearer) and refuses without one.
+func (a *API) aal1(h authed) http.Handler {
+	return a.serve(func(w http.ResponseWriter, r *http.Request) error {
+		cur, err := a.svc.Authenticate(r.Context(), httpx.SessionToken(r))
+		if err != nil {
+			return err
+		}
+		return h(w, r, cur)
+	})
+}
+
+// aal2 is aal1 plus a passed second factor.
+func (a *API) aal2(h authed) http.Handler {
+	return a.aal1(func(w http.ResponseWriter, r *http.Request, cur auth.Current) error {
+		if err := auth.RequireAAL2(cur); err != nil {
+			return err
+		}
+		return h(w, r, cur)
+	})
+}
+
+// admin checks the admin bearer token (constant time, in the service).
+func (a *API) admin(h handler) http.Handler {
+	return a.serve(func(w http.ResponseWriter, r *http.Request) error {
+		tok, ok := bearer(r)
+		if !ok || !a.svc.CheckAdminToken(tok) {
+			return &httpx.Error{Status: http.StatusUnauthorized, Code: "unauthenticated", Msg: "A valid admin token is required."}
+		}
+		return h(w, r)
+	})
+}
+
+func notImplemented(http.ResponseWriter, *http.Request, auth.Current) error {
+	return auth.ErrNotImplemented
+}

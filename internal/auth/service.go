@@ -1,0 +1,136 @@
+// Package auth is twostep's service layer: password sign-in, sessions and
+// their assurance levels, the set-up plan, TOTP enrolment and verification,
+// recovery codes, factor management and administrator actions. Every
+// security decision lives here, not in the HTTP handlers; this package never
+// imports net/http, so the JSON API, the pages and the CLI share one set of
+// rules.
+package auth
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"time"
+
+	"github.com/twostep/twostep/internal/audit"
+	"github.com/twostep/twostep/internal/keyring"
+	"github.com/twostep/twostep/internal/password"
+	"github.com/twostep/twostep/internal/ratelimit"
+	"github.com/twostep/twostep/internal/store"
+	"github.com/twostep/twostep/internal/totp"
+)
+
+// Config is the part of the configuration the service needs.
+type Config struct {
+	Issuer          string        // shown in authenticator apps
+	PublicURL       string        // base of invite links
+	AdminToken      string        // admin API bearer token; empty disables it
+	InviteOnly      bool          // enrollment: invite
+	MFARequired     bool          // mfa.required
+	InviteTTL       time.Duration // lifetime of a set-up link
+	IdleTimeout     time.Duration
+	AbsoluteTimeout time.Duration
+	RecentAuth      time.Duration // how fresh aal2 must be for sensitive actions
+	TOTP            totp.Params   // for new authenticator apps
+	LoginPerIP      ratelimit.Limit
+	VerifyPerIP     ratelimit.Limit
+	// VerifyPerUser counts every second-factor attempt of a user before the
+	// code is checked. The back-off alone is check-then-count, so a burst of
+	// parallel guesses could all pass its check; this budget cannot be
+	// outrun because counting is the check.
+	VerifyPerUser ratelimit.Limit
+}
+
+// Deps are the collaborators the service uses.
+type Deps struct {
+	Store   *store.Store
+	Keys    *keyring.Keyring
+	Hasher  *password.Hasher
+	Limiter *ratelimit.Limiter
+	Backoff *ratelimit.Backoff
+	Audit   *audit.Recorder
+	Log     *slog.Logger
+	Now     func() time.Time // nil: time.Now
+}
+
+// Service implements the sign-in and set-up rules. It is safe for
+// concurrent use.
+type Service struct {
+	cfg Config
+	Deps
+}
+
+// New returns a Service.
+func New(cfg Config, d Deps) *Service {
+	if d.Now == nil {
+		d.Now = time.Now
+	}
+	return &Service{cfg: cfg, Deps: d}
+}
+
+// Config returns the service configuration (pages and the API read the
+// issuer and enrollment mode from it).
+func (s *Service) Config() Config { return s.cfg }
+
+// Client describes who is asking, for per-IP limits and the audit log.
+type Client struct {
+	IP        string
+	UserAgent string
+}
+
+// Errors returned by the service. The API and pages map each to a status,
+// a stable code and a plain sentence; wrapped causes stay in the log.
+var (
+	ErrInvalidCredentials = errors.New("invalid username or password")
+	ErrInvalidCode        = errors.New("the code is not valid")
+	ErrCodeFormat         = errors.New("malformed code")
+	ErrUnauthenticated    = errors.New("no valid session")
+	ErrAAL2Required       = errors.New("a second factor is required")
+	ErrRecentAuthRequired = errors.New("a recent second-factor check is required")
+	ErrInviteRequired     = errors.New("a set-up link is required")
+	ErrPlanOrder          = errors.New("set up SMS/Text first")
+	ErrLastFactor         = errors.New("the last method cannot be removed")
+	ErrNoFactor           = errors.New("no active method")
+	ErrNotFound           = errors.New("not found")
+	ErrInvalidInput       = errors.New("invalid input")
+	ErrUserExists         = errors.New("user already exists")
+	ErrNotImplemented     = errors.New("not implemented yet")
+	ErrTooManyAttempts    = errors.New("too many failed attempts")
+	ErrRateLimited        = errors.New("too many requests")
+	ErrBusy               = errors.New("server busy")
+)
+
+// RetryError wraps ErrTooManyAttempts, ErrRateLimited or ErrBusy with the
+// time after which the client may try again (HTTP Retry-After).
+type RetryError struct {
+	Err        error
+	RetryAfter time.Duration
+}
+
+func (e *RetryError) Error() string { return e.Err.Error() }
+func (e *RetryError) Unwrap() error { return e.Err }
+
+// InputError is ErrInvalidInput with a sentence safe to show the client.
+type InputError struct{ Msg string }
+
+func (e *InputError) Error() string { return e.Msg }
+func (e *InputError) Unwrap() error { return ErrInvalidInput }
+
+func invalid(msg string) error { return &InputError{Msg: msg} }
+
+// retry converts a limiter refusal into a RetryError of kind; other limiter
+// errors (backend down) are returned as they are, so callers refuse: limits
+// fail closed.
+func retry(err error, kind error) error {
+	var le *ratelimit.LimitedError
+	if errors.As(err, &le) {
+		return &RetryError{Err: kind, RetryAfter: le.RetryAfter}
+	}
+	return err
+}
+
+// record writes an audit event; a failed audit write is logged by the
+// recorder and does not undo the operation that already happened.
+func (s *Service) record(ctx context.Context, c Client, name, userID, username string, attrs map[string]string) {
+	_ = s.Audit.Record(ctx, audit.Event{Name: name, UserID: userID, Username: username, IP: c.IP, UserAgent: c.UserAgent, Attrs: attrs})
+}

@@ -1,0 +1,223 @@
+package auth
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/twostep/twostep/internal/audit"
+	"github.com/twostep/twostep/internal/model"
+	"github.com/twostep/twostep/internal/token"
+	"github.com/twostep/twostep/internal/totp"
+)
+
+// canEnroll decides whether cur may set up a factor. The first factor may be
+// set up by the aal1 session (with enrollment: invite the set-up link was
+// already checked at login); any further factor needs a recent second-factor
+// check, so a stolen password alone cannot add an attacker's device.
+func (s *Service) canEnroll(ctx context.Context, cur Current) ([]model.Factor, error) {
+	active, err := s.activeFactors(ctx, cur.User.ID)
+	if err != nil {
+		return nil, err
+	}
+	if len(active) > 0 {
+		if err := s.requireRecent(cur); err != nil {
+			return nil, err
+		}
+	}
+	return active, nil
+}
+
+// Plan records which methods the user chose to set up and returns the order
+// they will be set up in: SMS/Text first when both are chosen (SPEC §1).
+func (s *Service) Plan(ctx context.Context, cur Current, methods []string) ([]string, error) {
+	if len(methods) == 0 || len(methods) > 2 {
+		return nil, invalid(`methods must list "totp", "sms" or both`)
+	}
+	var steps []string
+	for _, m := range []string{"sms", "totp"} { // the enforced order
+		if slices.Contains(methods, m) {
+			steps = append(steps, m)
+		}
+	}
+	for _, m := range methods {
+		if m != "sms" && m != "totp" {
+			return nil, invalid(`methods must list "totp", "sms" or both`)
+		}
+	}
+	if len(steps) != len(methods) {
+		return nil, invalid("methods must not repeat")
+	}
+	if _, err := s.canEnroll(ctx, cur); err != nil {
+		return nil, err
+	}
+	if err := s.Store.SetSessionPlan(ctx, cur.Session.TokenHash, strings.Join(steps, ",")); err != nil {
+		if errors.Is(err, model.ErrNotFound) {
+			return nil, ErrUnauthenticated
+		}
+		return nil, fmt.Errorf("save plan: %w", err)
+	}
+	return steps, nil
+}
+
+// checkPlanStep refuses to start step while an earlier step of the plan in
+// progress is unfinished.
+func checkPlanStep(cur Current, step string) error {
+	if steps := planSteps(cur.Session.Plan); len(steps) > 0 && steps[0] != step {
+		return ErrPlanOrder
+	}
+	return nil
+}
+
+// TOTPSetup is what the user needs to add an authenticator app.
+type TOTPSetup struct {
+	FactorID   string
+	Secret     string // base32, for typing into desktop apps
+	OTPAuthURI string
+	QRPNG      []byte
+}
+
+// StartTOTP creates a pending authenticator-app factor with a fresh 160-bit
+// secret, sealed with AES-256-GCM before it reaches the database.
+func (s *Service) StartTOTP(ctx context.Context, c Client, cur Current, name string) (TOTPSetup, error) {
+	active, err := s.canEnroll(ctx, cur)
+	if err != nil {
+		return TOTPSetup{}, err
+	}
+	if err := checkPlanStep(cur, "totp"); err != nil {
+		return TOTPSetup{}, err
+	}
+	label, err := cleanLabel(name, "Authenticator app")
+	if err != nil {
+		return TOTPSetup{}, err
+	}
+	label = uniqueLabel(label, active)
+	secret, err := totp.NewSecret()
+	if err != nil {
+		return TOTPSetup{}, err
+	}
+	id := token.NewID()
+	keyID, sealed, err := s.Keys.Seal(secret, factorAAD(id))
+	if err != nil {
+		return TOTPSetup{}, fmt.Errorf("seal secret: %w", err)
+	}
+	// An abandoned set-up is replaced, so pending secrets do not pile up.
+	if err := s.Store.DeletePendingFactors(ctx, cur.User.ID, model.FactorTOTP); err != nil {
+		return TOTPSetup{}, fmt.Errorf("clear pending: %w", err)
+	}
+	p := s.cfg.TOTP
+	f := model.Factor{ID: id, UserID: cur.User.ID, Type: model.FactorTOTP, Label: label, Status: model.FactorPending,
+		KeyID: keyID, Secret: sealed, Params: encodeParams(p), CreatedAt: s.Now()}
+	if err := s.Store.CreateFactor(ctx, f); err != nil {
+		return TOTPSetup{}, fmt.Errorf("create factor: %w", err)
+	}
+	uri := totp.URI(s.cfg.Issuer, cur.User.Username, secret, p)
+	png, err := totp.QRPNG(uri, 256)
+	if err != nil {
+		return TOTPSetup{}, fmt.Errorf("qr code: %w", err)
+	}
+	return TOTPSetup{FactorID: id, Secret: totp.EncodeSecret(secret), OTPAuthURI: uri, QRPNG: png}, nil
+}
+
+// ConfirmResult is the outcome of finishing a factor's set-up.
+type ConfirmResult struct {
+	Token         string // the rotated aal2 session
+	AAL           model.AAL
+	Next          string
+	RecoveryCodes []string // only when this was the user's first factor
+}
+
+// ConfirmTOTP activates a pending authenticator app once the user proves it
+// produces valid codes. factorID empty means the newest pending app.
+func (s *Service) ConfirmTOTP(ctx context.Context, c Client, cur Current, factorID, code string) (ConfirmResult, error) {
+	active, err := s.canEnroll(ctx, cur)
+	if err != nil {
+		return ConfirmResult{}, err
+	}
+	if err := s.checkBackoff(ctx, cur.User); err != nil {
+		return ConfirmResult{}, err
+	}
+	if !isDigits(code, 6, 8) {
+		return ConfirmResult{}, ErrCodeFormat
+	}
+	f, err := s.pendingTOTP(ctx, cur.User.ID, factorID)
+	if err != nil {
+		return ConfirmResult{}, err
+	}
+	ok, err := s.checkTOTP(ctx, cur.User.ID, f, code)
+	if err != nil {
+		return ConfirmResult{}, err
+	}
+	if !ok {
+		return ConfirmResult{}, s.failSecondFactor(ctx, c, cur.User, "totp_setup")
+	}
+	if err := s.Store.ActivateFactor(ctx, cur.User.ID, f.ID, s.Now()); err != nil {
+		if errors.Is(err, model.ErrNotFound) {
+			return ConfirmResult{}, ErrNotFound // confirmed by a parallel request
+		}
+		return ConfirmResult{}, fmt.Errorf("activate: %w", err)
+	}
+	return s.finishSetup(ctx, c, &cur, f, "totp", len(active) == 0)
+}
+
+// finishSetup runs after a factor became active: recovery codes on the first
+// factor, the plan moves on, the session rotates to aal2.
+func (s *Service) finishSetup(ctx context.Context, c Client, cur *Current, f model.Factor, step string, first bool) (ConfirmResult, error) {
+	if err := s.Backoff.Reset(ctx, backoffKey(cur.User)); err != nil {
+		return ConfirmResult{}, err
+	}
+	s.record(ctx, c, audit.FactorAdded, cur.User.ID, cur.User.Username, map[string]string{"factor_id": f.ID, "type": string(f.Type)})
+	var codes []string
+	if first {
+		var err error
+		if codes, err = s.newRecoveryCodes(ctx, c, cur.User); err != nil {
+			return ConfirmResult{}, err
+		}
+	}
+	plan := planAfter(cur.Session.Plan, step)
+	tok, err := s.elevate(ctx, cur, plan)
+	if err != nil {
+		return ConfirmResult{}, err
+	}
+	return ConfirmResult{Token: tok, AAL: model.AAL2, Next: nextAfterSetup(plan), RecoveryCodes: codes}, nil
+}
+
+// pendingTOTP finds the pending authenticator app to confirm.
+func (s *Service) pendingTOTP(ctx context.Context, userID, factorID string) (model.Factor, error) {
+	if factorID != "" {
+		f, err := s.Store.Factor(ctx, userID, factorID)
+		if errors.Is(err, model.ErrNotFound) || (err == nil && (f.Type != model.FactorTOTP || f.Status != model.FactorPending)) {
+			return model.Factor{}, ErrNotFound
+		}
+		return f, err
+	}
+	fs, err := s.Store.Factors(ctx, userID)
+	if err != nil {
+		return model.Factor{}, fmt.Errorf("load factors: %w", err)
+	}
+	for i := len(fs) - 1; i >= 0; i-- { // newest first
+		if fs[i].Type == model.FactorTOTP && fs[i].Status == model.FactorPending {
+			return fs[i], nil
+		}
+	}
+	return model.Factor{}, ErrNotFound
+}
+
+// uniqueLabel appends " 2", " 3", ... so each active method has its own name.
+func uniqueLabel(label string, active []model.Factor) string {
+	taken := func(l string) bool {
+		return slices.ContainsFunc(active, func(f model.Factor) bool { return f.Label == l })
+	}
+	for i, l := 2, label; ; i++ {
+		if !taken(l) {
+			return l
+		}
+		l = fmt.Sprintf("%s %d", label, i)
+	}
+}
+
+// factorAAD binds a sealed secret to its factor row, so a secret copied to
+// another row does not decrypt.
+func factorAAD(id string) []byte { return []byte("factor:" + id) }

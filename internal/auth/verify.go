@@ -1,0 +1,225 @@
+package auth
+
+import (
+	"context"
+	"crypto/subtle"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+
+	"github.com/twostep/twostep/internal/audit"
+	"github.com/twostep/twostep/internal/model"
+	"github.com/twostep/twostep/internal/token"
+	"github.com/twostep/twostep/internal/totp"
+)
+
+// VerifyResult is the outcome of a successful second-factor check.
+type VerifyResult struct {
+	Token string // the rotated aal2 session
+	AAL   model.AAL
+}
+
+// Verify checks a second factor and raises the session to aal2 with a new
+// token. Failures count towards the user's back-off; while it lasts every
+// attempt gets ErrTooManyAttempts (NIST SP 800-63B §5.2.2).
+func (s *Service) Verify(ctx context.Context, c Client, cur Current, method, code string) (VerifyResult, error) {
+	switch method {
+	case "totp", "recovery":
+	case "sms", "webauthn":
+		return VerifyResult{}, ErrNotImplemented
+	default:
+		return VerifyResult{}, invalid(`method must be "totp", "sms", "recovery" or "webauthn"`)
+	}
+	if _, err := s.Limiter.Allow(ctx, "verify:ip:"+c.IP, s.cfg.VerifyPerIP); err != nil {
+		if err = retry(err, ErrRateLimited); errors.Is(err, ErrRateLimited) {
+			s.record(ctx, c, audit.RateLimited, cur.User.ID, cur.User.Username, map[string]string{"limit": "verify_per_ip"})
+		}
+		return VerifyResult{}, err
+	}
+	if err := s.checkBackoff(ctx, cur.User); err != nil {
+		return VerifyResult{}, err
+	}
+	var f model.Factor
+	var ok bool
+	var err error
+	if method == "totp" {
+		f, ok, err = s.verifyTOTP(ctx, cur.User, code)
+	} else {
+		ok, err = s.verifyRecovery(ctx, c, cur.User, code)
+	}
+	if err != nil {
+		return VerifyResult{}, err
+	}
+	if !ok {
+		return VerifyResult{}, s.failSecondFactor(ctx, c, cur.User, method)
+	}
+	if err := s.Backoff.Reset(ctx, backoffKey(cur.User)); err != nil {
+		return VerifyResult{}, err
+	}
+	if f.ID != "" {
+		if err := s.Store.TouchFactor(ctx, f.ID, s.Now()); err != nil && !errors.Is(err, model.ErrNotFound) {
+			return VerifyResult{}, fmt.Errorf("touch factor: %w", err)
+		}
+	}
+	tok, err := s.elevate(ctx, &cur, cur.Session.Plan)
+	if err != nil {
+		return VerifyResult{}, err
+	}
+	s.record(ctx, c, audit.VerifyOK, cur.User.ID, cur.User.Username, map[string]string{"method": method, "factor_id": f.ID})
+	return VerifyResult{Token: tok, AAL: model.AAL2}, nil
+}
+
+// verifyTOTP tries the code against each active authenticator app of u.
+func (s *Service) verifyTOTP(ctx context.Context, u model.User, code string) (model.Factor, bool, error) {
+	if !isDigits(code, 6, 8) {
+		return model.Factor{}, false, ErrCodeFormat
+	}
+	fs, err := s.activeFactors(ctx, u.ID)
+	if err != nil {
+		return model.Factor{}, false, err
+	}
+	n := 0
+	for _, f := range fs {
+		if f.Type != model.FactorTOTP {
+			continue
+		}
+		n++
+		ok, err := s.checkTOTP(ctx, u.ID, f, code)
+		if err != nil || ok {
+			return f, ok, err
+		}
+	}
+	if n == 0 {
+		return model.Factor{}, false, ErrNoFactor
+	}
+	return model.Factor{}, false, nil
+}
+
+// checkTOTP validates code against one factor and, when it matches, records
+// its time step as used in one atomic UPDATE: a code is accepted once,
+// whatever the number of parallel requests or instances (SPEC §2).
+func (s *Service) checkTOTP(ctx context.Context, userID string, f model.Factor, code string) (bool, error) {
+	p, err := s.decodeParams(f.Params)
+	if err != nil {
+		return false, fmt.Errorf("factor %s: %w", f.ID, err)
+	}
+	secret, err := s.Keys.Open(f.KeyID, f.Secret, factorAAD(f.ID))
+	if err != nil {
+		return false, fmt.Errorf("open factor %s secret: %w", f.ID, err)
+	}
+	step, ok := totp.Validate(secret, p, code, s.Now())
+	clear(secret)
+	if !ok {
+		return false, nil
+	}
+	fresh, err := s.Store.AcceptTOTPStep(ctx, userID, step)
+	if err != nil {
+		return false, fmt.Errorf("record totp step: %w", err)
+	}
+	return fresh, nil
+}
+
+// verifyRecovery consumes a matching unused recovery code of u.
+func (s *Service) verifyRecovery(ctx context.Context, c Client, u model.User, code string) (bool, error) {
+	norm, ok := token.NormalizeRecoveryCode(code)
+	if !ok {
+		return false, ErrCodeFormat
+	}
+	codes, err := s.Store.UnusedRecoveryCodes(ctx, u.ID)
+	if err != nil {
+		return false, fmt.Errorf("load recovery codes: %w", err)
+	}
+	macs := map[string][]byte{} // one MAC per key id
+	for _, rc := range codes {
+		mac, seen := macs[rc.KeyID]
+		if !seen {
+			if mac, err = s.Keys.MAC(rc.KeyID, "recovery", []byte(norm)); err != nil {
+				return false, fmt.Errorf("recovery code mac: %w", err)
+			}
+			macs[rc.KeyID] = mac
+		}
+		if subtle.ConstantTimeCompare(mac, rc.CodeHash) != 1 {
+			continue
+		}
+		err := s.Store.UseRecoveryCode(ctx, rc.ID, s.Now())
+		if errors.Is(err, model.ErrNotFound) {
+			return false, nil // used by a parallel request
+		}
+		if err != nil {
+			return false, fmt.Errorf("use recovery code: %w", err)
+		}
+		s.record(ctx, c, audit.RecoveryCodeUsed, u.ID, u.Username, map[string]string{"remaining": strconv.Itoa(len(codes) - 1)})
+		return true, nil
+	}
+	return false, nil
+}
+
+// backoffKey is the per-user key of the second-factor back-off.
+func backoffKey(u model.User) string { return "2fa:user:" + u.ID }
+
+// checkBackoff counts a second-factor attempt against the user's budget and
+// refuses while the user is over it or locked out after failures.
+func (s *Service) checkBackoff(ctx context.Context, u model.User) error {
+	if _, err := s.Limiter.Allow(ctx, "2fa:attempts:"+u.ID, s.cfg.VerifyPerUser); err != nil {
+		return retry(err, ErrTooManyAttempts)
+	}
+	wait, err := s.Backoff.Check(ctx, backoffKey(u))
+	if err != nil {
+		return fmt.Errorf("back-off check: %w", err) // fail closed
+	}
+	if wait > 0 {
+		return &RetryError{Err: ErrTooManyAttempts, RetryAfter: wait}
+	}
+	return nil
+}
+
+// failSecondFactor counts a failed code, audits it (and a lock-out when one
+// starts) and returns ErrInvalidCode.
+func (s *Service) failSecondFactor(ctx context.Context, c Client, u model.User, method string) error {
+	n, lock, err := s.Backoff.Fail(ctx, backoffKey(u))
+	if err != nil {
+		return fmt.Errorf("back-off: %w", err)
+	}
+	s.record(ctx, c, audit.VerifyFailed, u.ID, u.Username, map[string]string{"method": method, "failures": strconv.FormatInt(n, 10)})
+	if lock > 0 {
+		s.record(ctx, c, audit.Lockout, u.ID, u.Username, map[string]string{"failures": strconv.FormatInt(n, 10), "seconds": strconv.Itoa(int(lock.Seconds()))})
+	}
+	return ErrInvalidCode
+}
+
+// isDigits reports whether s is min..max ASCII digits (no spaces, signs or
+// letters: a code is exactly what the authenticator shows).
+func isDigits(s string, min, max int) bool {
+	if len(s) < min || len(s) > max {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return false
+		}
+	}
+	return true
+}
+
+// encodeParams stores a factor's TOTP parameters with it, so changing the
+// configuration later does not break apps already set up.
+func encodeParams(p totp.Params) string {
+	return fmt.Sprintf("%s:%d:%d", p.Algorithm, p.Digits, p.Period)
+}
+
+// decodeParams is the inverse of encodeParams; the skew comes from the
+// current configuration.
+func (s *Service) decodeParams(v string) (totp.Params, error) {
+	parts := strings.Split(v, ":")
+	if len(parts) != 3 {
+		return totp.Params{}, fmt.Errorf("bad totp params %q", v)
+	}
+	digits, err1 := strconv.Atoi(parts[1])
+	period, err2 := strconv.Atoi(parts[2])
+	p := totp.Params{Algorithm: parts[0], Digits: digits, Period: period, Skew: s.cfg.TOTP.Skew}
+	if err := errors.Join(err1, err2, p.Validate()); err != nil {
+		return totp.Params{}, fmt.Errorf("bad totp params %q: %w", v, err)
+	}
+	return p, nil
+}

@@ -1,0 +1,148 @@
+package cli
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"log/slog"
+	"os"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/twostep/twostep/internal/audit"
+	"github.com/twostep/twostep/internal/auth"
+	"github.com/twostep/twostep/internal/config"
+	"github.com/twostep/twostep/internal/keyring"
+	"github.com/twostep/twostep/internal/password"
+	"github.com/twostep/twostep/internal/ratelimit"
+	"github.com/twostep/twostep/internal/store"
+	"github.com/twostep/twostep/internal/totp"
+)
+
+// app is everything a command needs, wired from the configuration.
+type app struct {
+	cfg   config.Config
+	log   *slog.Logger
+	store *store.Store
+	keys  *keyring.Keyring
+	svc   *auth.Service
+}
+
+// open loads the configuration, opens and migrates the database, loads (or,
+// on a fresh install, creates) the key file and builds the service. Logs go
+// to logOut at minLevel or above (commands other than serve keep stderr
+// for warnings).
+func (e *cmdEnv) open(f *flags, logOut io.Writer, minLevel slog.Level) (*app, error) {
+	cfg, err := e.config(f)
+	if err != nil {
+		return nil, err
+	}
+	log := newLogger(cfg, logOut, minLevel)
+	driver, dsn := cfg.DatabaseDriver()
+	st, err := store.Open(e.ctx, store.Dialect(driver), dsn)
+	if err != nil {
+		return nil, err
+	}
+	a := &app{cfg: cfg, log: log, store: st}
+	if err := a.init(e); err != nil {
+		st.Close()
+		return nil, err
+	}
+	return a, nil
+}
+
+func (a *app) init(e *cmdEnv) error {
+	applied, err := a.store.Migrate(e.ctx)
+	if err != nil {
+		return err
+	}
+	for _, m := range applied {
+		a.log.Info("migration applied", "migration", m)
+	}
+	if a.keys, err = a.loadKeys(e); err != nil {
+		return err
+	}
+	cfg := a.cfg
+	now := time.Now
+	backend := ratelimit.NewMemory(now)
+	minute := func(n int) ratelimit.Limit { return ratelimit.Limit{Count: int64(n), Window: time.Minute} }
+	a.svc = auth.New(auth.Config{
+		Issuer:          cfg.Issuer,
+		PublicURL:       cfg.PublicURL(),
+		AdminToken:      cfg.AdminToken,
+		InviteOnly:      cfg.Enrollment == "invite",
+		MFARequired:     cfg.MFA.Required,
+		InviteTTL:       cfg.InviteTTL,
+		IdleTimeout:     cfg.Session.IdleTimeout,
+		AbsoluteTimeout: cfg.Session.AbsoluteTimeout,
+		RecentAuth:      cfg.Session.RecentAuth,
+		TOTP:            totp.Params{Algorithm: cfg.TOTP.Algorithm, Digits: cfg.TOTP.Digits, Period: cfg.TOTP.Period, Skew: cfg.TOTP.Skew},
+		LoginPerIP:      minute(cfg.Limits.LoginPerIP),
+		VerifyPerIP:     minute(cfg.Limits.VerifyPerIP),
+		VerifyPerUser:   minute(cfg.Limits.VerifyPerUser),
+	}, auth.Deps{
+		Store: a.store,
+		Keys:  a.keys,
+		Hasher: password.NewHasher(password.Params{
+			Memory: cfg.Password.Argon2.Memory, Time: cfg.Password.Argon2.Time, Threads: cfg.Password.Argon2.Threads,
+			SaltLen: 16, KeyLen: 32,
+		}, cfg.Password.Concurrency, cfg.Password.MaxWait),
+		Limiter: ratelimit.NewLimiter(backend),
+		Backoff: ratelimit.NewBackoff(backend, int64(cfg.Limits.MaxFailures), cfg.Limits.BackoffBase, cfg.Limits.BackoffMax),
+		Audit:   audit.New(a.store, a.log, now),
+		Log:     a.log,
+		Now:     now,
+	})
+	return nil
+}
+
+// loadKeys loads the key file, creating it (mode 0600) only on a fresh
+// install: when the database already holds secrets sealed under keys the
+// file lacks, start-up fails instead of making them unreadable. Twostep
+// never runs without a key (no plaintext fallback).
+func (a *app) loadKeys(e *cmdEnv) (*keyring.Keyring, error) {
+	inUse, err := a.store.KeyIDsInUse(e.ctx)
+	if err != nil {
+		return nil, fmt.Errorf("read key ids: %w", err)
+	}
+	if _, err := os.Stat(a.cfg.KeyFile); errors.Is(err, fs.ErrNotExist) && len(inUse) > 0 {
+		return nil, fmt.Errorf("key file %s is missing, but the database holds secrets sealed with key(s) %s: restore the key file from your backup",
+			a.cfg.KeyFile, strings.Join(inUse, ", "))
+	}
+	kr, created, err := keyring.LoadOrCreate(a.cfg.KeyFile)
+	if err != nil {
+		return nil, err
+	}
+	if created {
+		a.log.Warn("created a new encryption key file; back it up: without it stored secrets cannot be read", "key_file", a.cfg.KeyFile)
+	}
+	for _, id := range inUse {
+		if !slices.Contains(kr.IDs(), id) {
+			return nil, fmt.Errorf("key file %s lacks key %s that sealed stored secrets: restore the right key file", a.cfg.KeyFile, id)
+		}
+	}
+	return kr, nil
+}
+
+func (a *app) close() { a.store.Close() }
+
+// config loads the configuration: file, then environment, then flags.
+func (e *cmdEnv) config(f *flags) (config.Config, error) {
+	cfg, err := config.Load(f.config, e.env, f.flagValues())
+	if err != nil {
+		return config.Config{}, fmt.Errorf("configuration:\n%w", err)
+	}
+	return cfg, nil
+}
+
+func newLogger(cfg config.Config, w io.Writer, minLevel slog.Level) *slog.Logger {
+	var level slog.Level
+	_ = level.UnmarshalText([]byte(cfg.Log.Level)) // validated by config
+	opts := &slog.HandlerOptions{Level: max(level, minLevel)}
+	if cfg.Log.Format == "json" {
+		return slog.New(slog.NewJSONHandler(w, opts))
+	}
+	return slog.New(slog.NewTextHandler(w, opts))
+}

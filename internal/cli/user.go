@@ -1,0 +1,161 @@
+package cli
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"golang.org/x/term"
+
+	"github.com/twostep/twostep/internal/auth"
+)
+
+// cliClient marks audit entries written by the command line.
+var cliClient = auth.Client{IP: "cli", UserAgent: "twostep-cli"}
+
+// user runs `twostep user SUBCOMMAND`.
+func (e *cmdEnv) user(args []string) error {
+	if len(args) == 0 {
+		return usageErr("user needs a subcommand: add, list, disable, enable, reset-mfa, set-password, invite")
+	}
+	sub := args[0]
+	f := newFlags("user "+sub, e.stderr)
+	pwStdin := f.Bool("password-stdin", false, "read the password from standard input")
+	pos, err := f.parse(args[1:])
+	if err != nil {
+		return err
+	}
+	want := 1
+	if sub == "list" {
+		want = 0
+	}
+	if err := exactly(pos, want, map[int]string{0: "no arguments", 1: "one user name"}[want]); err != nil {
+		return err
+	}
+	if *pwStdin && sub != "add" && sub != "set-password" {
+		return usageErr("--password-stdin only goes with add and set-password")
+	}
+	switch sub {
+	case "add", "list", "disable", "enable", "reset-mfa", "set-password", "invite":
+	default:
+		return usageErr("unknown user subcommand %q", sub)
+	}
+	a, err := e.open(f, e.stderr, slog.LevelWarn)
+	if err != nil {
+		return err
+	}
+	defer a.close()
+	ctx, svc := e.ctx, a.svc
+	switch sub {
+	case "add":
+		pw, err := e.readPassword(*pwStdin)
+		if err != nil {
+			return err
+		}
+		u, err := svc.CreateUser(ctx, cliClient, pos[0], pw)
+		if err != nil {
+			return userErr(err, pos[0])
+		}
+		fmt.Fprintf(e.stdout, "user %s added\n", u.Username)
+	case "list":
+		us, err := svc.ListUsers(ctx)
+		if err != nil {
+			return err
+		}
+		tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
+		fmt.Fprintln(tw, "USERNAME\tSTATUS\tMETHODS\tCREATED")
+		for _, u := range us {
+			status := "active"
+			if u.Disabled {
+				status = "disabled"
+			}
+			fmt.Fprintf(tw, "%s\t%s\t%d\t%s\n", u.Username, status, u.Methods, u.CreatedAt.Format(time.DateOnly))
+		}
+		return tw.Flush()
+	case "disable", "enable":
+		if err := svc.SetDisabled(ctx, cliClient, pos[0], sub == "disable"); err != nil {
+			return userErr(err, pos[0])
+		}
+		fmt.Fprintf(e.stdout, "user %s %sd\n", strings.ToLower(pos[0]), sub)
+	case "reset-mfa":
+		if err := svc.ResetMFA(ctx, cliClient, pos[0]); err != nil {
+			return userErr(err, pos[0])
+		}
+		fmt.Fprintf(e.stdout, "user %s: all methods, recovery codes and sessions removed; a second factor is set up at the next sign-in\n", strings.ToLower(pos[0]))
+	case "set-password":
+		pw, err := e.readPassword(*pwStdin)
+		if err != nil {
+			return err
+		}
+		if err := svc.SetPassword(ctx, cliClient, pos[0], pw); err != nil {
+			return userErr(err, pos[0])
+		}
+		fmt.Fprintf(e.stdout, "user %s: password changed, sessions ended\n", strings.ToLower(pos[0]))
+	case "invite":
+		link, _, exp, err := svc.Invite(ctx, cliClient, pos[0])
+		if err != nil {
+			return userErr(err, pos[0])
+		}
+		fmt.Fprintf(e.stdout, "%s\nvalid until %s, for one use\n", link, exp.UTC().Format(time.RFC3339))
+		if a.cfg.Enrollment != "invite" {
+			fmt.Fprintln(e.stderr, "note: enrollment is \"password\", so this user can also set up a factor without the link")
+		}
+	}
+	return nil
+}
+
+// userErr makes service errors read well on a terminal.
+func userErr(err error, name string) error {
+	var ie *auth.InputError
+	switch {
+	case errors.As(err, &ie):
+		return errors.New(ie.Msg)
+	case errors.Is(err, auth.ErrNotFound):
+		return fmt.Errorf("no user named %q", name)
+	case errors.Is(err, auth.ErrUserExists):
+		return fmt.Errorf("user %q already exists", name)
+	}
+	return err
+}
+
+// readPassword reads a new password: from standard input with
+// --password-stdin (one line; a trailing newline is dropped), or from a
+// terminal prompt without echo, asked twice.
+func (e *cmdEnv) readPassword(fromStdin bool) (string, error) {
+	if fromStdin {
+		b, err := io.ReadAll(io.LimitReader(e.stdin, 4096))
+		if err != nil {
+			return "", err
+		}
+		pw := strings.TrimSuffix(strings.TrimSuffix(string(b), "\n"), "\r")
+		if strings.ContainsAny(pw, "\r\n") {
+			return "", errors.New("--password-stdin: the password must be a single line")
+		}
+		return pw, nil
+	}
+	in, ok := e.stdin.(*os.File)
+	if !ok || !term.IsTerminal(int(in.Fd())) {
+		return "", usageErr("standard input is not a terminal: pass the password with --password-stdin")
+	}
+	fmt.Fprint(e.stderr, "Password: ")
+	pw, err := term.ReadPassword(int(in.Fd()))
+	fmt.Fprintln(e.stderr)
+	if err != nil {
+		return "", err
+	}
+	fmt.Fprint(e.stderr, "Repeat password: ")
+	again, err := term.ReadPassword(int(in.Fd()))
+	fmt.Fprintln(e.stderr)
+	if err != nil {
+		return "", err
+	}
+	if string(pw) != string(again) {
+		return "", errors.New("the passwords do not match")
+	}
+	return string(pw), nil
+}

@@ -1,0 +1,219 @@
+package config
+
+import (
+	"net"
+	"net/url"
+	"strings"
+	"time"
+)
+
+// Config is the whole configuration of a twostep instance.
+//
+// Each leaf field is one configuration key. Its yaml tag, joined with the
+// tags of the structs above it by dots, is the key path ("sms.provider"); the
+// environment variable is derived from that path (TWOSTEP_SMS_PROVIDER). The
+// help tag is the one-line meaning used in the documentation. A secret tag
+// marks a secret: "value" for a value that is wholly secret, "url" for a URL
+// that may carry a password. Durations are Go duration strings ("30m",
+// "72h") in every source. Secrets can also be read from a file named by
+// the <VAR>_FILE environment variable, and Redacted hides them.
+//
+// PublicURLSetting is public_url as configured, possibly empty; the
+// PublicURL method gives the effective URL.
+type Config struct {
+	Listen             string        `yaml:"listen" help:"Address (host:port) the HTTP server listens on."`
+	PublicURLSetting   string        `yaml:"public_url" help:"URL users reach twostep at, used for links, redirects and the WebOTP host. Empty means http:// + listen, which is allowed only when listen is a loopback address."`
+	Database           string        `yaml:"database" secret:"url" help:"Store: sqlite:PATH for the embedded SQLite database, or a postgres:// (postgresql://) URL."`
+	Redis              string        `yaml:"redis" secret:"url" help:"Optional Redis URL (redis://, rediss:// or unix://) for rate limits and short-lived state shared by several instances. Empty means Redis is not used."`
+	KeyFile            string        `yaml:"key_file" help:"File holding the encryption key(s) for secrets at rest; created with mode 0600 on first run."`
+	Issuer             string        `yaml:"issuer" help:"Name shown in authenticator apps and on pages. Must not contain a colon."`
+	Enrollment         string        `yaml:"enrollment" help:"Who may set up the first factor: password (whoever knows the password) or invite (only through an administrator's one-time set-up link)."`
+	InviteTTL          time.Duration `yaml:"invite_ttl" help:"How long a set-up link from twostep user invite stays valid."`
+	InsecureDevCookies bool          `yaml:"insecure_dev_cookies" help:"Send session cookies without the Secure attribute even off localhost. For development over plain HTTP only; never in production."`
+	TrustedProxies     []string      `yaml:"trusted_proxies" help:"IP addresses or CIDR ranges of reverse proxies whose X-Forwarded-For header is believed (comma-separated in the environment). Empty means the header is ignored."`
+	AdminToken         string        `yaml:"admin_token" secret:"value" help:"Bearer token for the admin API, at least 32 characters. Empty disables the admin API."`
+
+	Log      Log      `yaml:"log"`
+	MFA      MFA      `yaml:"mfa"`
+	Session  Session  `yaml:"session"`
+	TOTP     TOTP     `yaml:"totp"`
+	Password Password `yaml:"password"`
+	Limits   Limits   `yaml:"limits"`
+	SMS      SMS      `yaml:"sms"`
+	Support  Support  `yaml:"support"`
+}
+
+// Log configures the structured log.
+type Log struct {
+	Level  string `yaml:"level" help:"Least severe level written: debug, info, warn or error."`
+	Format string `yaml:"format" help:"Log line format: text or json."`
+}
+
+// MFA holds the second-factor policy.
+type MFA struct {
+	Required bool `yaml:"required" help:"Whether every user must set up and pass a second factor before reaching anything protected."`
+}
+
+// Session configures sign-in sessions.
+type Session struct {
+	IdleTimeout     time.Duration `yaml:"idle_timeout" help:"A session unused for this long ends."`
+	AbsoluteTimeout time.Duration `yaml:"absolute_timeout" help:"A session ends this long after sign-in, however active. At least idle_timeout."`
+	RecentAuth      time.Duration `yaml:"recent_auth" help:"How recent the last second-factor check must be for sensitive actions (removing a method, new recovery codes, adding a factor)."`
+}
+
+// TOTP configures authenticator-app codes (RFC 6238).
+type TOTP struct {
+	Algorithm string `yaml:"algorithm" help:"HMAC algorithm of authenticator-app codes: SHA1, SHA256 or SHA512. SHA1 is the one every app supports."`
+	Digits    int    `yaml:"digits" help:"Length of authenticator-app codes: 6 or 8 digits."`
+	Period    int    `yaml:"period" help:"Seconds each authenticator-app code is valid for, 15 to 120."`
+	Skew      int    `yaml:"skew" help:"Clock skew accepted, in periods either side of now, 0 to 10."`
+}
+
+// Password configures password hashing.
+type Password struct {
+	Argon2      Argon2        `yaml:"argon2"`
+	Concurrency int           `yaml:"concurrency" help:"Most password hashes computed at once; 0 means the number of CPUs. Bounds memory under a login flood."`
+	MaxWait     time.Duration `yaml:"max_wait" help:"How long a login waits for a free hashing slot before getting 503 with Retry-After."`
+}
+
+// Argon2 holds the argon2id parameters; the defaults are OWASP's.
+type Argon2 struct {
+	Memory  uint32 `yaml:"memory" help:"argon2id memory per hash, in KiB."`
+	Time    uint32 `yaml:"time" help:"argon2id passes over the memory."`
+	Threads uint8  `yaml:"threads" help:"argon2id lanes per hash."`
+}
+
+// Limits configures throttling of sign-in and second-factor attempts.
+type Limits struct {
+	LoginPerIP    int           `yaml:"login_per_ip" help:"Login attempts allowed per minute per client IP."`
+	VerifyPerIP   int           `yaml:"verify_per_ip" help:"Second-factor attempts allowed per minute per client IP."`
+	VerifyPerUser int           `yaml:"verify_per_user" help:"Second-factor attempts allowed per minute per user, counted before the code is checked so parallel guesses cannot outrun the back-off."`
+	MaxFailures   int           `yaml:"max_failures" help:"Consecutive failed second-factor attempts per user before back-off starts."`
+	BackoffBase   time.Duration `yaml:"backoff_base" help:"First back-off after max_failures; it doubles with each further failure."`
+	BackoffMax    time.Duration `yaml:"backoff_max" help:"Longest back-off. At least backoff_base."`
+}
+
+// SMS configures sending text messages.
+type SMS struct {
+	Provider       string  `yaml:"provider" help:"SMS sender: console (log), file, twilio, kannel or webhook."`
+	File           string  `yaml:"file" help:"File the file provider appends JSON lines to."`
+	Twilio         Twilio  `yaml:"twilio"`
+	Kannel         Kannel  `yaml:"kannel"`
+	Webhook        Webhook `yaml:"webhook"`
+	DefaultCountry string  `yaml:"default_country" help:"Country preselected in the phone number form, as an ISO 3166-1 alpha-2 code."`
+}
+
+// Twilio configures the twilio SMS provider (REST Messages API).
+type Twilio struct {
+	AccountSID string `yaml:"account_sid" help:"Twilio account SID; required by the twilio provider."`
+	AuthToken  string `yaml:"auth_token" secret:"value" help:"Twilio auth token; required by the twilio provider."`
+	From       string `yaml:"from" help:"Sender number or messaging service SID; required by the twilio provider."`
+}
+
+// Kannel configures the kannel SMS provider (smsbox HTTP sendsms).
+type Kannel struct {
+	URL      string `yaml:"url" help:"Kannel sendsms URL, e.g. http://127.0.0.1:13013/cgi-bin/sendsms; required by the kannel provider."`
+	Username string `yaml:"username" help:"Kannel sendsms user."`
+	Password string `yaml:"password" secret:"value" help:"Kannel sendsms password."`
+	From     string `yaml:"from" help:"Sender shown on the message; empty means Kannel's default."`
+}
+
+// Webhook configures the webhook SMS provider (POST JSON to a URL).
+type Webhook struct {
+	URL    string `yaml:"url" help:"URL the webhook provider POSTs each message to as JSON; required by the webhook provider."`
+	Secret string `yaml:"secret" secret:"value" help:"Shared secret that lets the webhook receiver check a request comes from twostep."`
+}
+
+// Support holds the help links shown on every sign-in and set-up page.
+type Support struct {
+	ContactURL string `yaml:"contact_url" help:"Contact us link: an http(s) URL or a mailto: address. Empty hides the link."`
+	ChatURL    string `yaml:"chat_url" help:"Chat with support link: an http(s) URL. Empty hides the link."`
+}
+
+// Defaults returns the configuration used when nothing else is set: a working
+// development instance on 127.0.0.1:8080 with SQLite, a local key file and SMS
+// printed to the log.
+func Defaults() Config {
+	return Config{
+		Listen:     "127.0.0.1:8080",
+		Database:   "sqlite:./twostep.db",
+		KeyFile:    "./twostep.key",
+		Issuer:     "twostep",
+		Enrollment: "password",
+		InviteTTL:  72 * time.Hour,
+		Log:        Log{Level: "info", Format: "text"},
+		MFA:        MFA{Required: true},
+		Session: Session{
+			IdleTimeout:     30 * time.Minute,
+			AbsoluteTimeout: 12 * time.Hour,
+			RecentAuth:      5 * time.Minute,
+		},
+		TOTP: TOTP{Algorithm: "SHA1", Digits: 6, Period: 30, Skew: 1},
+		Password: Password{
+			// OWASP Password Storage Cheat Sheet: argon2id, m=19 MiB, t=2, p=1.
+			Argon2:  Argon2{Memory: 19456, Time: 2, Threads: 1},
+			MaxWait: 2 * time.Second,
+		},
+		Limits: Limits{
+			LoginPerIP:    30,
+			VerifyPerIP:   60,
+			VerifyPerUser: 10,
+			MaxFailures:   5,
+			BackoffBase:   30 * time.Second,
+			BackoffMax:    time.Hour,
+		},
+		SMS: SMS{
+			Provider:       "console",
+			File:           "./sms.jsonl",
+			DefaultCountry: "US",
+		},
+	}
+}
+
+// PublicURL returns the URL users reach twostep at, without a trailing slash:
+// public_url when set, otherwise "http://" + listen.
+func (c Config) PublicURL() string {
+	if c.PublicURLSetting != "" {
+		return strings.TrimRight(c.PublicURLSetting, "/")
+	}
+	return "http://" + c.Listen
+}
+
+// IsLocalhostHTTP reports whether the public URL is plain HTTP on a loopback
+// host (localhost, 127.0.0.1, ::1). Browsers do not store Secure cookies over
+// plain HTTP, so this is the one case, besides insecure_dev_cookies, where
+// session cookies go without the Secure attribute: the zero-config
+// development instance.
+func (c Config) IsLocalhostHTTP() bool {
+	u, err := url.Parse(c.PublicURL())
+	if err != nil || u.Scheme != "http" {
+		return false
+	}
+	return isLoopbackHost(u.Hostname())
+}
+
+// DatabaseDriver splits the database setting into a driver name and the
+// string that driver opens: ("sqlite", path) for "sqlite:PATH" (a leading
+// "//" is dropped, so sqlite:///var/lib/twostep.db names an absolute path) and
+// ("postgres", url) for postgres:// and postgresql:// URLs. An unsupported
+// setting gives an empty driver; Validate reports it.
+func (c Config) DatabaseDriver() (driver, dsn string) {
+	switch {
+	case strings.HasPrefix(c.Database, "sqlite:"):
+		path := strings.TrimPrefix(c.Database, "sqlite:")
+		return "sqlite", strings.TrimPrefix(path, "//")
+	case strings.HasPrefix(c.Database, "postgres://"), strings.HasPrefix(c.Database, "postgresql://"):
+		return "postgres", c.Database
+	}
+	return "", c.Database
+}
+
+// isLoopbackHost reports whether host (without port or brackets) is
+// "localhost" or a loopback IP address.
+func isLoopbackHost(host string) bool {
+	if strings.EqualFold(host, "localhost") {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}

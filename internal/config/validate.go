@@ -1,0 +1,256 @@
+package config
+
+import (
+	"fmt"
+	"net"
+	"net/netip"
+	"net/url"
+	"slices"
+	"strconv"
+	"strings"
+)
+
+// minAdminTokenLen is the shortest admin token accepted: 32 random hex
+// characters carry 128 bits, out of reach of guessing.
+const minAdminTokenLen = 32
+
+// Validate checks the whole configuration and returns every problem found,
+// each an *Error naming its key, so an operator fixes them all in one go
+// rather than one start-up at a time. It returns nil when the configuration
+// is usable.
+func (c Config) Validate() []error {
+	var p problems
+
+	p.hostPort("listen", c.Listen)
+	if c.PublicURLSetting != "" {
+		u, ok := p.httpURL("public_url", c.PublicURLSetting, true)
+		if ok && u.Scheme == "http" && !isLoopbackHost(u.Hostname()) && !c.InsecureDevCookies {
+			// Browsers drop Secure cookies over plain HTTP, and sending
+			// session cookies without Secure off localhost must be an
+			// explicit choice (ASVS 3.4.1).
+			p.add("public_url", "plain http is only allowed for localhost; use https, or set insecure_dev_cookies for a development instance")
+		}
+	} else if host, _, err := net.SplitHostPort(c.Listen); err == nil && !isLoopbackHost(host) {
+		// A derived http://0.0.0.0:8080 would put a useless host into links,
+		// redirects and the WebOTP line, and would serve the network over
+		// plain HTTP without the operator having said so.
+		p.add("public_url", "required when listen (%s) is not a loopback address: set the URL users reach twostep at", c.Listen)
+	}
+	p.database("database", c.Database)
+	if c.Redis != "" {
+		p.url("redis", c.Redis, "redis", "rediss", "unix")
+	}
+	p.required("key_file", c.KeyFile)
+	p.required("issuer", c.Issuer)
+	if strings.Contains(c.Issuer, ":") {
+		// Key Uri Format: the label is "issuer:account"; neither part may
+		// contain a colon.
+		p.add("issuer", "must not contain a colon (authenticator apps read it as the label separator)")
+	}
+	p.oneOf("enrollment", c.Enrollment, "password", "invite")
+	p.positive("invite_ttl", int64(c.InviteTTL), formatDuration(c.InviteTTL))
+	for _, proxy := range c.TrustedProxies {
+		if _, err := netip.ParsePrefix(proxy); err == nil {
+			continue
+		}
+		if _, err := netip.ParseAddr(proxy); err == nil {
+			continue
+		}
+		p.add("trusted_proxies", "%q is neither an IP address nor a CIDR range", proxy)
+	}
+	if c.AdminToken != "" && len(c.AdminToken) < minAdminTokenLen {
+		p.add("admin_token", "must be at least %d characters (it has %d); generate one with: openssl rand -hex 32", minAdminTokenLen, len(c.AdminToken))
+	}
+
+	p.oneOf("log.level", c.Log.Level, "debug", "info", "warn", "error")
+	p.oneOf("log.format", c.Log.Format, "text", "json")
+
+	s := c.Session
+	p.positive("session.idle_timeout", int64(s.IdleTimeout), formatDuration(s.IdleTimeout))
+	p.positive("session.absolute_timeout", int64(s.AbsoluteTimeout), formatDuration(s.AbsoluteTimeout))
+	p.positive("session.recent_auth", int64(s.RecentAuth), formatDuration(s.RecentAuth))
+	if s.AbsoluteTimeout > 0 && s.IdleTimeout > s.AbsoluteTimeout {
+		p.add("session.idle_timeout", "must not exceed session.absolute_timeout (%s > %s)", formatDuration(s.IdleTimeout), formatDuration(s.AbsoluteTimeout))
+	}
+
+	p.oneOf("totp.algorithm", c.TOTP.Algorithm, "SHA1", "SHA256", "SHA512")
+	if c.TOTP.Digits != 6 && c.TOTP.Digits != 8 {
+		p.add("totp.digits", "must be 6 or 8, not %d", c.TOTP.Digits)
+	}
+	p.between("totp.period", c.TOTP.Period, 15, 120)
+	p.between("totp.skew", c.TOTP.Skew, 0, 10)
+
+	a := c.Password.Argon2
+	if a.Threads < 1 {
+		p.add("password.argon2.threads", "must be at least 1")
+	}
+	if a.Time < 1 {
+		p.add("password.argon2.time", "must be at least 1")
+	}
+	if a.Memory < 8*uint32(max(a.Threads, 1)) {
+		// RFC 9106 3.1: memory is at least 8 KiB per lane.
+		p.add("password.argon2.memory", "must be at least 8 KiB per thread (%d)", 8*uint32(max(a.Threads, 1)))
+	}
+	if c.Password.Concurrency < 0 {
+		p.add("password.concurrency", "must not be negative (0 means the number of CPUs)")
+	}
+	if c.Password.MaxWait < 0 {
+		p.add("password.max_wait", "must not be negative")
+	}
+
+	l := c.Limits
+	p.atLeast("limits.login_per_ip", l.LoginPerIP, 1)
+	p.atLeast("limits.verify_per_ip", l.VerifyPerIP, 1)
+	p.atLeast("limits.verify_per_user", l.VerifyPerUser, 1)
+	p.atLeast("limits.max_failures", l.MaxFailures, 1)
+	p.positive("limits.backoff_base", int64(l.BackoffBase), formatDuration(l.BackoffBase))
+	if l.BackoffMax < l.BackoffBase {
+		p.add("limits.backoff_max", "must be at least limits.backoff_base (%s < %s)", formatDuration(l.BackoffMax), formatDuration(l.BackoffBase))
+	}
+
+	sms := c.SMS
+	p.oneOf("sms.provider", sms.Provider, "console", "file", "twilio", "kannel", "webhook")
+	switch sms.Provider {
+	case "file":
+		p.required("sms.file", sms.File)
+	case "twilio":
+		p.required("sms.twilio.account_sid", sms.Twilio.AccountSID)
+		p.required("sms.twilio.auth_token", sms.Twilio.AuthToken)
+		p.required("sms.twilio.from", sms.Twilio.From)
+	case "kannel":
+		if p.required("sms.kannel.url", sms.Kannel.URL) {
+			p.httpURL("sms.kannel.url", sms.Kannel.URL, false)
+		}
+	case "webhook":
+		if p.required("sms.webhook.url", sms.Webhook.URL) {
+			p.httpURL("sms.webhook.url", sms.Webhook.URL, false)
+		}
+	}
+	if !isCountryCode(sms.DefaultCountry) {
+		p.add("sms.default_country", "%q is not a two-letter country code such as US or DE", sms.DefaultCountry)
+	}
+
+	// These become href attributes on every help link: only schemes that
+	// cannot run script (no javascript:, data:).
+	if c.Support.ContactURL != "" {
+		p.url("support.contact_url", c.Support.ContactURL, "https", "http", "mailto")
+	}
+	if c.Support.ChatURL != "" {
+		p.url("support.chat_url", c.Support.ChatURL, "https", "http")
+	}
+	return p
+}
+
+// problems collects Validate's findings.
+type problems []error
+
+func (p *problems) add(key, format string, args ...any) {
+	*p = append(*p, &Error{Key: key, Err: fmt.Errorf(format, args...)})
+}
+
+// required reports an empty value and says whether the value is set.
+func (p *problems) required(key, value string) bool {
+	if value == "" {
+		p.add(key, "must be set")
+		return false
+	}
+	return true
+}
+
+func (p *problems) oneOf(key, value string, allowed ...string) {
+	for _, a := range allowed {
+		if value == a {
+			return
+		}
+	}
+	p.add(key, "must be one of %s, not %q", strings.Join(allowed, ", "), value)
+}
+
+func (p *problems) between(key string, n, lo, hi int) {
+	if n < lo || n > hi {
+		p.add(key, "must be from %d to %d, not %d", lo, hi, n)
+	}
+}
+
+func (p *problems) atLeast(key string, n, lo int) {
+	if n < lo {
+		p.add(key, "must be at least %d, not %d", lo, n)
+	}
+}
+
+func (p *problems) positive(key string, n int64, text string) {
+	if n <= 0 {
+		p.add(key, "must be positive, not %s", text)
+	}
+}
+
+// hostPort checks a listen address: host:port with a numeric port; the host
+// may be empty (all interfaces).
+func (p *problems) hostPort(key, value string) {
+	_, port, err := net.SplitHostPort(value)
+	if err != nil {
+		p.add(key, "%q is not host:port (e.g. 127.0.0.1:8080 or :8080)", value)
+		return
+	}
+	if _, err := strconv.ParseUint(port, 10, 16); err != nil {
+		p.add(key, "port %q is not a number from 0 to 65535", port)
+	}
+}
+
+// httpURL checks an absolute http(s) URL without user info; for the public
+// URL also without query or fragment, since paths are appended to it.
+func (p *problems) httpURL(key, value string, base bool) (*url.URL, bool) {
+	u, ok := p.url(key, value, "https", "http")
+	if !ok {
+		return nil, false
+	}
+	if base && u.User != nil {
+		p.add(key, "must not contain a user name or password")
+		return nil, false
+	}
+	if base && (u.RawQuery != "" || u.ForceQuery || u.Fragment != "" || strings.Contains(value, "#")) {
+		p.add(key, "must not have a query or fragment (%q)", value)
+		return nil, false
+	}
+	return u, true
+}
+
+// url checks that value parses as a URL with one of the schemes, and has a
+// host when the scheme is http or https. Messages never quote the whole
+// value: a URL may carry a password.
+func (p *problems) url(key, value string, schemes ...string) (*url.URL, bool) {
+	u, err := url.Parse(value)
+	if err != nil {
+		p.add(key, "is not a valid URL")
+		return nil, false
+	}
+	if !slices.Contains(schemes, u.Scheme) {
+		p.add(key, "must be a %s: URL, not %q", strings.Join(schemes, ":, "), u.Scheme+":")
+		return nil, false
+	}
+	if (u.Scheme == "http" || u.Scheme == "https") && u.Host == "" {
+		p.add(key, "has no host")
+		return nil, false
+	}
+	return u, true
+}
+
+// database checks the database setting: sqlite:PATH or a postgres URL.
+func (p *problems) database(key, value string) {
+	driver, dsn := Config{Database: value}.DatabaseDriver()
+	switch driver {
+	case "sqlite":
+		if dsn == "" {
+			p.add(key, "sqlite: needs a file path, e.g. sqlite:./twostep.db")
+		}
+	case "postgres":
+		p.url(key, value, "postgres", "postgresql")
+	default:
+		p.add(key, "must start with sqlite:, postgres:// or postgresql://")
+	}
+}
+
+// isCountryCode reports whether s looks like an ISO 3166-1 alpha-2 code.
+func isCountryCode(s string) bool {
+	return len(s) == 2 && 'A' <= s[0] && s[0] <= 'Z' && 'A' <= s[1] && s[1] <= 'Z'
+}

@@ -1,0 +1,101 @@
+// Package httpx is the HTTP plumbing shared by the JSON API and the pages:
+// an Error type that separates what the client sees from what the log
+// sees, request IDs, the client IP (X-Forwarded-For only from trusted
+// proxies), security headers, panic recovery and reading the session token
+// from the cookie or an Authorization: Bearer header.
+package httpx
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"strconv"
+	"time"
+)
+
+// Error is a handler failure: Status, Code and Msg go to the client, Err
+// (the cause) only to the log, tied together by the request ID (like
+// tailscale's tsweb.HTTPError and caddy's HandlerError.ID).
+type Error struct {
+	Status     int
+	Code       string // stable snake_case
+	Msg        string // a plain sentence safe to show
+	Err        error  // cause, logged, never sent
+	RetryAfter time.Duration
+}
+
+func (e *Error) Error() string {
+	if e.Err != nil {
+		return fmt.Sprintf("%s: %v", e.Code, e.Err)
+	}
+	return e.Code
+}
+
+func (e *Error) Unwrap() error { return e.Err }
+
+// WriteJSON writes v as JSON with status.
+func WriteJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(v)
+}
+
+// WriteJSONError writes e in the API's error shape
+// {"error":{"code":"...","message":"..."}} and logs server-side causes.
+func WriteJSONError(w http.ResponseWriter, r *http.Request, log *slog.Logger, e *Error) {
+	if e.RetryAfter > 0 {
+		w.Header().Set("Retry-After", strconv.Itoa(int((e.RetryAfter+time.Second-1)/time.Second)))
+	}
+	if e.Status >= 500 {
+		log.ErrorContext(r.Context(), "request failed", "request_id", RequestID(r.Context()),
+			"method", r.Method, "path", r.URL.Path, "status", e.Status, "code", e.Code, "error", e.Err)
+	}
+	type body struct {
+		Code    string `json:"code"`
+		Message string `json:"message"`
+	}
+	WriteJSON(w, e.Status, map[string]body{"error": {Code: e.Code, Message: e.Msg}})
+}
+
+type ctxKey int
+
+const requestIDKey ctxKey = iota
+
+// RequestID returns the request's ID ("" outside WithRequestID).
+func RequestID(ctx context.Context) string {
+	id, _ := ctx.Value(requestIDKey).(string)
+	return id
+}
+
+// WithRequestID gives every request a random ID, returned in X-Request-Id
+// and used in error logs, so a user's report can be matched to a log line.
+// A client-supplied ID is ignored: it could forge or flood log entries.
+func WithRequestID(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var b [8]byte
+		rand.Read(b[:])
+		id := hex.EncodeToString(b[:])
+		w.Header().Set("X-Request-Id", id)
+		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), requestIDKey, id)))
+	})
+}
+
+// Recover turns a panic into a 500 with no details for the client.
+func Recover(log *slog.Logger, next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		defer func() {
+			if v := recover(); v != nil {
+				if v == http.ErrAbortHandler {
+					panic(v)
+				}
+				log.ErrorContext(r.Context(), "panic", "request_id", RequestID(r.Context()), "path", r.URL.Path, "panic", fmt.Sprint(v))
+				http.Error(w, "internal error", http.StatusInternalServerError)
+			}
+		}()
+		next.ServeHTTP(w, r)
+	})
+}

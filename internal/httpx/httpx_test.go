@@ -1,0 +1,72 @@
+package httpx
+
+import (
+	"net/http"
+	"net/http/httptest"
+	"testing"
+)
+
+func TestClientIP(t *testing.T) {
+	trusted, err := ParseTrusted([]string{"10.0.0.0/8", "127.0.0.1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name    string
+		trusted bool
+		remote  string
+		xff     []string
+		want    string
+	}{
+		{"no proxies configured ignores XFF", false, "203.0.113.9:1234", []string{"1.2.3.4"}, "203.0.113.9"},
+		{"untrusted peer ignores XFF", true, "203.0.113.9:1234", []string{"1.2.3.4"}, "203.0.113.9"},
+		{"trusted peer uses XFF", true, "127.0.0.1:1234", []string{"198.51.100.7"}, "198.51.100.7"},
+		{"client-forged left entries ignored", true, "127.0.0.1:1", []string{"6.6.6.6, 198.51.100.7"}, "198.51.100.7"},
+		{"skips trusted hops", true, "127.0.0.1:1", []string{"198.51.100.7, 10.1.2.3"}, "198.51.100.7"},
+		{"multiple headers joined", true, "127.0.0.1:1", []string{"6.6.6.6", "198.51.100.7"}, "198.51.100.7"},
+		{"garbage stops at last trusted", true, "127.0.0.1:1", []string{"nonsense"}, "127.0.0.1"},
+		{"ipv4-mapped ipv6", false, "[::ffff:192.0.2.1]:5", nil, "192.0.2.1"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			c := ClientIP{}
+			if tc.trusted {
+				c.Trusted = trusted
+			}
+			r := httptest.NewRequest("GET", "/", nil)
+			r.RemoteAddr = tc.remote
+			for _, v := range tc.xff {
+				r.Header.Add("X-Forwarded-For", v)
+			}
+			if got := c.Of(r); got != tc.want {
+				t.Fatalf("ClientIP = %q, want %q", got, tc.want)
+			}
+		})
+	}
+}
+
+func TestSessionToken(t *testing.T) {
+	tests := []struct {
+		name, auth, cookie, want string
+	}{
+		{"bearer", "Bearer abc", "", "abc"},
+		{"cookie", "", "xyz", "xyz"},
+		{"bearer wins", "Bearer abc", "xyz", "abc"},
+		{"other scheme refused", "Basic abc", "xyz", ""},
+		{"none", "", "", ""},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			r := httptest.NewRequest("GET", "/", nil)
+			if tc.auth != "" {
+				r.Header.Set("Authorization", tc.auth)
+			}
+			if tc.cookie != "" {
+				r.AddCookie(&http.Cookie{Name: SessionCookie, Value: tc.cookie})
+			}
+			if got := SessionToken(r); got != tc.want {
+				t.Fatalf("SessionToken = %q, want %q", got, tc.want)
+			}
+		})
+	}
+}

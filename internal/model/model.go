@@ -1,0 +1,104 @@
+// Package model holds the plain data types shared by the store and the
+// service layer (users, factors, sessions, recovery codes, invites, audit
+// events) and the sentinel errors they report. It imports only the standard
+// library so every other package may depend on it.
+package model
+
+import (
+	"errors"
+	"time"
+)
+
+// Sentinel errors returned by the store and wrapped by callers with %w.
+var (
+	// ErrNotFound means the row asked for does not exist (or a conditional
+	// update matched nothing, e.g. a single-use mark already set).
+	ErrNotFound = errors.New("not found")
+	// ErrConflict means a unique constraint refused the write (duplicate
+	// username, session token already rotated).
+	ErrConflict = errors.New("conflict")
+)
+
+// AAL is an authenticator assurance level (NIST SP 800-63B §4).
+type AAL string
+
+// Assurance levels: aal1 after the password, aal2 after a second factor.
+const (
+	AAL1 AAL = "aal1"
+	AAL2 AAL = "aal2"
+)
+
+// User is a person who may sign in.
+type User struct {
+	ID           string
+	Username     string
+	PasswordHash string // argon2id PHC string, never the password
+	Disabled     bool
+	CreatedAt    time.Time
+}
+
+// FactorType names a kind of second factor.
+type FactorType string
+
+// The second-factor types. SMS and WebAuthn arrive with their own issues;
+// the store and services already carry them as plain values.
+const (
+	FactorTOTP     FactorType = "totp"
+	FactorSMS      FactorType = "sms"
+	FactorWebAuthn FactorType = "webauthn"
+)
+
+// FactorStatus tells whether a factor finished its set-up.
+type FactorStatus string
+
+// A factor is pending from set-up start until its first code is confirmed.
+const (
+	FactorPending FactorStatus = "pending"
+	FactorActive  FactorStatus = "active"
+)
+
+// Factor is one registered second factor of a user.
+type Factor struct {
+	ID         string
+	UserID     string
+	Type       FactorType
+	Label      string // user-chosen name, e.g. "Phone" or "Laptop (KeePassXC)"
+	Status     FactorStatus
+	KeyID      string // keyring key that sealed Secret
+	Secret     []byte // sealed (AES-256-GCM) secret; never plaintext
+	Params     string // type-specific parameters, e.g. "SHA1:6:30" for TOTP
+	Preferred  bool
+	CreatedAt  time.Time
+	LastUsedAt time.Time // zero when never used
+}
+
+// Session is a server-side sign-in session. Only the SHA-256 of its token
+// is stored, so a database leak yields no usable session.
+type Session struct {
+	TokenHash  []byte
+	UserID     string
+	AAL        AAL
+	CreatedAt  time.Time // start of the absolute timeout; kept across rotations
+	LastSeenAt time.Time // start of the idle timeout
+	AAL2At     time.Time // last successful second-factor check; zero if none
+	Plan       string    // set-up plan in progress, e.g. "sms,totp"
+}
+
+// RecoveryCode is one single-use recovery code, stored as a keyed hash.
+type RecoveryCode struct {
+	ID        string
+	UserID    string
+	KeyID     string
+	CodeHash  []byte
+	CreatedAt time.Time
+	UsedAt    time.Time // zero while unused
+}
+
+// Invite is a one-time, expiring set-up link for enrollment: invite.
+type Invite struct {
+	TokenHash []byte
+	UserID    string
+	CreatedAt time.Time
+	ExpiresAt time.Time
+	UsedAt    time.Time
+}

@@ -1,0 +1,121 @@
+// Package server assembles twostep's HTTP server: the middleware chain that
+// wraps every request, the JSON API's routes, /healthz and /readyz, the
+// server timeouts, graceful shutdown and periodic session clean-up.
+package server
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/twostep/twostep/internal/api"
+	"github.com/twostep/twostep/internal/auth"
+	"github.com/twostep/twostep/internal/httpx"
+	"github.com/twostep/twostep/internal/store"
+)
+
+// Options are the HTTP-level settings.
+type Options struct {
+	TLS           bool // public URL is https: send HSTS
+	SecureCookies bool
+	ClientIP      httpx.ClientIP
+}
+
+// Handler returns the complete HTTP handler: recovery, request ID, security
+// headers and cross-origin protection around every route.
+func Handler(svc *auth.Service, st *store.Store, log *slog.Logger, o Options) http.Handler {
+	mux := http.NewServeMux()
+	api.New(svc, log, o.ClientIP, httpx.Cookies{Secure: o.SecureCookies}).Routes(mux)
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
+		httpx.WriteJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+	})
+	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
+		if err := ready(r.Context(), st); err != nil {
+			log.WarnContext(r.Context(), "not ready", "error", err)
+			httpx.WriteJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "unavailable"})
+			return
+		}
+		httpx.WriteJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+	})
+
+	// Browsers mark cross-site requests (Sec-Fetch-Site / Origin); state
+	// changes from another origin are refused (CSRF, ASVS V4.2.2).
+	cop := http.NewCrossOriginProtection()
+	cop.SetDenyHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		httpx.WriteJSONError(w, r, log, &httpx.Error{Status: http.StatusForbidden, Code: "cross_origin", Msg: "Cross-origin requests are not allowed."})
+	}))
+	var h http.Handler = mux
+	h = cop.Handler(h)
+	h = httpx.SecurityHeaders(o.TLS, h)
+	h = httpx.WithRequestID(h)
+	return httpx.Recover(log, h)
+}
+
+// ready reports whether the database answers and its schema is current
+// (no serving on a schema that is behind).
+func ready(ctx context.Context, st *store.Store) error {
+	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+	defer cancel()
+	cur, latest, err := st.SchemaVersion(ctx)
+	if err != nil {
+		return err
+	}
+	if cur != latest {
+		return errors.New("database schema is not up to date; run twostep migrate")
+	}
+	return nil
+}
+
+// Serve runs h on ln until ctx ends, then shuts down gracefully, giving
+// in-flight requests up to 10 s. Timeouts bound slow clients (slowloris).
+// Timed-out sessions are deleted every expireEvery.
+func Serve(ctx context.Context, ln net.Listener, h http.Handler, svc *auth.Service, log *slog.Logger) error {
+	srv := &http.Server{
+		Handler:           h,
+		ReadHeaderTimeout: 5 * time.Second,
+		ReadTimeout:       15 * time.Second,
+		WriteTimeout:      30 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		MaxHeaderBytes:    32 << 10,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}
+	go expireSessions(ctx, svc, log)
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := srv.Shutdown(sctx); err != nil {
+		return err
+	}
+	if err := <-errc; !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	return nil
+}
+
+const expireEvery = 10 * time.Minute
+
+func expireSessions(ctx context.Context, svc *auth.Service, log *slog.Logger) {
+	t := time.NewTicker(expireEvery)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			if n, err := svc.ExpireSessions(ctx); err != nil {
+				log.Warn("session clean-up failed", "error", err)
+			} else if n > 0 {
+				log.Debug("expired sessions deleted", "count", n)
+			}
+		}
+	}
+}

@@ -1,0 +1,24 @@
+package store
+
+import "context"
+
+// KeyIDsInUse lists the keyring key ids that sealed or keyed any stored
+// secret. Start-up compares it with the key file so a lost or swapped key
+// file is a clear error, never a silently unreadable database.
+func (s *Store) KeyIDsInUse(ctx context.Context) ([]string, error) {
+	rows, err := s.r.QueryContext(ctx, `SELECT key_id FROM factors WHERE key_id <> ''
+		UNION SELECT key_id FROM recovery_codes ORDER BY 1`)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var ids []string
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			return nil, err
+		}
+		ids = append(ids, id)
+	}
+	return ids, rows.Err()
+}

@@ -1,0 +1,375 @@
+package storetest
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/twostep/twostep/internal/model"
+	"github.com/twostep/twostep/internal/store"
+)
+
+// Run runs the contract suite against fresh stores made by newStore. Every
+// backend's test calls it, so all backends promise the same behaviour.
+func Run(t *testing.T, newStore func(testing.TB) *store.Store) {
+	tests := []struct {
+		name string
+		fn   func(*testing.T, *store.Store)
+	}{
+		{"Migrate", testMigrate},
+		{"Users", testUsers},
+		{"TOTPStepReplay", testTOTPStep},
+		{"Factors", testFactors},
+		{"LastFactor", testLastFactor},
+		{"Sessions", testSessions},
+		{"RecoveryCodes", testRecoveryCodes},
+		{"Invites", testInvites},
+		{"Audit", testAudit},
+		{"ResetMFA", testResetMFA},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) { tc.fn(t, newStore(t)) })
+	}
+}
+
+var (
+	ctx = context.Background()
+	t0  = time.UnixMilli(1_800_000_000_000).UTC()
+)
+
+func mkUser(t *testing.T, s *store.Store, name string) model.User {
+	t.Helper()
+	u := model.User{ID: "u-" + name, Username: name, PasswordHash: "$argon2id$x", CreatedAt: t0}
+	if err := s.CreateUser(ctx, u); err != nil {
+		t.Fatalf("CreateUser(%s): %v", name, err)
+	}
+	return u
+}
+
+func mkFactor(t *testing.T, s *store.Store, u model.User, id string, status model.FactorStatus) model.Factor {
+	t.Helper()
+	f := model.Factor{ID: id, UserID: u.ID, Type: model.FactorTOTP, Label: "app " + id, Status: status,
+		KeyID: "k1", Secret: []byte{1, 2, 3}, Params: "SHA1:6:30", CreatedAt: t0}
+	if err := s.CreateFactor(ctx, f); err != nil {
+		t.Fatalf("CreateFactor: %v", err)
+	}
+	return f
+}
+
+// parallel runs fn n times at once and returns how many returned nil.
+func parallel(n int, fn func(i int) error) int {
+	var ok atomic.Int64
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if fn(i) == nil {
+				ok.Add(1)
+			}
+		}()
+	}
+	wg.Wait()
+	return int(ok.Load())
+}
+
+func testMigrate(t *testing.T, s *store.Store) {
+	cur, latest, err := s.SchemaVersion(ctx)
+	if err != nil || cur != latest || cur < 1 {
+		t.Fatalf("SchemaVersion = %d, %d, %v; want equal and >= 1", cur, latest, err)
+	}
+	applied, err := s.Migrate(ctx)
+	if err != nil || len(applied) != 0 {
+		t.Fatalf("second Migrate applied %v, %v; want nothing", applied, err)
+	}
+}
+
+func testUsers(t *testing.T, s *store.Store) {
+	u := mkUser(t, s, "alice")
+	if err := s.CreateUser(ctx, model.User{ID: "other", Username: "alice", PasswordHash: "x", CreatedAt: t0}); !errors.Is(err, model.ErrConflict) {
+		t.Fatalf("duplicate username: err = %v, want ErrConflict", err)
+	}
+	got, err := s.UserByUsername(ctx, "alice")
+	if err != nil || got != u {
+		t.Fatalf("UserByUsername = %+v, %v; want %+v", got, err, u)
+	}
+	if _, err := s.UserByUsername(ctx, "nobody"); !errors.Is(err, model.ErrNotFound) {
+		t.Fatalf("unknown user: err = %v, want ErrNotFound", err)
+	}
+	if _, err := s.UserByID(ctx, "nope"); !errors.Is(err, model.ErrNotFound) {
+		t.Fatalf("unknown id: err = %v, want ErrNotFound", err)
+	}
+	mkUser(t, s, "bob")
+	sess := model.Session{TokenHash: []byte("alice-session"), UserID: u.ID, AAL: model.AAL2, CreatedAt: t0, LastSeenAt: t0}
+	if err := s.CreateSession(ctx, sess); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.SetUserDisabled(ctx, u.ID, true); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Session(ctx, sess.TokenHash); !errors.Is(err, model.ErrNotFound) {
+		t.Fatalf("session after disable: err = %v, want ErrNotFound", err)
+	}
+	us, err := s.ListUsers(ctx)
+	if err != nil || len(us) != 2 || us[0].Username != "alice" || !us[0].Disabled || us[1].Disabled {
+		t.Fatalf("ListUsers = %+v, %v", us, err)
+	}
+	if err := s.SetPassword(ctx, u.ID, "$argon2id$new"); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := s.UserByID(ctx, u.ID); got.PasswordHash != "$argon2id$new" {
+		t.Fatalf("password hash = %q", got.PasswordHash)
+	}
+	if err := s.SetPassword(ctx, "nope", "x"); !errors.Is(err, model.ErrNotFound) {
+		t.Fatalf("SetPassword unknown: %v", err)
+	}
+}
+
+func testTOTPStep(t *testing.T, s *store.Store) {
+	u := mkUser(t, s, "alice")
+	steps := []struct {
+		step int64
+		want bool
+	}{{100, true}, {100, false}, {99, false}, {101, true}, {50, false}, {103, true}}
+	for _, st := range steps {
+		if ok, err := s.AcceptTOTPStep(ctx, u.ID, st.step); err != nil || ok != st.want {
+			t.Fatalf("AcceptTOTPStep(%d) = %v, %v; want %v", st.step, ok, err, st.want)
+		}
+	}
+	// 50 parallel acceptances of one fresh step: exactly one wins.
+	won := parallel(50, func(int) error {
+		ok, err := s.AcceptTOTPStep(ctx, u.ID, 200)
+		if err != nil {
+			return err
+		}
+		if !ok {
+			return errors.New("replay")
+		}
+		return nil
+	})
+	if won != 1 {
+		t.Fatalf("parallel AcceptTOTPStep winners = %d, want 1", won)
+	}
+}
+
+func testFactors(t *testing.T, s *store.Store) {
+	u := mkUser(t, s, "alice")
+	f := mkFactor(t, s, u, "f1", model.FactorPending)
+	got, err := s.Factor(ctx, u.ID, "f1")
+	if err != nil || got.ID != f.ID || !bytes.Equal(got.Secret, f.Secret) || got.Status != model.FactorPending || !got.LastUsedAt.IsZero() {
+		t.Fatalf("Factor = %+v, %v", got, err)
+	}
+	if _, err := s.Factor(ctx, "u-other", "f1"); !errors.Is(err, model.ErrNotFound) {
+		t.Fatalf("factor of another user: %v", err)
+	}
+	if err := s.SetPreferred(ctx, u.ID, "f1"); !errors.Is(err, model.ErrNotFound) {
+		t.Fatalf("pending factor made preferred: %v", err)
+	}
+	won := parallel(10, func(int) error { return s.ActivateFactor(ctx, u.ID, "f1", t0.Add(time.Minute)) })
+	if won != 1 {
+		t.Fatalf("parallel ActivateFactor winners = %d, want 1", won)
+	}
+	mkFactor(t, s, u, "f2", model.FactorActive)
+	mkFactor(t, s, u, "f3", model.FactorPending)
+	if err := s.SetPreferred(ctx, u.ID, "f2"); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.DeletePendingFactors(ctx, u.ID, model.FactorTOTP); err != nil {
+		t.Fatal(err)
+	}
+	fs, err := s.Factors(ctx, u.ID)
+	if err != nil || len(fs) != 2 || fs[0].ID != "f1" || fs[0].Preferred || !fs[1].Preferred || fs[0].Status != model.FactorActive {
+		t.Fatalf("Factors = %+v, %v", fs, err)
+	}
+	if err := s.TouchFactor(ctx, "f2", t0.Add(time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := s.Factor(ctx, u.ID, "f2"); !got.LastUsedAt.Equal(t0.Add(time.Hour)) {
+		t.Fatalf("LastUsedAt = %v", got.LastUsedAt)
+	}
+	if err := s.DeleteFactor(ctx, u.ID, "f2"); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.DeleteFactor(ctx, u.ID, "f2"); !errors.Is(err, model.ErrNotFound) {
+		t.Fatalf("second delete: %v", err)
+	}
+}
+
+func testLastFactor(t *testing.T, s *store.Store) {
+	u := mkUser(t, s, "alice")
+	mkFactor(t, s, u, "a", model.FactorActive)
+	mkFactor(t, s, u, "b", model.FactorActive)
+	mkFactor(t, s, u, "p", model.FactorPending)
+	// Two parallel removals of the two active factors: exactly one may win.
+	ids := []string{"a", "b"}
+	won := parallel(2, func(i int) error { return s.DeleteActiveFactorUnlessLast(ctx, u.ID, ids[i]) })
+	if won != 1 {
+		t.Fatalf("removals = %d, want 1 (the last active factor must stay)", won)
+	}
+	fs, _ := s.Factors(ctx, u.ID)
+	active := 0
+	for _, f := range fs {
+		if f.Status == model.FactorActive {
+			active++
+		}
+	}
+	if active != 1 {
+		t.Fatalf("active factors left = %d, want 1", active)
+	}
+}
+
+func testSessions(t *testing.T, s *store.Store) {
+	u := mkUser(t, s, "alice")
+	a := model.Session{TokenHash: []byte("hash-a"), UserID: u.ID, AAL: model.AAL1, CreatedAt: t0, LastSeenAt: t0}
+	if err := s.CreateSession(ctx, a); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.CreateSession(ctx, a); !errors.Is(err, model.ErrConflict) {
+		t.Fatalf("duplicate session: %v", err)
+	}
+	if err := s.SetSessionPlan(ctx, a.TokenHash, "sms,totp"); err != nil {
+		t.Fatal(err)
+	}
+	got, err := s.Session(ctx, a.TokenHash)
+	if err != nil || got.AAL != model.AAL1 || got.Plan != "sms,totp" || !got.CreatedAt.Equal(t0) || !got.AAL2At.IsZero() {
+		t.Fatalf("Session = %+v, %v", got, err)
+	}
+	// Parallel rotations of one session: exactly one succeeds.
+	won := parallel(10, func(i int) error {
+		b := a
+		b.TokenHash = []byte(fmt.Sprintf("hash-b%d", i))
+		b.AAL, b.AAL2At = model.AAL2, t0.Add(time.Minute)
+		return s.RotateSession(ctx, a.TokenHash, b)
+	})
+	if won != 1 {
+		t.Fatalf("rotations = %d, want 1", won)
+	}
+	if _, err := s.Session(ctx, a.TokenHash); !errors.Is(err, model.ErrNotFound) {
+		t.Fatalf("old token after rotation: %v", err)
+	}
+	old := model.Session{TokenHash: []byte("old"), UserID: u.ID, AAL: model.AAL1, CreatedAt: t0, LastSeenAt: t0}
+	if err := s.CreateSession(ctx, old); err != nil {
+		t.Fatal(err)
+	}
+	fresh := model.Session{TokenHash: []byte("fresh"), UserID: u.ID, AAL: model.AAL1, CreatedAt: t0, LastSeenAt: t0}
+	if err := s.CreateSession(ctx, fresh); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.TouchSession(ctx, fresh.TokenHash, t0.Add(time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	// Idle cut-off between the two: only "old" (and the rotated one, idle since t0) go.
+	n, err := s.DeleteExpiredSessions(ctx, t0.Add(30*time.Minute), t0.Add(-time.Hour))
+	if err != nil || n != 2 {
+		t.Fatalf("DeleteExpiredSessions = %d, %v; want 2", n, err)
+	}
+	if _, err := s.Session(ctx, fresh.TokenHash); err != nil {
+		t.Fatalf("fresh session gone: %v", err)
+	}
+	if err := s.DeleteSession(ctx, fresh.TokenHash); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.DeleteSession(ctx, fresh.TokenHash); !errors.Is(err, model.ErrNotFound) {
+		t.Fatalf("second logout: %v", err)
+	}
+}
+
+func testRecoveryCodes(t *testing.T, s *store.Store) {
+	u := mkUser(t, s, "alice")
+	codes := func(prefix string) []model.RecoveryCode {
+		var cs []model.RecoveryCode
+		for i := range 10 {
+			cs = append(cs, model.RecoveryCode{ID: fmt.Sprintf("%s%02d", prefix, i), KeyID: "k", CodeHash: []byte{byte(i)}, CreatedAt: t0})
+		}
+		return cs
+	}
+	if err := s.ReplaceRecoveryCodes(ctx, u.ID, codes("a")); err != nil {
+		t.Fatal(err)
+	}
+	won := parallel(20, func(int) error { return s.UseRecoveryCode(ctx, "a03", t0) })
+	if won != 1 {
+		t.Fatalf("parallel uses of one code = %d, want 1", won)
+	}
+	left, err := s.UnusedRecoveryCodes(ctx, u.ID)
+	if err != nil || len(left) != 9 {
+		t.Fatalf("unused = %d, %v; want 9", len(left), err)
+	}
+	if err := s.ReplaceRecoveryCodes(ctx, u.ID, codes("b")); err != nil {
+		t.Fatal(err)
+	}
+	left, _ = s.UnusedRecoveryCodes(ctx, u.ID)
+	if len(left) != 10 || left[0].ID != "b00" {
+		t.Fatalf("after regenerate: %+v", left)
+	}
+	if err := s.UseRecoveryCode(ctx, "a00", t0); !errors.Is(err, model.ErrNotFound) {
+		t.Fatalf("old set still usable: %v", err)
+	}
+}
+
+func testInvites(t *testing.T, s *store.Store) {
+	u := mkUser(t, s, "alice")
+	inv := model.Invite{TokenHash: []byte("inv"), UserID: u.ID, CreatedAt: t0, ExpiresAt: t0.Add(time.Hour)}
+	if err := s.CreateInvite(ctx, inv); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.UseInvite(ctx, inv.TokenHash, "u-other", t0); !errors.Is(err, model.ErrNotFound) {
+		t.Fatalf("invite for another user: %v", err)
+	}
+	if err := s.UseInvite(ctx, inv.TokenHash, u.ID, t0.Add(2*time.Hour)); !errors.Is(err, model.ErrNotFound) {
+		t.Fatalf("expired invite: %v", err)
+	}
+	won := parallel(10, func(int) error { return s.UseInvite(ctx, inv.TokenHash, u.ID, t0.Add(time.Minute)) })
+	if won != 1 {
+		t.Fatalf("invite uses = %d, want 1", won)
+	}
+}
+
+func testAudit(t *testing.T, s *store.Store) {
+	won := parallel(20, func(i int) error {
+		_, err := s.AppendAudit(ctx, model.AuditEvent{At: t0, Event: "login_ok", Username: fmt.Sprint(i), IP: "127.0.0.1"})
+		return err
+	})
+	if won != 20 {
+		t.Fatalf("appends = %d, want 20", won)
+	}
+	es, err := s.AuditEvents(ctx, 0, 100)
+	if err != nil || len(es) != 20 {
+		t.Fatalf("AuditEvents = %d, %v", len(es), err)
+	}
+	prev := []byte{}
+	for i, e := range es {
+		if e.Seq != int64(i+1) || !bytes.Equal(e.PrevHash, prev) || !bytes.Equal(e.Hash, e.ChainHash(prev)) {
+			t.Fatalf("entry %d breaks the chain: %+v", i, e)
+		}
+		prev = e.Hash
+	}
+	page, _ := s.AuditEvents(ctx, 18, 100)
+	if len(page) != 2 || page[0].Seq != 19 {
+		t.Fatalf("paging after 18: %+v", page)
+	}
+}
+
+func testResetMFA(t *testing.T, s *store.Store) {
+	u := mkUser(t, s, "alice")
+	mkFactor(t, s, u, "f1", model.FactorActive)
+	if err := s.ReplaceRecoveryCodes(ctx, u.ID, []model.RecoveryCode{{ID: "r", KeyID: "k", CodeHash: []byte{1}, CreatedAt: t0}}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.CreateSession(ctx, model.Session{TokenHash: []byte("s"), UserID: u.ID, AAL: model.AAL2, CreatedAt: t0, LastSeenAt: t0}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.ResetMFA(ctx, u.ID); err != nil {
+		t.Fatal(err)
+	}
+	fs, _ := s.Factors(ctx, u.ID)
+	rc, _ := s.UnusedRecoveryCodes(ctx, u.ID)
+	_, serr := s.Session(ctx, []byte("s"))
+	if len(fs) != 0 || len(rc) != 0 || !errors.Is(serr, model.ErrNotFound) {
+		t.Fatalf("after reset: factors %d, codes %d, session err %v", len(fs), len(rc), serr)
+	}
+}

@@ -1,0 +1,114 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+
+	"github.com/twostep/twostep/internal/model"
+)
+
+const userCols = `id, username, password_hash, disabled, created_at`
+
+func scanUser(row interface{ Scan(...any) error }) (model.User, error) {
+	var u model.User
+	var disabled int
+	var created int64
+	if err := row.Scan(&u.ID, &u.Username, &u.PasswordHash, &disabled, &created); err != nil {
+		return model.User{}, notFound(err)
+	}
+	u.Disabled = disabled != 0
+	u.CreatedAt = fromMS(created)
+	return u, nil
+}
+
+// CreateUser inserts u; a taken username gives model.ErrConflict.
+func (s *Store) CreateUser(ctx context.Context, u model.User) error {
+	_, err := s.w.ExecContext(ctx, `INSERT INTO users (id, username, password_hash, disabled, created_at)
+		VALUES ($1, $2, $3, $4, $5)`, u.ID, u.Username, u.PasswordHash, flag(u.Disabled), ms(u.CreatedAt))
+	if isUnique(err) {
+		return fmt.Errorf("user %q: %w", u.Username, model.ErrConflict)
+	}
+	return err
+}
+
+// UserByUsername returns the user with that name or model.ErrNotFound.
+func (s *Store) UserByUsername(ctx context.Context, username string) (model.User, error) {
+	return scanUser(s.r.QueryRowContext(ctx, `SELECT `+userCols+` FROM users WHERE username = $1`, username))
+}
+
+// UserByID returns the user with that id or model.ErrNotFound.
+func (s *Store) UserByID(ctx context.Context, id string) (model.User, error) {
+	return scanUser(s.r.QueryRowContext(ctx, `SELECT `+userCols+` FROM users WHERE id = $1`, id))
+}
+
+// ListUsers returns every user ordered by username.
+func (s *Store) ListUsers(ctx context.Context) ([]model.User, error) {
+	rows, err := s.r.QueryContext(ctx, `SELECT `+userCols+` FROM users ORDER BY username`)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var us []model.User
+	for rows.Next() {
+		u, err := scanUser(rows)
+		if err != nil {
+			return nil, err
+		}
+		us = append(us, u)
+	}
+	return us, rows.Err()
+}
+
+// SetUserDisabled disables or enables a user. Disabling also ends all of the
+// user's sessions in the same transaction, so access stops at once.
+func (s *Store) SetUserDisabled(ctx context.Context, id string, disabled bool) error {
+	return s.tx(ctx, func(tx *sql.Tx) error {
+		if err := one(tx.ExecContext(ctx, `UPDATE users SET disabled = $1 WHERE id = $2`, flag(disabled), id)); err != nil {
+			return err
+		}
+		if disabled {
+			return deleteUserSessions(ctx, tx, id)
+		}
+		return nil
+	})
+}
+
+// SetPassword replaces the user's password hash and ends all their sessions.
+func (s *Store) SetPassword(ctx context.Context, id, hash string) error {
+	return s.tx(ctx, func(tx *sql.Tx) error {
+		if err := one(tx.ExecContext(ctx, `UPDATE users SET password_hash = $1 WHERE id = $2`, hash, id)); err != nil {
+			return err
+		}
+		return deleteUserSessions(ctx, tx, id)
+	})
+}
+
+// AcceptTOTPStep records step as used for the user if, and only if, it is
+// later than every step accepted before. It reports false for a replay. One
+// conditional UPDATE makes this atomic across goroutines and instances
+// (RFC 6238 §5.2: an OTP must not be accepted twice).
+func (s *Store) AcceptTOTPStep(ctx context.Context, userID string, step int64) (bool, error) {
+	err := one(s.w.ExecContext(ctx, `UPDATE users SET totp_last_step = $1 WHERE id = $2 AND totp_last_step < $1`, step, userID))
+	if err == model.ErrNotFound {
+		return false, nil
+	}
+	return err == nil, err
+}
+
+// ResetMFA deletes every factor, recovery code, invite and session of the
+// user in one transaction (administrator reset).
+func (s *Store) ResetMFA(ctx context.Context, userID string) error {
+	return s.tx(ctx, func(tx *sql.Tx) error {
+		for _, q := range []string{
+			`DELETE FROM factors WHERE user_id = $1`,
+			`DELETE FROM recovery_codes WHERE user_id = $1`,
+			`DELETE FROM invites WHERE user_id = $1`,
+		} {
+			if _, err := tx.ExecContext(ctx, q, userID); err != nil {
+				return err
+			}
+		}
+		return deleteUserSessions(ctx, tx, userID)
+	})
+}
