@@ -164,12 +164,10 @@ func (s *Service) checkBackoff(ctx context.Context, u model.User) error {
 	if _, err := s.Limiter.Allow(ctx, "2fa:attempts:"+u.ID, s.cfg.VerifyPerUser); err != nil {
 		return retry(err, ErrTooManyAttempts)
 	}
-	wait, err := s.Backoff.Check(ctx, backoffKey(u))
-	if err != nil {
-		return fmt.Errorf("back-off check: %w", err) // fail closed
-	}
-	if wait > 0 {
-		return &RetryError{Err: ErrTooManyAttempts, RetryAfter: wait}
+	// Check reports a lock as a *ratelimit.LimitedError; any other error
+	// (backend down) is returned as it is and refuses: fail closed.
+	if _, err := s.Backoff.Check(ctx, backoffKey(u)); err != nil {
+		return retry(err, ErrTooManyAttempts)
 	}
 	return nil
 }

@@ -1,0 +1,175 @@
+package auth_test
+
+import (
+	"context"
+	"errors"
+	"io"
+	"log/slog"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/twostep/twostep/internal/audit"
+	"github.com/twostep/twostep/internal/auth"
+	"github.com/twostep/twostep/internal/keyring"
+	"github.com/twostep/twostep/internal/password"
+	"github.com/twostep/twostep/internal/ratelimit"
+	"github.com/twostep/twostep/internal/store"
+	"github.com/twostep/twostep/internal/totp"
+)
+
+var ctx = context.Background()
+
+// clock is a settable test clock shared by the service and the limiter.
+type clock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func (c *clock) now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
+func (c *clock) add(d time.Duration) { c.mu.Lock(); c.t = c.t.Add(d); c.mu.Unlock() }
+
+type fixture struct {
+	t     *testing.T
+	svc   *auth.Service
+	st    *store.Store
+	clock *clock
+	cfg   auth.Config
+	toks  map[string]string // session hash -> raw token, for re-reading
+}
+
+var client = auth.Client{IP: "192.0.2.1", UserAgent: "test"}
+
+func defaultConfig() auth.Config {
+	per := func(n int64) ratelimit.Limit { return ratelimit.Limit{Count: n, Window: time.Minute} }
+	return auth.Config{
+		Issuer: "Test", PublicURL: "http://127.0.0.1:8080", MFARequired: true, InviteTTL: time.Hour,
+		IdleTimeout: 30 * time.Minute, AbsoluteTimeout: 12 * time.Hour, RecentAuth: 5 * time.Minute,
+		TOTP:       totp.DefaultParams(),
+		LoginPerIP: per(1000), VerifyPerIP: per(1000), VerifyPerUser: per(1000),
+	}
+}
+
+func newFixture(t *testing.T, mod func(*auth.Config)) *fixture {
+	t.Helper()
+	cfg := defaultConfig()
+	if mod != nil {
+		mod(&cfg)
+	}
+	st, err := store.Open(ctx, store.SQLite, filepath.Join(t.TempDir(), "t.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	if _, err := st.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	// Start mid-window so "the next step" is 30 s away, not at a boundary.
+	c := &clock{t: time.Unix(1_800_000_015, 0)}
+	backend := ratelimit.NewMemory(c.now)
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	svc := auth.New(cfg, auth.Deps{
+		Store:   st,
+		Keys:    keyring.Generate(),
+		Hasher:  password.NewHasher(password.Params{Memory: 64, Time: 1, Threads: 1, SaltLen: 16, KeyLen: 32}, 2, time.Second),
+		Limiter: ratelimit.NewLimiter(backend),
+		Backoff: ratelimit.NewBackoff(backend, 5, 30*time.Second, time.Hour),
+		Audit:   audit.New(st, log, c.now),
+		Log:     log,
+		Now:     c.now,
+	})
+	return &fixture{t: t, svc: svc, st: st, clock: c, cfg: cfg, toks: map[string]string{}}
+}
+
+const pw = "correct horse battery"
+
+// user creates a user and returns a fresh aal1 session for them.
+func (f *fixture) user(name string) auth.Current {
+	f.t.Helper()
+	if _, err := f.svc.CreateUser(ctx, client, name, pw); err != nil {
+		f.t.Fatalf("CreateUser: %v", err)
+	}
+	return f.login(name)
+}
+
+func (f *fixture) login(name string) auth.Current {
+	f.t.Helper()
+	res, err := f.svc.Login(ctx, client, name, pw, "")
+	if err != nil {
+		f.t.Fatalf("Login(%s): %v", name, err)
+	}
+	return f.auth(res.Token)
+}
+
+func (f *fixture) auth(tok string) auth.Current {
+	f.t.Helper()
+	cur, err := f.svc.Authenticate(ctx, tok)
+	if err != nil {
+		f.t.Fatalf("Authenticate: %v", err)
+	}
+	f.toks[string(cur.Session.TokenHash)] = tok
+	return cur
+}
+
+// reload re-reads a session from the store (after a plan change or a
+// clock move).
+func (f *fixture) reload(cur auth.Current) auth.Current {
+	f.t.Helper()
+	return f.auth(f.tokenOf(cur))
+}
+
+func (f *fixture) tokenOf(cur auth.Current) string {
+	f.t.Helper()
+	tok, ok := f.toks[string(cur.Session.TokenHash)]
+	if !ok {
+		f.t.Fatal("session not issued through the fixture")
+	}
+	return tok
+}
+
+// enrolTOTP sets up an authenticator app and returns its secret and the
+// resulting aal2 session.
+func (f *fixture) enrolTOTP(cur auth.Current) ([]byte, auth.Current, auth.ConfirmResult) {
+	f.t.Helper()
+	return f.enrolTOTPNamed(cur, "")
+}
+
+func (f *fixture) enrolTOTPNamed(cur auth.Current, name string) ([]byte, auth.Current, auth.ConfirmResult) {
+	f.t.Helper()
+	st, err := f.svc.StartTOTP(ctx, client, cur, name)
+	if err != nil {
+		f.t.Fatalf("StartTOTP: %v", err)
+	}
+	secret, err := totp.DecodeSecret(st.Secret)
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	res, err := f.svc.ConfirmTOTP(ctx, client, cur, st.FactorID, f.code(secret))
+	if err != nil {
+		f.t.Fatalf("ConfirmTOTP: %v", err)
+	}
+	return secret, f.auth(res.Token), res
+}
+
+// code is the current TOTP code; step moves the clock to the next step
+// first, since a step once accepted is never accepted again.
+func (f *fixture) code(secret []byte) string { return totp.Code(secret, totp.DefaultParams(), f.clock.now()) }
+
+func (f *fixture) nextStep() { f.clock.add(30 * time.Second) }
+
+func wantErr(t *testing.T, err, want error) {
+	t.Helper()
+	if !errors.Is(err, want) {
+		t.Fatalf("error = %v, want %v", err, want)
+	}
+}
+
+func wantRetry(t *testing.T, err, kind error) time.Duration {
+	t.Helper()
+	var re *auth.RetryError
+	if !errors.As(err, &re) || !errors.Is(err, kind) || re.RetryAfter <= 0 {
+		t.Fatalf("error = %v, want %v with Retry-After", err, kind)
+	}
+	return re.RetryAfter
+}
