@@ -102,3 +102,15 @@ type Invite struct {
 	ExpiresAt time.Time
 	UsedAt    time.Time
 }
+
+// SMSCode is the live code of an SMS factor, stored as a keyed hash.
+type SMSCode struct {
+	FactorID  string
+	UserID    string
+	KeyID     string
+	CodeHash  []byte
+	SentAt    time.Time
+	ExpiresAt time.Time
+	Attempts  int
+	UsedAt    time.Time
+}

@@ -204,3 +204,13 @@ func flag(b bool) int {
 	}
 	return 0
 }
+
+// conflictIfNone turns "no row affected" into model.ErrConflict (a
+// conditional write whose condition did not hold).
+func conflictIfNone(res sql.Result, err error) error {
+	err = one(res, err)
+	if errors.Is(err, model.ErrNotFound) {
+		return model.ErrConflict
+	}
+	return err
+}

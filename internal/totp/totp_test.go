@@ -425,7 +425,7 @@ func TestValidateAllocs(t *testing.T) {
 	}
 }
 
-func BenchmarkValidate(b *testing.B) {
+func BenchmarkTOTPVerify(b *testing.B) {
 	for _, alg := range []string{"SHA1", "SHA256", "SHA512"} {
 		b.Run(alg, func(b *testing.B) {
 			secret, _ := NewSecret()

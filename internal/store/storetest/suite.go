@@ -31,6 +31,7 @@ func Run(t *testing.T, newStore func(testing.TB) *store.Store) {
 		{"Invites", testInvites},
 		{"Audit", testAudit},
 		{"ResetMFA", testResetMFA},
+		{"SMSCodes", testSMSCodes},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) { tc.fn(t, newStore(t)) })
@@ -371,5 +372,57 @@ func testResetMFA(t *testing.T, s *store.Store) {
 	_, serr := s.Session(ctx, []byte("s"))
 	if len(fs) != 0 || len(rc) != 0 || !errors.Is(serr, model.ErrNotFound) {
 		t.Fatalf("after reset: factors %d, codes %d, session err %v", len(fs), len(rc), serr)
+	}
+}
+
+func testSMSCodes(t *testing.T, s *store.Store) {
+	u := mkUser(t, s, "alice")
+	mkFactor(t, s, u, "sms1", model.FactorPending)
+	code := func(hash byte, sent time.Time) model.SMSCode {
+		return model.SMSCode{FactorID: "sms1", UserID: u.ID, KeyID: "k", CodeHash: []byte{hash}, SentAt: sent, ExpiresAt: sent.Add(5 * time.Minute)}
+	}
+	cooldown := 30 * time.Second
+	if err := s.PutSMSCode(ctx, code(1, t0), t0.Add(-cooldown)); err != nil {
+		t.Fatal(err)
+	}
+	// Within the cooldown, parallel resends all refuse.
+	won := parallel(10, func(int) error {
+		return s.PutSMSCode(ctx, code(2, t0.Add(10*time.Second)), t0.Add(10*time.Second-cooldown))
+	})
+	if won != 0 {
+		t.Fatalf("resends inside the cooldown = %d, want 0", won)
+	}
+	// Five attempts allowed, counted atomically: 20 parallel tries, 5 pass.
+	won = parallel(20, func(int) error { _, err := s.AttemptSMSCode(ctx, "sms1", t0.Add(time.Minute), 5); return err })
+	if won != 5 {
+		t.Fatalf("attempts allowed = %d, want 5", won)
+	}
+	// A resend after the cooldown replaces the code and resets the attempts.
+	later := t0.Add(time.Minute)
+	if err := s.PutSMSCode(ctx, code(3, later), later.Add(-cooldown)); err != nil {
+		t.Fatalf("resend after cooldown: %v", err)
+	}
+	got, err := s.AttemptSMSCode(ctx, "sms1", later, 5)
+	if err != nil || got.CodeHash[0] != 3 || got.Attempts != 1 {
+		t.Fatalf("after resend: %+v, %v", got, err)
+	}
+	if _, err := s.AttemptSMSCode(ctx, "sms1", later.Add(5*time.Minute), 5); !errors.Is(err, model.ErrNotFound) {
+		t.Fatalf("expired code attempt: %v", err)
+	}
+	won = parallel(10, func(int) error { return s.UseSMSCode(ctx, "sms1", later) })
+	if won != 1 {
+		t.Fatalf("uses = %d, want 1", won)
+	}
+	if _, err := s.AttemptSMSCode(ctx, "sms1", later, 5); !errors.Is(err, model.ErrNotFound) {
+		t.Fatalf("attempt on a used code: %v", err)
+	}
+	if c, err := s.SMSCode(ctx, "sms1"); err != nil || c.UsedAt.IsZero() {
+		t.Fatalf("SMSCode = %+v, %v", c, err)
+	}
+	if err := s.DeleteSMSCode(ctx, "sms1"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.SMSCode(ctx, "sms1"); !errors.Is(err, model.ErrNotFound) {
+		t.Fatalf("after delete: %v", err)
 	}
 }
