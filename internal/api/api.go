@@ -93,6 +93,8 @@ func decodeError(err error) error {
 	switch {
 	case errors.As(err, &mbe):
 		return &httpx.Error{Status: http.StatusRequestEntityTooLarge, Code: "body_too_large", Msg: "The request body is too large."}
+	case errors.As(err, &ute) && ute.Field == "":
+		return &httpx.Error{Status: http.StatusBadRequest, Code: "invalid_json", Msg: "The request body must be a JSON object."}
 	case errors.As(err, &ute):
 		return &httpx.Error{Status: http.StatusBadRequest, Code: "invalid_request", Msg: "Field " + ute.Field + " has the wrong type."}
 	case strings.HasPrefix(err.Error(), "json: unknown field "):

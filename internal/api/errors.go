@@ -33,6 +33,8 @@ var errorTable = []struct {
 	{auth.ErrTooManyAttempts, http.StatusTooManyRequests, "too_many_attempts", "Too many failed attempts. Wait a moment and try again."},
 	{auth.ErrRateLimited, http.StatusTooManyRequests, "rate_limited", "Too many requests. Wait a moment and try again."},
 	{auth.ErrBusy, http.StatusServiceUnavailable, "busy", "The server is busy. Try again in a moment."},
+	{auth.ErrCodeExpired, http.StatusUnauthorized, "code_expired", "This code has expired or was already used. Ask for a new code."},
+	{auth.ErrSMSFailed, http.StatusBadGateway, "sms_failed", "We could not send the text. Try again, or use another method."},
 }
 
 // toHTTP converts a handler error into the client-facing error.
@@ -44,6 +46,14 @@ func toHTTP(err error, r *http.Request) *httpx.Error {
 	var ie *auth.InputError
 	if errors.As(err, &ie) {
 		return &httpx.Error{Status: http.StatusBadRequest, Code: "invalid_request", Msg: ie.Msg, Err: err}
+	}
+	var pe *auth.PhoneError
+	if errors.As(err, &pe) {
+		return &httpx.Error{Status: http.StatusBadRequest, Code: "invalid_phone", Msg: pe.Msg, Err: err}
+	}
+	var se *auth.SMSError
+	if errors.As(err, &se) && se.Msg != "" {
+		return &httpx.Error{Status: http.StatusBadGateway, Code: "sms_failed", Msg: se.Msg, Err: err}
 	}
 	for _, e := range errorTable {
 		if errors.Is(err, e.err) {

@@ -25,9 +25,10 @@ func (a *API) Routes(mux *http.ServeMux) {
 	mux.Handle("POST /api/v1/setup/plan", a.aal1(a.setupPlan))
 	mux.Handle("POST /api/v1/setup/totp", a.aal1(a.setupTOTP))
 	mux.Handle("POST /api/v1/setup/totp/confirm", a.aal1(a.setupTOTPConfirm))
-	mux.Handle("POST /api/v1/setup/sms", a.aal1(notImplemented))
-	mux.Handle("POST /api/v1/setup/sms/confirm", a.aal1(notImplemented))
-	mux.Handle("POST /api/v1/challenge/sms", a.aal1(notImplemented))
+	mux.Handle("POST /api/v1/setup/sms", a.aal1(a.setupSMS))
+	mux.Handle("POST /api/v1/setup/sms/confirm", a.aal1(a.setupSMSConfirm))
+	mux.Handle("POST /api/v1/challenge/sms", a.aal1(a.challengeSMS))
+	mux.Handle("GET /api/v1/countries", a.public(a.countries))
 	mux.Handle("POST /api/v1/verify", a.aal1(a.verify))
 
 	mux.Handle("GET /api/v1/factors", a.aal2(a.factorsList))
@@ -79,8 +80,4 @@ func (a *API) admin(h handler) http.Handler {
 		}
 		return h(w, r)
 	})
-}
-
-func notImplemented(http.ResponseWriter, *http.Request, auth.Current) error {
-	return auth.ErrNotImplemented
 }

@@ -63,13 +63,19 @@ func (a *API) setupTOTPConfirm(w http.ResponseWriter, r *http.Request, cur auth.
 	if err != nil {
 		return err
 	}
+	a.writeConfirm(w, res)
+	return nil
+}
+
+// writeConfirm answers a finished set-up: the rotated aal2 token (also as
+// the cookie), what comes next, and the recovery codes on the first factor.
+func (a *API) writeConfirm(w http.ResponseWriter, res auth.ConfirmResult) {
 	a.cookies.Set(w, res.Token)
 	out := map[string]any{"token": res.Token, "aal": res.AAL, "next": res.Next}
 	if res.RecoveryCodes != nil {
 		out["recovery_codes"] = res.RecoveryCodes
 	}
 	writeJSON(w, out)
-	return nil
 }
 
 // POST /api/v1/verify {"method","code"}

@@ -31,6 +31,8 @@ const (
 	RecoveryCodesNew = "recovery_codes_generated"
 	RecoveryCodeUsed = "recovery_code_used"
 	InviteUsed       = "invite_used"
+	CodeSent         = "code_sent"
+	CodeSendFailed   = "code_send_failed"
 	AdminAction      = "admin_action"
 )
 

@@ -215,6 +215,8 @@ func TestMalformedCodesDoNotCount(t *testing.T) {
 	_, err := f.svc.Verify(ctx, client, cur, "email", "123456")
 	wantErr(t, err, auth.ErrInvalidInput)
 	_, err = f.svc.Verify(ctx, client, cur, "sms", "123456")
+	wantErr(t, err, auth.ErrNoFactor) // alice has no phone
+	_, err = f.svc.Verify(ctx, client, cur, "webauthn", "123456")
 	wantErr(t, err, auth.ErrNotImplemented)
 	f.nextStep()
 	if _, err := f.svc.Verify(ctx, client, cur, "totp", f.code(secret)); err != nil {

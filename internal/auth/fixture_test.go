@@ -6,6 +6,7 @@ import (
 	"io"
 	"log/slog"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -15,6 +16,7 @@ import (
 	"github.com/twostep/twostep/internal/keyring"
 	"github.com/twostep/twostep/internal/password"
 	"github.com/twostep/twostep/internal/ratelimit"
+	"github.com/twostep/twostep/internal/sms"
 	"github.com/twostep/twostep/internal/store"
 	"github.com/twostep/twostep/internal/totp"
 )
@@ -27,7 +29,7 @@ type clock struct {
 	t  time.Time
 }
 
-func (c *clock) now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
+func (c *clock) now() time.Time      { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
 func (c *clock) add(d time.Duration) { c.mu.Lock(); c.t = c.t.Add(d); c.mu.Unlock() }
 
 type fixture struct {
@@ -37,16 +39,61 @@ type fixture struct {
 	clock *clock
 	cfg   auth.Config
 	toks  map[string]string // session hash -> raw token, for re-reading
+	sms   *fakeSMS
 }
 
+// fakeSMS records texts instead of sending them; fail makes Send fail.
+type fakeSMS struct {
+	mu   sync.Mutex
+	sent []sms.Message
+	fail bool
+}
+
+func (s *fakeSMS) Name() string { return "fake" }
+
+func (s *fakeSMS) Send(_ context.Context, m sms.Message) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.fail {
+		return &sms.SendError{Msg: "We could not send the text.", Err: errors.New("gateway down")}
+	}
+	s.sent = append(s.sent, m)
+	return nil
+}
+
+// lastCode returns the code in the last text sent (the WebOTP line's #code).
+func (s *fakeSMS) lastCode(t *testing.T) string {
+	t.Helper()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if len(s.sent) == 0 {
+		t.Fatal("no text sent")
+	}
+	body := s.sent[len(s.sent)-1].Body
+	i := strings.LastIndex(body, "#")
+	if i < 0 {
+		t.Fatalf("no WebOTP line in %q", body)
+	}
+	return body[i+1:]
+}
+
+func (s *fakeSMS) count() int { s.mu.Lock(); defer s.mu.Unlock(); return len(s.sent) }
+
 var client = auth.Client{IP: "192.0.2.1", UserAgent: "test"}
+
+// lim is an hourly and a daily budget of n.
+func lim(n int64) [2]ratelimit.Limit {
+	return [2]ratelimit.Limit{{Count: n, Window: time.Hour}, {Count: n, Window: 24 * time.Hour}}
+}
 
 func defaultConfig() auth.Config {
 	per := func(n int64) ratelimit.Limit { return ratelimit.Limit{Count: n, Window: time.Minute} }
 	return auth.Config{
 		Issuer: "Test", PublicURL: "http://127.0.0.1:8080", MFARequired: true, InviteTTL: time.Hour,
 		IdleTimeout: 30 * time.Minute, AbsoluteTimeout: 12 * time.Hour, RecentAuth: 5 * time.Minute,
-		TOTP:       totp.DefaultParams(),
+		TOTP:    totp.DefaultParams(),
+		SMSHost: "login.example.com", SMSAllowedCountries: []string{"US", "GB", "DE"},
+		SMSBudgets: auth.SMSBudgets{PerNumber: lim(100), PerUser: lim(100), PerIP: lim(100), PerCountry: lim(1000), Global: lim(1000)},
 		LoginPerIP: per(1000), VerifyPerIP: per(1000), VerifyPerUser: per(1000),
 	}
 }
@@ -69,7 +116,9 @@ func newFixture(t *testing.T, mod func(*auth.Config)) *fixture {
 	c := &clock{t: time.Unix(1_800_000_015, 0)}
 	backend := ratelimit.NewMemory(c.now)
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	fake := &fakeSMS{}
 	svc := auth.New(cfg, auth.Deps{
+		SMS:     fake,
 		Store:   st,
 		Keys:    keyring.Generate(),
 		Hasher:  password.NewHasher(password.Params{Memory: 64, Time: 1, Threads: 1, SaltLen: 16, KeyLen: 32}, 2, time.Second),
@@ -79,7 +128,7 @@ func newFixture(t *testing.T, mod func(*auth.Config)) *fixture {
 		Log:     log,
 		Now:     c.now,
 	})
-	return &fixture{t: t, svc: svc, st: st, clock: c, cfg: cfg, toks: map[string]string{}}
+	return &fixture{t: t, svc: svc, st: st, clock: c, cfg: cfg, toks: map[string]string{}, sms: fake}
 }
 
 const pw = "correct horse battery"
@@ -154,7 +203,9 @@ func (f *fixture) enrolTOTPNamed(cur auth.Current, name string) ([]byte, auth.Cu
 
 // code is the current TOTP code; step moves the clock to the next step
 // first, since a step once accepted is never accepted again.
-func (f *fixture) code(secret []byte) string { return totp.Code(secret, totp.DefaultParams(), f.clock.now()) }
+func (f *fixture) code(secret []byte) string {
+	return totp.Code(secret, totp.DefaultParams(), f.clock.now())
+}
 
 func (f *fixture) nextStep() { f.clock.add(30 * time.Second) }
 

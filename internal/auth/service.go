@@ -16,6 +16,7 @@ import (
 	"github.com/twostep/twostep/internal/keyring"
 	"github.com/twostep/twostep/internal/password"
 	"github.com/twostep/twostep/internal/ratelimit"
+	"github.com/twostep/twostep/internal/sms"
 	"github.com/twostep/twostep/internal/store"
 	"github.com/twostep/twostep/internal/totp"
 )
@@ -39,6 +40,10 @@ type Config struct {
 	// parallel guesses could all pass its check; this budget cannot be
 	// outrun because counting is the check.
 	VerifyPerUser ratelimit.Limit
+
+	SMSHost             string   // host named in the WebOTP line of texts
+	SMSAllowedCountries []string // ISO codes; "*" allows all
+	SMSBudgets          SMSBudgets
 }
 
 // Deps are the collaborators the service uses.
@@ -49,6 +54,7 @@ type Deps struct {
 	Limiter *ratelimit.Limiter
 	Backoff *ratelimit.Backoff
 	Audit   *audit.Recorder
+	SMS     sms.Sender
 	Log     *slog.Logger
 	Now     func() time.Time // nil: time.Now
 }

@@ -12,10 +12,13 @@ import (
 	"github.com/twostep/twostep/internal/token"
 )
 
-// touchEvery bounds how often a request moves a session's idle timer: the
-// timer needs minute precision, and skipping the write keeps reads (every
-// authenticated request) off the database's single writer.
-const touchEvery = time.Minute
+// touchEvery bounds how often a request moves a session's idle timer:
+// skipping the write keeps most authenticated requests off the database's
+// writer. A quarter of the idle timeout (at most a minute) keeps the timer
+// accurate enough that an active session never idles out.
+func (s *Service) touchEvery() time.Duration {
+	return min(time.Minute, s.cfg.IdleTimeout/4)
+}
 
 // Current is an authenticated request's session and user.
 type Current struct {
@@ -55,7 +58,7 @@ func (s *Service) Authenticate(ctx context.Context, tok string) (Current, error)
 	if u.Disabled {
 		return Current{}, ErrUnauthenticated
 	}
-	if now.Sub(ss.LastSeenAt) > touchEvery {
+	if now.Sub(ss.LastSeenAt) > s.touchEvery() {
 		if err := s.Store.TouchSession(ctx, hash, now); err != nil && !errors.Is(err, model.ErrNotFound) {
 			return Current{}, fmt.Errorf("touch session: %w", err)
 		}

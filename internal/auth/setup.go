@@ -151,7 +151,7 @@ func (s *Service) ConfirmTOTP(ctx context.Context, c Client, cur Current, factor
 		return ConfirmResult{}, err
 	}
 	if !ok {
-		return ConfirmResult{}, s.failSecondFactor(ctx, c, cur.User, "totp_setup")
+		return ConfirmResult{}, s.countFailure(ctx, c, cur.User, "totp_setup", ErrInvalidCode)
 	}
 	if err := s.Store.ActivateFactor(ctx, cur.User.ID, f.ID, s.Now()); err != nil {
 		if errors.Is(err, model.ErrNotFound) {
@@ -184,25 +184,17 @@ func (s *Service) finishSetup(ctx context.Context, c Client, cur *Current, f mod
 	return ConfirmResult{Token: tok, AAL: model.AAL2, Next: nextAfterSetup(plan), RecoveryCodes: codes}, nil
 }
 
-// pendingTOTP finds the pending authenticator app to confirm.
+// pendingTOTP finds the pending authenticator app to confirm: factorID,
+// or else the newest one.
 func (s *Service) pendingTOTP(ctx context.Context, userID, factorID string) (model.Factor, error) {
-	if factorID != "" {
-		f, err := s.Store.Factor(ctx, userID, factorID)
-		if errors.Is(err, model.ErrNotFound) || (err == nil && (f.Type != model.FactorTOTP || f.Status != model.FactorPending)) {
-			return model.Factor{}, ErrNotFound
-		}
-		return f, err
+	if factorID == "" {
+		return s.newestFactor(ctx, userID, model.FactorTOTP, model.FactorPending)
 	}
-	fs, err := s.Store.Factors(ctx, userID)
-	if err != nil {
-		return model.Factor{}, fmt.Errorf("load factors: %w", err)
+	f, err := s.Store.Factor(ctx, userID, factorID)
+	if errors.Is(err, model.ErrNotFound) || (err == nil && (f.Type != model.FactorTOTP || f.Status != model.FactorPending)) {
+		return model.Factor{}, ErrNotFound
 	}
-	for i := len(fs) - 1; i >= 0; i-- { // newest first
-		if fs[i].Type == model.FactorTOTP && fs[i].Status == model.FactorPending {
-			return fs[i], nil
-		}
-	}
-	return model.Factor{}, ErrNotFound
+	return f, err
 }
 
 // uniqueLabel appends " 2", " 3", ... so each active method has its own name.

@@ -25,8 +25,8 @@ type VerifyResult struct {
 // attempt gets ErrTooManyAttempts (NIST SP 800-63B §5.2.2).
 func (s *Service) Verify(ctx context.Context, c Client, cur Current, method, code string) (VerifyResult, error) {
 	switch method {
-	case "totp", "recovery":
-	case "sms", "webauthn":
+	case "totp", "recovery", "sms":
+	case "webauthn":
 		return VerifyResult{}, ErrNotImplemented
 	default:
 		return VerifyResult{}, invalid(`method must be "totp", "sms", "recovery" or "webauthn"`)
@@ -41,18 +41,17 @@ func (s *Service) Verify(ctx context.Context, c Client, cur Current, method, cod
 		return VerifyResult{}, err
 	}
 	var f model.Factor
-	var ok bool
 	var err error
-	if method == "totp" {
-		f, ok, err = s.verifyTOTP(ctx, cur.User, code)
-	} else {
-		ok, err = s.verifyRecovery(ctx, c, cur.User, code)
+	switch method {
+	case "totp":
+		f, err = s.verifyTOTP(ctx, cur.User, code)
+	case "sms":
+		f, err = s.verifySMS(ctx, cur.User, code)
+	default:
+		err = s.verifyRecovery(ctx, c, cur.User, code)
 	}
 	if err != nil {
-		return VerifyResult{}, err
-	}
-	if !ok {
-		return VerifyResult{}, s.failSecondFactor(ctx, c, cur.User, method)
+		return VerifyResult{}, s.countFailure(ctx, c, cur.User, method, err)
 	}
 	if err := s.Backoff.Reset(ctx, backoffKey(cur.User)); err != nil {
 		return VerifyResult{}, err
@@ -71,29 +70,29 @@ func (s *Service) Verify(ctx context.Context, c Client, cur Current, method, cod
 }
 
 // verifyTOTP tries the code against each active authenticator app of u.
-func (s *Service) verifyTOTP(ctx context.Context, u model.User, code string) (model.Factor, bool, error) {
+func (s *Service) verifyTOTP(ctx context.Context, u model.User, code string) (model.Factor, error) {
 	if !isDigits(code, 6, 8) {
-		return model.Factor{}, false, ErrCodeFormat
+		return model.Factor{}, ErrCodeFormat
 	}
 	fs, err := s.activeFactors(ctx, u.ID)
 	if err != nil {
-		return model.Factor{}, false, err
+		return model.Factor{}, err
 	}
-	n := 0
+	err = ErrNoFactor
 	for _, f := range fs {
 		if f.Type != model.FactorTOTP {
 			continue
 		}
-		n++
-		ok, err := s.checkTOTP(ctx, u.ID, f, code)
-		if err != nil || ok {
-			return f, ok, err
+		ok, cerr := s.checkTOTP(ctx, u.ID, f, code)
+		switch {
+		case cerr != nil:
+			return model.Factor{}, cerr
+		case ok:
+			return f, nil
 		}
+		err = ErrInvalidCode
 	}
-	if n == 0 {
-		return model.Factor{}, false, ErrNoFactor
-	}
-	return model.Factor{}, false, nil
+	return model.Factor{}, err
 }
 
 // checkTOTP validates code against one factor and, when it matches, records
@@ -121,21 +120,21 @@ func (s *Service) checkTOTP(ctx context.Context, userID string, f model.Factor, 
 }
 
 // verifyRecovery consumes a matching unused recovery code of u.
-func (s *Service) verifyRecovery(ctx context.Context, c Client, u model.User, code string) (bool, error) {
+func (s *Service) verifyRecovery(ctx context.Context, c Client, u model.User, code string) error {
 	norm, ok := token.NormalizeRecoveryCode(code)
 	if !ok {
-		return false, ErrCodeFormat
+		return ErrCodeFormat
 	}
 	codes, err := s.Store.UnusedRecoveryCodes(ctx, u.ID)
 	if err != nil {
-		return false, fmt.Errorf("load recovery codes: %w", err)
+		return fmt.Errorf("load recovery codes: %w", err)
 	}
 	macs := map[string][]byte{} // one MAC per key id
 	for _, rc := range codes {
 		mac, seen := macs[rc.KeyID]
 		if !seen {
 			if mac, err = s.Keys.MAC(rc.KeyID, "recovery", []byte(norm)); err != nil {
-				return false, fmt.Errorf("recovery code mac: %w", err)
+				return fmt.Errorf("recovery code mac: %w", err)
 			}
 			macs[rc.KeyID] = mac
 		}
@@ -144,15 +143,15 @@ func (s *Service) verifyRecovery(ctx context.Context, c Client, u model.User, co
 		}
 		err := s.Store.UseRecoveryCode(ctx, rc.ID, s.Now())
 		if errors.Is(err, model.ErrNotFound) {
-			return false, nil // used by a parallel request
+			return ErrInvalidCode // used by a parallel request
 		}
 		if err != nil {
-			return false, fmt.Errorf("use recovery code: %w", err)
+			return fmt.Errorf("use recovery code: %w", err)
 		}
 		s.record(ctx, c, audit.RecoveryCodeUsed, u.ID, u.Username, map[string]string{"remaining": strconv.Itoa(len(codes) - 1)})
-		return true, nil
+		return nil
 	}
-	return false, nil
+	return ErrInvalidCode
 }
 
 // backoffKey is the per-user key of the second-factor back-off.
@@ -172,18 +171,23 @@ func (s *Service) checkBackoff(ctx context.Context, u model.User) error {
 	return nil
 }
 
-// failSecondFactor counts a failed code, audits it (and a lock-out when one
-// starts) and returns ErrInvalidCode.
-func (s *Service) failSecondFactor(ctx context.Context, c Client, u model.User, method string) error {
-	n, lock, err := s.Backoff.Fail(ctx, backoffKey(u))
-	if err != nil {
-		return fmt.Errorf("back-off: %w", err)
+// countFailure turns a failed check into the answer: wrong or expired
+// codes count towards the user's back-off and are audited (with a lock-out
+// entry when one starts); format errors and internal errors pass through
+// uncounted.
+func (s *Service) countFailure(ctx context.Context, c Client, u model.User, method string, err error) error {
+	if !errors.Is(err, ErrInvalidCode) && !errors.Is(err, ErrCodeExpired) {
+		return err
+	}
+	n, lock, ferr := s.Backoff.Fail(ctx, backoffKey(u))
+	if ferr != nil {
+		return fmt.Errorf("back-off: %w", ferr)
 	}
 	s.record(ctx, c, audit.VerifyFailed, u.ID, u.Username, map[string]string{"method": method, "failures": strconv.FormatInt(n, 10)})
 	if lock > 0 {
 		s.record(ctx, c, audit.Lockout, u.ID, u.Username, map[string]string{"failures": strconv.FormatInt(n, 10), "seconds": strconv.Itoa(int(lock.Seconds()))})
 	}
-	return ErrInvalidCode
+	return err
 }
 
 // isDigits reports whether s is min..max ASCII digits (no spaces, signs or

@@ -6,6 +6,7 @@ import (
 	"io"
 	"io/fs"
 	"log/slog"
+	"net/url"
 	"os"
 	"slices"
 	"strings"
@@ -17,6 +18,7 @@ import (
 	"github.com/twostep/twostep/internal/keyring"
 	"github.com/twostep/twostep/internal/password"
 	"github.com/twostep/twostep/internal/ratelimit"
+	"github.com/twostep/twostep/internal/sms"
 	"github.com/twostep/twostep/internal/store"
 	"github.com/twostep/twostep/internal/totp"
 )
@@ -28,6 +30,8 @@ type app struct {
 	store *store.Store
 	keys  *keyring.Keyring
 	svc   *auth.Service
+	// counters is the database limit backend (PostgreSQL only), swept by serve.
+	counters *store.Counters
 }
 
 // open loads the configuration, opens and migrates the database, loads (or,
@@ -65,8 +69,12 @@ func (a *app) init(e *cmdEnv) error {
 		return err
 	}
 	cfg := a.cfg
+	sender, err := newSender(cfg, a.log)
+	if err != nil {
+		return fmt.Errorf("sms: %w", err)
+	}
 	now := time.Now
-	backend := ratelimit.NewMemory(now)
+	backend := a.limitBackend(now)
 	minute := func(n int) ratelimit.Limit { return ratelimit.Limit{Count: int64(n), Window: time.Minute} }
 	a.svc = auth.New(auth.Config{
 		Issuer:          cfg.Issuer,
@@ -82,7 +90,12 @@ func (a *app) init(e *cmdEnv) error {
 		LoginPerIP:      minute(cfg.Limits.LoginPerIP),
 		VerifyPerIP:     minute(cfg.Limits.VerifyPerIP),
 		VerifyPerUser:   minute(cfg.Limits.VerifyPerUser),
+
+		SMSHost:             publicHost(cfg.PublicURL()),
+		SMSAllowedCountries: cfg.SMS.AllowedCountries,
+		SMSBudgets:          smsBudgets(cfg.SMS.Budget),
 	}, auth.Deps{
+		SMS:   sender,
 		Store: a.store,
 		Keys:  a.keys,
 		Hasher: password.NewHasher(password.Params{
@@ -126,6 +139,17 @@ func (a *app) loadKeys(e *cmdEnv) (*keyring.Keyring, error) {
 	return kr, nil
 }
 
+// limitBackend picks where limits, back-off and SMS budgets count: in the
+// database on PostgreSQL, so they hold across every instance (SPEC §3
+// scale-out); in memory on SQLite, which serves a single instance.
+func (a *app) limitBackend(now func() time.Time) ratelimit.Backend {
+	if a.store.Dialect() == store.Postgres {
+		a.counters = a.store.Counters(now)
+		return a.counters
+	}
+	return ratelimit.NewMemory(now)
+}
+
 func (a *app) close() { a.store.Close() }
 
 // config loads the configuration: file, then environment, then flags.
@@ -145,4 +169,45 @@ func newLogger(cfg config.Config, w io.Writer, minLevel slog.Level) *slog.Logger
 		return slog.New(slog.NewJSONHandler(w, opts))
 	}
 	return slog.New(slog.NewTextHandler(w, opts))
+}
+
+// newSender builds the configured SMS provider.
+func newSender(cfg config.Config, log *slog.Logger) (sms.Sender, error) {
+	c := cfg.SMS
+	switch c.Provider {
+	case "console":
+		return sms.NewConsole(sms.ConsoleConfig{Log: log}), nil
+	case "file":
+		return sms.NewFile(sms.FileConfig{Path: c.File})
+	case "twilio":
+		return sms.NewTwilio(sms.TwilioConfig{AccountSID: c.Twilio.AccountSID, AuthToken: c.Twilio.AuthToken, From: c.Twilio.From}, nil)
+	case "kannel":
+		return sms.NewKannel(sms.KannelConfig{URL: c.Kannel.URL, Username: c.Kannel.Username, Password: c.Kannel.Password, From: c.Kannel.From}, nil)
+	case "webhook":
+		return sms.NewWebhook(sms.WebhookConfig{URL: c.Webhook.URL, Secret: c.Webhook.Secret}, nil)
+	}
+	return nil, fmt.Errorf("unknown provider %q", c.Provider)
+}
+
+func smsBudgets(b config.SMSBudget) auth.SMSBudgets {
+	pair := func(hour, day int) [2]ratelimit.Limit {
+		return [2]ratelimit.Limit{{Count: int64(hour), Window: time.Hour}, {Count: int64(day), Window: 24 * time.Hour}}
+	}
+	return auth.SMSBudgets{
+		PerNumber:  pair(b.NumberHour, b.NumberDay),
+		PerUser:    pair(b.UserHour, b.UserDay),
+		PerIP:      pair(b.IPHour, b.IPDay),
+		PerCountry: pair(b.CountryHour, b.CountryDay),
+		Global:     pair(b.GlobalHour, b.GlobalDay),
+	}
+}
+
+// publicHost is the host (with a non-default port) of the public URL, as
+// the WebOTP line of a text names it.
+func publicHost(publicURL string) string {
+	u, err := url.Parse(publicURL)
+	if err != nil {
+		return ""
+	}
+	return u.Host
 }

@@ -1,11 +1,16 @@
 package cli
 
 import (
+	"context"
 	"fmt"
 	"log/slog"
 	"net"
+	"os"
+	"path/filepath"
 	"strings"
+	"time"
 
+	"github.com/twostep/twostep/internal/config"
 	"github.com/twostep/twostep/internal/httpx"
 	"github.com/twostep/twostep/internal/server"
 	"github.com/twostep/twostep/internal/version"
@@ -31,6 +36,10 @@ func (e *cmdEnv) serve(args []string) error {
 	if err != nil {
 		return fmt.Errorf("trusted_proxies: %w", err)
 	}
+	pages, err := pagesOptions(cfg)
+	if err != nil {
+		return err
+	}
 	ln, err := net.Listen("tcp", cfg.Listen)
 	if err != nil {
 		return err
@@ -41,6 +50,7 @@ func (e *cmdEnv) serve(args []string) error {
 		TLS:           strings.HasPrefix(cfg.PublicURL(), "https://"),
 		SecureCookies: secure,
 		ClientIP:      httpx.ClientIP{Trusted: trusted},
+		Pages:         pages,
 	})
 	driver, _ := cfg.DatabaseDriver()
 	a.log.Info("twostep listening", "addr", ln.Addr().String(), "public_url", cfg.PublicURL(),
@@ -52,5 +62,54 @@ func (e *cmdEnv) serve(args []string) error {
 	if cfg.SMS.Provider == "console" {
 		a.log.Info("SMS messages are printed to this log (sms.provider=console)")
 	}
+	a.log.Info("configuration", "config", cfg)
+	if a.counters != nil {
+		go sweepCounters(e.ctx, a)
+	}
 	return server.Serve(e.ctx, ln, h, a.svc, a.log)
+}
+
+// sweepCounters deletes expired rate-limit counters from the database.
+func sweepCounters(ctx context.Context, a *app) {
+	t := time.NewTicker(10 * time.Minute)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			if _, err := a.counters.Sweep(ctx); err != nil {
+				a.log.Warn("counter clean-up failed", "error", err)
+			}
+		}
+	}
+}
+
+// maxLogo bounds brand.logo_file: every page shows it, so it must stay small.
+const maxLogo = 256 << 10
+
+// pagesOptions collects the hosted pages' branding and help links, reading
+// the logo file (the pages load nothing from another origin, so twostep
+// serves the logo itself).
+func pagesOptions(cfg config.Config) (server.Pages, error) {
+	p := server.Pages{
+		BrandName:      cfg.Brand.Name,
+		AccentColor:    cfg.Brand.AccentColor,
+		ContactURL:     cfg.Support.ContactURL,
+		ChatURL:        cfg.Support.ChatURL,
+		DefaultCountry: cfg.SMS.DefaultCountry,
+	}
+	if cfg.Brand.LogoFile == "" {
+		return p, nil
+	}
+	logo, err := os.ReadFile(cfg.Brand.LogoFile)
+	if err != nil {
+		return p, fmt.Errorf("brand.logo_file: %w", err)
+	}
+	if len(logo) > maxLogo {
+		return p, fmt.Errorf("brand.logo_file: %s is %d KiB; at most %d KiB are allowed", cfg.Brand.LogoFile, len(logo)>>10, maxLogo>>10)
+	}
+	types := map[string]string{".png": "image/png", ".svg": "image/svg+xml", ".jpg": "image/jpeg", ".jpeg": "image/jpeg", ".gif": "image/gif", ".webp": "image/webp"}
+	p.Logo, p.LogoType = logo, types[strings.ToLower(filepath.Ext(cfg.Brand.LogoFile))]
+	return p, nil
 }

@@ -41,6 +41,7 @@ type Config struct {
 	Limits   Limits   `yaml:"limits"`
 	SMS      SMS      `yaml:"sms"`
 	Support  Support  `yaml:"support"`
+	Brand    Brand    `yaml:"brand"`
 }
 
 // Log configures the structured log.
@@ -101,6 +102,25 @@ type SMS struct {
 	Kannel         Kannel  `yaml:"kannel"`
 	Webhook        Webhook `yaml:"webhook"`
 	DefaultCountry string  `yaml:"default_country" help:"Country preselected in the phone number form, as an ISO 3166-1 alpha-2 code."`
+	// AllowedCountries is the allow-list against SMS pumping: texts go only
+	// to numbers of these countries.
+	AllowedCountries []string  `yaml:"allowed_countries" help:"ISO 3166-1 alpha-2 codes of the countries texts may be sent to (comma-separated in the environment); * allows every country. Pumping fraud targets expensive destinations, so list only where your users are."`
+	Budget           SMSBudget `yaml:"budget"`
+}
+
+// SMSBudget caps texts per scope per hour and per day, against SMS pumping
+// (toll fraud). A request over any budget sends nothing and gets 429.
+type SMSBudget struct {
+	NumberHour  int `yaml:"number_hour" help:"Texts per phone number per hour."`
+	NumberDay   int `yaml:"number_day" help:"Texts per phone number per day."`
+	UserHour    int `yaml:"user_hour" help:"Texts per user per hour."`
+	UserDay     int `yaml:"user_day" help:"Texts per user per day."`
+	IPHour      int `yaml:"ip_hour" help:"Texts requested per client IP per hour."`
+	IPDay       int `yaml:"ip_day" help:"Texts requested per client IP per day."`
+	CountryHour int `yaml:"country_hour" help:"Texts per destination country per hour."`
+	CountryDay  int `yaml:"country_day" help:"Texts per destination country per day."`
+	GlobalHour  int `yaml:"global_hour" help:"Texts in total per hour."`
+	GlobalDay   int `yaml:"global_day" help:"Texts in total per day."`
 }
 
 // Twilio configures the twilio SMS provider (REST Messages API).
@@ -128,6 +148,15 @@ type Webhook struct {
 type Support struct {
 	ContactURL string `yaml:"contact_url" help:"Contact us link: an http(s) URL or a mailto: address. Empty hides the link."`
 	ChatURL    string `yaml:"chat_url" help:"Chat with support link: an http(s) URL. Empty hides the link."`
+}
+
+// Brand holds the look of the hosted pages. The pages load nothing from
+// another origin (and the Content-Security-Policy would block it), so the
+// logo is a local file that twostep serves itself, not a URL.
+type Brand struct {
+	Name        string `yaml:"name" help:"Product name shown in the hosted pages' header and titles. Empty means the issuer."`
+	LogoFile    string `yaml:"logo_file" help:"PNG, SVG, JPEG, GIF or WebP file (at most 256 KiB) shown as the logo on the hosted pages, served by twostep itself. Empty shows the name only."`
+	AccentColor string `yaml:"accent_color" help:"Accent colour of the hosted pages' buttons and links, as #rrggbb. Links and focus rings are darkened automatically when needed for WCAG AA contrast."`
 }
 
 // Defaults returns the configuration used when nothing else is set: a working
@@ -163,10 +192,19 @@ func Defaults() Config {
 			BackoffMax:    time.Hour,
 		},
 		SMS: SMS{
-			Provider:       "console",
-			File:           "./sms.jsonl",
-			DefaultCountry: "US",
+			Provider:         "console",
+			File:             "./sms.jsonl",
+			DefaultCountry:   "US",
+			AllowedCountries: []string{"US"},
+			Budget: SMSBudget{
+				NumberHour: 5, NumberDay: 10,
+				UserHour: 5, UserDay: 20,
+				IPHour: 10, IPDay: 50,
+				CountryHour: 200, CountryDay: 1000,
+				GlobalHour: 1000, GlobalDay: 10000,
+			},
 		},
+		Brand: Brand{AccentColor: "#1d4ed8"},
 	}
 }
 

@@ -1,6 +1,7 @@
 package config
 
 import (
+	"log/slog"
 	"net/url"
 	"reflect"
 	"slices"
@@ -57,4 +58,17 @@ func redactURL(s string) string {
 		replace = append(replace, "password="+placeholder, "password="+redactedValue)
 	}
 	return strings.NewReplacer(replace...).Replace(u.String())
+}
+
+// LogValue makes a Config log as its key paths and values, redacted like
+// Redacted, so the start-up log shows the effective configuration in the
+// same names as the documentation and never a secret.
+func (c Config) LogValue() slog.Value {
+	v := reflect.ValueOf(c.Redacted())
+	keys := table().keys
+	attrs := make([]slog.Attr, len(keys))
+	for i, k := range keys {
+		attrs[i] = slog.String(k.Path, formatValue(v.FieldByIndex(k.index)))
+	}
+	return slog.GroupValue(attrs...)
 }

@@ -5,9 +5,12 @@ import (
 	"net"
 	"net/netip"
 	"net/url"
+	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
+	"unicode"
+	"unicode/utf8"
 )
 
 // minAdminTokenLen is the shortest admin token accepted: 32 random hex
@@ -129,6 +132,25 @@ func (c Config) Validate() []error {
 	if !isCountryCode(sms.DefaultCountry) {
 		p.add("sms.default_country", "%q is not a two-letter country code such as US or DE", sms.DefaultCountry)
 	}
+	if len(sms.AllowedCountries) == 0 {
+		p.add("sms.allowed_countries", "must list at least one country code, or * for all")
+	}
+	for _, cc := range sms.AllowedCountries {
+		if cc != "*" && !isCountryCode(cc) {
+			p.add("sms.allowed_countries", "%q is not a two-letter country code such as US or DE, or *", cc)
+		}
+	}
+	b := sms.Budget
+	for _, k := range []struct {
+		key string
+		n   int
+	}{
+		{"number_hour", b.NumberHour}, {"number_day", b.NumberDay}, {"user_hour", b.UserHour}, {"user_day", b.UserDay},
+		{"ip_hour", b.IPHour}, {"ip_day", b.IPDay}, {"country_hour", b.CountryHour}, {"country_day", b.CountryDay},
+		{"global_hour", b.GlobalHour}, {"global_day", b.GlobalDay},
+	} {
+		p.atLeast("sms.budget."+k.key, k.n, 1)
+	}
 
 	// These become href attributes on every help link: only schemes that
 	// cannot run script (no javascript:, data:).
@@ -138,7 +160,34 @@ func (c Config) Validate() []error {
 	if c.Support.ChatURL != "" {
 		p.url("support.chat_url", c.Support.ChatURL, "https", "http")
 	}
+
+	if utf8.RuneCountInString(c.Brand.Name) > 64 || strings.ContainsFunc(c.Brand.Name, unicode.IsControl) {
+		p.add("brand.name", "must be at most 64 characters without control characters")
+	}
+	if !isHexColor(c.Brand.AccentColor) {
+		p.add("brand.accent_color", "%q is not a colour written as #rrggbb, e.g. #1d4ed8", c.Brand.AccentColor)
+	}
+	if f := c.Brand.LogoFile; f != "" {
+		switch strings.ToLower(filepath.Ext(f)) {
+		case ".png", ".svg", ".jpg", ".jpeg", ".gif", ".webp":
+		default:
+			p.add("brand.logo_file", "must be a .png, .svg, .jpg, .jpeg, .gif or .webp file")
+		}
+	}
 	return p
+}
+
+// isHexColor reports whether s is a colour written as #rrggbb.
+func isHexColor(s string) bool {
+	if len(s) != 7 || s[0] != '#' {
+		return false
+	}
+	for _, c := range s[1:] {
+		if !strings.ContainsRune("0123456789abcdefABCDEF", c) {
+			return false
+		}
+	}
+	return true
 }
 
 // problems collects Validate's findings.
