@@ -53,13 +53,20 @@ func TestKannelRealGateway(t *testing.T) {
 	// Registered before starting, so a half-started gateway is stopped too;
 	// kannel-down.sh stops exactly the PIDs kannel-up.sh recorded.
 	t.Cleanup(func() {
-		cmd := exec.Command(down, dir)
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		cmd := exec.CommandContext(ctx, down, dir)
 		cmd.Env = env
 		if out, err := cmd.CombinedOutput(); err != nil {
 			t.Errorf("kannel-down.sh: %v\n%s", err, out)
 		}
 	})
-	cmd := exec.Command(up, dir)
+	// Bounded: a gateway that never comes up fails the test in 30 s
+	// instead of holding CI until go test's own timeout.
+	upCtx, cancelUp := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancelUp()
+	cmd := exec.CommandContext(upCtx, up, dir)
+	cmd.WaitDelay = 5 * time.Second
 	cmd.Env = env
 	if out, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("kannel-up.sh: %v\n%s", err, out)
