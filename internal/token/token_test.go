@@ -182,3 +182,28 @@ func TestNewNumericCodePanics(t *testing.T) {
 	}()
 	NewNumericCode(0)
 }
+
+// FuzzNormalizeRecoveryCode: whatever comes in, an accepted code is the
+// 10-character canonical form, and normalising its printed form (any case,
+// with its dash) gives it back.
+func FuzzNormalizeRecoveryCode(f *testing.F) {
+	for _, s := range []string{"abcde-fghjk", "ABCDE FGHJK", "23456789ab", "", "-", "aaaaa-aaaaa-a", "0oooo-11111", "ｂｃｄｅｆ-ｇｈｊｋｍ"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		norm, ok := NormalizeRecoveryCode(s)
+		if !ok {
+			if norm != "" {
+				t.Fatalf("refused %q but returned %q", s, norm)
+			}
+			return
+		}
+		if len(norm) != 10 || strings.Trim(norm, "23456789abcdefghjkmnpqrstuvwxyz") != "" {
+			t.Fatalf("%q normalised to %q", s, norm)
+		}
+		again, ok := NormalizeRecoveryCode(strings.ToUpper(norm[:5] + "-" + norm[5:]))
+		if !ok || again != norm {
+			t.Fatalf("round trip of %q: %q, %v", norm, again, ok)
+		}
+	})
+}
