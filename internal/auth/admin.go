@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
+	"strings"
 	"time"
 
 	"github.com/twostep/twostep/internal/audit"
@@ -164,4 +165,27 @@ func (s *Service) CheckAdminToken(tok string) bool {
 	}
 	a, b := sha256.Sum256([]byte(tok)), sha256.Sum256([]byte(s.cfg.AdminToken))
 	return subtle.ConstantTimeCompare(a[:], b[:]) == 1
+}
+
+// SetAttributes sets the e-mail address and groups forward-auth passes to
+// applications (Remote-Email, Remote-Groups); groups also feed the access
+// rules. Group names are 1–64 letters, digits or . _ -.
+func (s *Service) SetAttributes(ctx context.Context, c Client, username, email string, groups []string) error {
+	u, err := s.userByName(ctx, username)
+	if err != nil {
+		return err
+	}
+	if len(email) > 254 || strings.ContainsAny(email, " ,\r\n") || (email != "" && !strings.Contains(email, "@")) {
+		return invalid("e-mail address is not valid")
+	}
+	for _, g := range groups {
+		if g == "" || len(g) > 64 || strings.Trim(g, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-") != "" {
+			return invalid("group names may contain only letters, digits and . _ -")
+		}
+	}
+	if err := s.Store.SetUserAttributes(ctx, u.ID, email, groups); err != nil {
+		return fmt.Errorf("set attributes: %w", err)
+	}
+	s.record(ctx, c, audit.AdminAction, u.ID, u.Username, map[string]string{"action": "set_attributes"})
+	return nil
 }

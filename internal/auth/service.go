@@ -44,6 +44,8 @@ type Config struct {
 	SMSHost             string   // host named in the WebOTP line of texts
 	SMSAllowedCountries []string // ISO codes; "*" allows all
 	SMSBudgets          SMSBudgets
+
+	Access Access // forward-auth rules
 }
 
 // Deps are the collaborators the service uses.
@@ -64,12 +66,16 @@ type Deps struct {
 type Service struct {
 	cfg Config
 	Deps
+	cache sessionCache
 }
 
 // New returns a Service.
 func New(cfg Config, d Deps) *Service {
 	if d.Now == nil {
 		d.Now = time.Now
+	}
+	if cfg.Access.Default == "" {
+		cfg.Access.Default = PolicyTwoFactor
 	}
 	return &Service{cfg: cfg, Deps: d}
 }

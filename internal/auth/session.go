@@ -88,6 +88,7 @@ func (s *Service) elevate(ctx context.Context, cur *Current, plan string) (strin
 	tok, now := token.New(), s.Now()
 	next := cur.Session
 	next.TokenHash, next.AAL, next.AAL2At, next.LastSeenAt, next.Plan = token.Hash(tok), model.AAL2, now, now, plan
+	s.cache.drop(cur.Session.TokenHash)
 	if err := s.Store.RotateSession(ctx, cur.Session.TokenHash, next); err != nil {
 		if errors.Is(err, model.ErrNotFound) {
 			return "", ErrUnauthenticated // rotated or logged out by a parallel request
@@ -100,6 +101,7 @@ func (s *Service) elevate(ctx context.Context, cur *Current, plan string) (strin
 
 // Logout ends the session server-side.
 func (s *Service) Logout(ctx context.Context, c Client, cur Current) error {
+	s.cache.drop(cur.Session.TokenHash)
 	if err := s.Store.DeleteSession(ctx, cur.Session.TokenHash); err != nil && !errors.Is(err, model.ErrNotFound) {
 		return fmt.Errorf("logout: %w", err)
 	}

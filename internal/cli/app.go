@@ -73,6 +73,10 @@ func (a *app) init(e *cmdEnv) error {
 	if err != nil {
 		return fmt.Errorf("sms: %w", err)
 	}
+	access, err := accessRules(cfg.Access)
+	if err != nil {
+		return err
+	}
 	now := time.Now
 	backend := a.limitBackend(now)
 	minute := func(n int) ratelimit.Limit { return ratelimit.Limit{Count: int64(n), Window: time.Minute} }
@@ -94,6 +98,8 @@ func (a *app) init(e *cmdEnv) error {
 		SMSHost:             publicHost(cfg.PublicURL()),
 		SMSAllowedCountries: cfg.SMS.AllowedCountries,
 		SMSBudgets:          smsBudgets(cfg.SMS.Budget),
+
+		Access: access,
 	}, auth.Deps{
 		SMS:   sender,
 		Store: a.store,
@@ -210,4 +216,22 @@ func publicHost(publicURL string) string {
 		return ""
 	}
 	return u.Host
+}
+
+// accessRules parses access.rules; every bad rule is reported.
+func accessRules(c config.Access) (auth.Access, error) {
+	a := auth.Access{Default: auth.Policy(c.DefaultPolicy)}
+	var errs []error
+	for _, s := range c.Rules {
+		r, err := auth.ParseRule(s)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("access.rules: %w", err))
+			continue
+		}
+		a.Rules = append(a.Rules, r)
+	}
+	if len(errs) > 0 {
+		return auth.Access{}, fmt.Errorf("configuration:\n%w", errors.Join(errs...))
+	}
+	return a, nil
 }

@@ -22,6 +22,7 @@ Usage:
   twostep user list
   twostep user disable NAME | enable NAME | reset-mfa NAME
   twostep user set-password NAME [--password-stdin]
+  twostep user set NAME [--email ADDRESS] [--groups G1,G2]
   twostep user invite NAME
   twostep audit verify
   twostep version

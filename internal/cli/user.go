@@ -1,7 +1,9 @@
 package cli
 
 import (
+	"context"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"log/slog"
@@ -21,11 +23,13 @@ var cliClient = auth.Client{IP: "cli", UserAgent: "twostep-cli"}
 // user runs `twostep user SUBCOMMAND`.
 func (e *cmdEnv) user(args []string) error {
 	if len(args) == 0 {
-		return usageErr("user needs a subcommand: add, list, disable, enable, reset-mfa, set-password, invite")
+		return usageErr("user needs a subcommand: add, list, disable, enable, reset-mfa, set-password, set, invite")
 	}
 	sub := args[0]
 	f := newFlags("user "+sub, e.stderr)
 	pwStdin := f.Bool("password-stdin", false, "read the password from standard input")
+	email := f.String("email", "", "user set: e-mail address passed to applications")
+	groups := f.String("groups", "", "user set: comma-separated groups")
 	pos, err := f.parse(args[1:])
 	if err != nil {
 		return err
@@ -41,7 +45,7 @@ func (e *cmdEnv) user(args []string) error {
 		return usageErr("--password-stdin only goes with add and set-password")
 	}
 	switch sub {
-	case "add", "list", "disable", "enable", "reset-mfa", "set-password", "invite":
+	case "add", "list", "disable", "enable", "reset-mfa", "set-password", "invite", "set":
 	default:
 		return usageErr("unknown user subcommand %q", sub)
 	}
@@ -96,6 +100,31 @@ func (e *cmdEnv) user(args []string) error {
 			return userErr(err, pos[0])
 		}
 		fmt.Fprintf(e.stdout, "user %s: password changed, sessions ended\n", strings.ToLower(pos[0]))
+	case "set":
+		// Only the flags given change anything; the rest keeps its value.
+		given := map[string]bool{}
+		f.Visit(func(fl *flag.Flag) { given[fl.Name] = true })
+		if !given["email"] && !given["groups"] {
+			return usageErr("user set needs --email and/or --groups")
+		}
+		u, err := findUser(ctx, svc, pos[0])
+		if err != nil {
+			return err
+		}
+		em, gs := u.Email, u.Groups
+		if given["email"] {
+			em = *email
+		}
+		if given["groups"] {
+			gs = nil
+			if *groups != "" {
+				gs = strings.Split(*groups, ",")
+			}
+		}
+		if err := svc.SetAttributes(ctx, cliClient, pos[0], em, gs); err != nil {
+			return userErr(err, pos[0])
+		}
+		fmt.Fprintf(e.stdout, "user %s: email %q, groups %q\n", u.Username, em, strings.Join(gs, ","))
 	case "invite":
 		link, _, exp, err := svc.Invite(ctx, cliClient, pos[0])
 		if err != nil {
@@ -158,4 +187,18 @@ func (e *cmdEnv) readPassword(fromStdin bool) (string, error) {
 		return "", errors.New("the passwords do not match")
 	}
 	return string(pw), nil
+}
+
+// findUser returns one user's current record for the CLI.
+func findUser(ctx context.Context, svc *auth.Service, name string) (auth.UserStatus, error) {
+	us, err := svc.ListUsers(ctx)
+	if err != nil {
+		return auth.UserStatus{}, err
+	}
+	for _, u := range us {
+		if u.Username == strings.ToLower(strings.TrimSpace(name)) {
+			return u, nil
+		}
+	}
+	return auth.UserStatus{}, fmt.Errorf("no user named %q", name)
 }

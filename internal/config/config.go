@@ -32,7 +32,9 @@ type Config struct {
 	InsecureDevCookies bool          `yaml:"insecure_dev_cookies" help:"Send session cookies without the Secure attribute even off localhost. For development over plain HTTP only; never in production."`
 	TrustedProxies     []string      `yaml:"trusted_proxies" help:"IP addresses or CIDR ranges of reverse proxies whose X-Forwarded-For header is believed (comma-separated in the environment). Empty means the header is ignored."`
 	AdminToken         string        `yaml:"admin_token" secret:"value" help:"Bearer token for the admin API, at least 32 characters. Empty disables the admin API."`
+	CookieDomain       string        `yaml:"cookie_domain" help:"Domain attribute of the session cookie, e.g. example.com so one sign-in covers every *.example.com application behind forward-auth. Empty means twostep's own host only."`
 
+	Access   Access   `yaml:"access"`
 	Log      Log      `yaml:"log"`
 	MFA      MFA      `yaml:"mfa"`
 	Session  Session  `yaml:"session"`
@@ -42,6 +44,12 @@ type Config struct {
 	SMS      SMS      `yaml:"sms"`
 	Support  Support  `yaml:"support"`
 	Brand    Brand    `yaml:"brand"`
+}
+
+// Access holds the forward-auth access rules.
+type Access struct {
+	DefaultPolicy string   `yaml:"default_policy" help:"Policy for requests no rule matches: bypass, one_factor, two_factor or deny."`
+	Rules         []string `yaml:"rules" help:"Access rules for forward-auth, first match wins, each \"HOST[/PATH] POLICY [GROUP]\": HOST is a name, *.domain (subdomains) or *; POLICY is bypass, one_factor, two_factor or deny; GROUP, when given, is required. Comma-separated in the environment."`
 }
 
 // Log configures the structured log.
@@ -170,6 +178,7 @@ func Defaults() Config {
 		Issuer:     "twostep",
 		Enrollment: "password",
 		InviteTTL:  72 * time.Hour,
+		Access:     Access{DefaultPolicy: "two_factor"},
 		Log:        Log{Level: "info", Format: "text"},
 		MFA:        MFA{Required: true},
 		Session: Session{

@@ -44,16 +44,17 @@ func SessionToken(r *http.Request) string {
 
 // Cookies writes and clears the session cookie with one set of attributes.
 type Cookies struct {
-	Secure bool // false only in explicit insecure dev mode or on localhost HTTP
+	Secure bool   // false only in explicit insecure dev mode or on localhost HTTP
+	Domain string // cookie_domain: shared by the applications behind forward-auth
 }
 
 // Set sets the session cookie: HttpOnly, SameSite=Lax, Path=/, a browser
 // session cookie (the server enforces idle and absolute timeouts).
 func (c Cookies) Set(w http.ResponseWriter, tok string) {
-	http.SetCookie(w, &http.Cookie{Name: SessionCookie, Value: tok, Path: "/", HttpOnly: true, Secure: c.Secure, SameSite: http.SameSiteLaxMode})
+	http.SetCookie(w, &http.Cookie{Name: SessionCookie, Value: tok, Path: "/", Domain: c.Domain, HttpOnly: true, Secure: c.Secure, SameSite: http.SameSiteLaxMode})
 }
 
 // Clear removes the session cookie.
 func (c Cookies) Clear(w http.ResponseWriter) {
-	http.SetCookie(w, &http.Cookie{Name: SessionCookie, Value: "", Path: "/", MaxAge: -1, HttpOnly: true, Secure: c.Secure, SameSite: http.SameSiteLaxMode})
+	http.SetCookie(w, &http.Cookie{Name: SessionCookie, Value: "", Path: "/", Domain: c.Domain, MaxAge: -1, HttpOnly: true, Secure: c.Secure, SameSite: http.SameSiteLaxMode})
 }

@@ -35,6 +35,8 @@ type User struct {
 	PasswordHash string // argon2id PHC string, never the password
 	Disabled     bool
 	CreatedAt    time.Time
+	Email        string   // optional, passed to applications as Remote-Email
+	Groups       []string // passed as Remote-Groups and checked by access rules
 }
 
 // FactorType names a kind of second factor.

@@ -4,28 +4,34 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"strings"
 
 	"github.com/twostep/twostep/internal/model"
 )
 
-const userCols = `id, username, password_hash, disabled, created_at`
+const userCols = `id, username, password_hash, disabled, created_at, email, groups`
 
 func scanUser(row interface{ Scan(...any) error }) (model.User, error) {
 	var u model.User
 	var disabled int
 	var created int64
-	if err := row.Scan(&u.ID, &u.Username, &u.PasswordHash, &disabled, &created); err != nil {
+	var groups string
+	if err := row.Scan(&u.ID, &u.Username, &u.PasswordHash, &disabled, &created, &u.Email, &groups); err != nil {
 		return model.User{}, notFound(err)
 	}
 	u.Disabled = disabled != 0
+	if groups != "" {
+		u.Groups = strings.Split(groups, ",")
+	}
 	u.CreatedAt = fromMS(created)
 	return u, nil
 }
 
 // CreateUser inserts u; a taken username gives model.ErrConflict.
 func (s *Store) CreateUser(ctx context.Context, u model.User) error {
-	_, err := s.w.ExecContext(ctx, `INSERT INTO users (id, username, password_hash, disabled, created_at)
-		VALUES ($1, $2, $3, $4, $5)`, u.ID, u.Username, u.PasswordHash, flag(u.Disabled), ms(u.CreatedAt))
+	_, err := s.w.ExecContext(ctx, `INSERT INTO users (id, username, password_hash, disabled, created_at, email, groups)
+		VALUES ($1, $2, $3, $4, $5, $6, $7)`, u.ID, u.Username, u.PasswordHash, flag(u.Disabled), ms(u.CreatedAt),
+		u.Email, strings.Join(u.Groups, ","))
 	if isUnique(err) {
 		return fmt.Errorf("user %q: %w", u.Username, model.ErrConflict)
 	}
@@ -82,6 +88,12 @@ func (s *Store) SetPassword(ctx context.Context, id, hash string) error {
 		}
 		return deleteUserSessions(ctx, tx, id)
 	})
+}
+
+// SetUserAttributes sets the e-mail address and groups passed to
+// applications by forward-auth.
+func (s *Store) SetUserAttributes(ctx context.Context, id, email string, groups []string) error {
+	return one(s.w.ExecContext(ctx, `UPDATE users SET email = $1, groups = $2 WHERE id = $3`, email, strings.Join(groups, ","), id))
 }
 
 // AcceptTOTPStep records step as used for the user if, and only if, it is

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -96,8 +97,14 @@ func testUsers(t *testing.T, s *store.Store) {
 		t.Fatalf("duplicate username: err = %v, want ErrConflict", err)
 	}
 	got, err := s.UserByUsername(ctx, "alice")
-	if err != nil || got != u {
+	if err != nil || got.ID != u.ID || got.PasswordHash != u.PasswordHash || !got.CreatedAt.Equal(u.CreatedAt) || got.Groups != nil {
 		t.Fatalf("UserByUsername = %+v, %v; want %+v", got, err, u)
+	}
+	if err := s.SetUserAttributes(ctx, u.ID, "alice@example.com", []string{"admins", "dev"}); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := s.UserByID(ctx, u.ID); got.Email != "alice@example.com" || strings.Join(got.Groups, ",") != "admins,dev" {
+		t.Fatalf("attributes = %q %v", got.Email, got.Groups)
 	}
 	if _, err := s.UserByUsername(ctx, "nobody"); !errors.Is(err, model.ErrNotFound) {
 		t.Fatalf("unknown user: err = %v, want ErrNotFound", err)

@@ -1,0 +1,144 @@
+package auth
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"slices"
+	"strings"
+
+	"github.com/twostep/twostep/internal/model"
+)
+
+// Policy is what an access rule demands.
+type Policy string
+
+// The policies, from most to least open.
+const (
+	PolicyBypass    Policy = "bypass"     // no sign-in needed
+	PolicyOneFactor Policy = "one_factor" // the password is enough
+	PolicyTwoFactor Policy = "two_factor" // a second factor is required
+	PolicyDeny      Policy = "deny"       // nobody
+)
+
+// Rule maps a host pattern and a path prefix to a policy, optionally
+// requiring a group. Written in configuration as
+// "HOST[/PATH] POLICY [GROUP]", e.g. "*.example.com/admin two_factor admins".
+type Rule struct {
+	Host   string // "app.example.com", "*.example.com" (subdomains only) or "*"
+	Path   string // prefix, "" for all paths
+	Policy Policy
+	Group  string // required group, "" for none
+}
+
+// ParseRule parses the configuration form of a rule.
+func ParseRule(s string) (Rule, error) {
+	f := strings.Fields(s)
+	if len(f) < 2 || len(f) > 3 {
+		return Rule{}, fmt.Errorf("rule %q: want \"HOST[/PATH] POLICY [GROUP]\"", s)
+	}
+	var r Rule
+	r.Host, r.Path, _ = strings.Cut(strings.ToLower(f[0]), "/")
+	if strings.Contains(f[0], "/") {
+		r.Path = "/" + r.Path
+	}
+	switch p := Policy(f[1]); p {
+	case PolicyBypass, PolicyOneFactor, PolicyTwoFactor, PolicyDeny:
+		r.Policy = p
+	default:
+		return Rule{}, fmt.Errorf("rule %q: policy must be bypass, one_factor, two_factor or deny", s)
+	}
+	if len(f) == 3 {
+		r.Group = f[2]
+	}
+	if r.Host == "" || (strings.Contains(r.Host, "*") && r.Host != "*" && (!strings.HasPrefix(r.Host, "*.") || strings.Count(r.Host, "*") > 1)) {
+		return Rule{}, fmt.Errorf("rule %q: host must be a name, *.domain or *", s)
+	}
+	return r, nil
+}
+
+// matchHost reports whether host (lower-case, no port) fits the pattern.
+func matchHost(pattern, host string) bool {
+	switch {
+	case pattern == "*":
+		return true
+	case strings.HasPrefix(pattern, "*."):
+		return strings.HasSuffix(host, pattern[1:]) && len(host) > len(pattern)-1
+	default:
+		return host == pattern
+	}
+}
+
+// Access holds the ordered rules: the first match wins, and a request no
+// rule matches gets Default (two_factor unless configured otherwise).
+type Access struct {
+	Rules   []Rule
+	Default Policy
+}
+
+// Match returns the rule for host and path.
+func (a Access) Match(host, path string) Rule {
+	host = canonicalHost(host)
+	for _, r := range a.Rules {
+		if matchHost(r.Host, host) && strings.HasPrefix(path, r.Path) {
+			return r
+		}
+	}
+	return Rule{Host: "*", Policy: a.Default}
+}
+
+// Covers reports whether a rule names host: only such hosts (and twostep's
+// own) are valid redirect targets after sign-in, so twostep is no open
+// redirector. A catch-all "*" rule does not count.
+func (a Access) Covers(host string) bool {
+	host = canonicalHost(host)
+	return host != "" && slices.ContainsFunc(a.Rules, func(r Rule) bool { return r.Host != "*" && matchHost(r.Host, host) })
+}
+
+// canonicalHost lower-cases and strips the port.
+func canonicalHost(host string) string {
+	if h, _, err := net.SplitHostPort(host); err == nil {
+		host = h
+	}
+	return strings.TrimSuffix(strings.ToLower(host), ".")
+}
+
+// Decision is the outcome of a forward-auth check.
+type Decision int
+
+// Forward-auth outcomes.
+const (
+	Allow     Decision = iota // pass; User is set unless the rule bypasses sign-in
+	NeedLogin                 // no (sufficient) session: sign in / verify first
+	Forbidden                 // signed in, but the rule or a group refuses
+)
+
+// Check decides a forward-auth request for the application URL host+path.
+// It is the hot path of every protected request: it reads the session
+// through a short-lived cache and never writes (SPEC §3; the idle timer is
+// moved by the sessions' own requests to twostep). A session that is not
+// aal2 where two_factor applies needs sign-in, as does a missing one.
+func (s *Service) Check(ctx context.Context, tok, host, path string) (Decision, model.User, error) {
+	rule := s.cfg.Access.Match(host, path)
+	switch rule.Policy {
+	case PolicyBypass:
+		return Allow, model.User{}, nil
+	case PolicyDeny:
+		return Forbidden, model.User{}, nil
+	}
+	cur, err := s.cachedSession(ctx, tok)
+	if errors.Is(err, ErrUnauthenticated) {
+		return NeedLogin, model.User{}, nil
+	}
+	if err != nil {
+		return NeedLogin, model.User{}, err
+	}
+	if rule.Policy == PolicyTwoFactor && cur.Session.AAL != model.AAL2 {
+		return NeedLogin, model.User{}, nil
+	}
+	if rule.Group != "" && !slices.Contains(cur.User.Groups, rule.Group) {
+		return Forbidden, cur.User, nil
+	}
+	return Allow, cur.User, nil
+}

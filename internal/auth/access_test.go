@@ -1,0 +1,144 @@
+package auth_test
+
+import (
+	"testing"
+	"time"
+
+	"github.com/twostep/twostep/internal/auth"
+)
+
+func TestParseRule(t *testing.T) {
+	tests := []struct {
+		in   string
+		want auth.Rule
+		bad  bool
+	}{
+		{in: "app.example.com two_factor", want: auth.Rule{Host: "app.example.com", Policy: auth.PolicyTwoFactor}},
+		{in: "*.example.com/admin two_factor admins", want: auth.Rule{Host: "*.example.com", Path: "/admin", Policy: auth.PolicyTwoFactor, Group: "admins"}},
+		{in: "APP.Example.com/public bypass", want: auth.Rule{Host: "app.example.com", Path: "/public", Policy: auth.PolicyBypass}},
+		{in: "* deny", want: auth.Rule{Host: "*", Policy: auth.PolicyDeny}},
+		{in: "app.example.com", bad: true},
+		{in: "app.example.com maybe", bad: true},
+		{in: "a.example.com one_factor g extra", bad: true},
+		{in: "app.*.com bypass", bad: true},
+		{in: "**.example.com bypass", bad: true},
+		{in: "/admin bypass", bad: true},
+	}
+	for _, tc := range tests {
+		got, err := auth.ParseRule(tc.in)
+		if (err != nil) != tc.bad || (!tc.bad && got != tc.want) {
+			t.Errorf("ParseRule(%q) = %+v, %v", tc.in, got, err)
+		}
+	}
+}
+
+func rules(t *testing.T, def auth.Policy, specs ...string) auth.Access {
+	t.Helper()
+	a := auth.Access{Default: def}
+	for _, s := range specs {
+		r, err := auth.ParseRule(s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		a.Rules = append(a.Rules, r)
+	}
+	return a
+}
+
+func TestAccessMatch(t *testing.T) {
+	a := rules(t, auth.PolicyTwoFactor,
+		"app.example.com/public bypass",
+		"app.example.com/admin two_factor admins",
+		"*.example.com/blocked deny",
+		"wiki.example.com one_factor",
+	)
+	tests := []struct {
+		host, path string
+		want       auth.Policy
+	}{
+		{"app.example.com", "/public/x", auth.PolicyBypass},
+		{"APP.example.com:443", "/public", auth.PolicyBypass},
+		{"app.example.com", "/admin", auth.PolicyTwoFactor},
+		{"app.example.com", "/other", auth.PolicyTwoFactor}, // default
+		{"x.example.com", "/blocked/y", auth.PolicyDeny},
+		{"example.com", "/blocked", auth.PolicyTwoFactor}, // *.example.com is subdomains only
+		{"wiki.example.com", "/", auth.PolicyOneFactor},
+		{"wiki.example.com.evil.com", "/", auth.PolicyTwoFactor},
+	}
+	for _, tc := range tests {
+		if got := a.Match(tc.host, tc.path).Policy; got != tc.want {
+			t.Errorf("Match(%s, %s) = %s, want %s", tc.host, tc.path, got, tc.want)
+		}
+	}
+	for host, want := range map[string]bool{
+		"app.example.com": true, "deep.sub.example.com": true, "example.com": false,
+		"example.com.evil.com": false, "evil.com": false, "": false,
+	} {
+		if got := a.Covers(host); got != want {
+			t.Errorf("Covers(%q) = %v, want %v", host, got, want)
+		}
+	}
+}
+
+func TestForwardAuthCheck(t *testing.T) {
+	f := newFixture(t, func(c *auth.Config) {
+		c.Access = rules(t, auth.PolicyTwoFactor, "app.example.com/public bypass", "app.example.com/wiki one_factor",
+			"app.example.com/admin two_factor admins", "app.example.com/nope deny")
+	})
+	_, aal2, _ := f.enrolTOTP(f.user("alice"))
+	tok2 := f.tokenOf(aal2)
+	aal1 := f.login("alice")
+	tok1 := f.tokenOf(aal1)
+	tests := []struct {
+		name, tok, path string
+		want            auth.Decision
+	}{
+		{"bypass without session", "", "/public", auth.Allow},
+		{"no session", "", "/", auth.NeedLogin},
+		{"garbage token", "nonsense", "/", auth.NeedLogin},
+		{"aal1 on two_factor", tok1, "/", auth.NeedLogin},
+		{"aal1 on one_factor", tok1, "/wiki", auth.Allow},
+		{"aal2", tok2, "/", auth.Allow},
+		{"missing group", tok2, "/admin", auth.Forbidden},
+		{"deny", tok2, "/nope", auth.Forbidden},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			got, u, err := f.svc.Check(ctx, tc.tok, "app.example.com", tc.path)
+			if err != nil || got != tc.want {
+				t.Fatalf("Check = %v, %v; want %v", got, err, tc.want)
+			}
+			if got == auth.Allow && tc.tok != "" && u.Username != "alice" {
+				t.Fatalf("user = %+v", u)
+			}
+		})
+	}
+
+	// Revocation by another instance (here: straight in the store) shows
+	// within the cache's 1 s.
+	if err := f.st.SetUserDisabled(ctx, aal2.User.ID, true); err != nil {
+		t.Fatal(err)
+	}
+	if d, _, _ := f.svc.Check(ctx, tok2, "app.example.com", "/"); d != auth.Allow {
+		t.Fatalf("within the cache window: %v (the cache is allowed to answer for up to 1 s)", d)
+	}
+	f.clock.add(1001 * time.Millisecond)
+	if d, _, _ := f.svc.Check(ctx, tok2, "app.example.com", "/"); d != auth.NeedLogin {
+		t.Fatalf("1 s after disable: %v, want NeedLogin", d)
+	}
+}
+
+func TestForwardAuthLogoutIsImmediateOnThisInstance(t *testing.T) {
+	f := newFixture(t, nil)
+	_, aal2, _ := f.enrolTOTP(f.user("alice"))
+	tok := f.tokenOf(aal2)
+	if d, _, _ := f.svc.Check(ctx, tok, "app.example.com", "/"); d != auth.Allow {
+		t.Fatalf("before logout: %v", d)
+	}
+	if err := f.svc.Logout(ctx, client, aal2); err != nil {
+		t.Fatal(err)
+	}
+	if d, _, _ := f.svc.Check(ctx, tok, "app.example.com", "/"); d != auth.NeedLogin {
+		t.Fatalf("right after logout: %v", d)
+	}
+}

@@ -1,0 +1,131 @@
+package auth
+
+import (
+	"context"
+	"crypto/sha256"
+	"errors"
+	"sync"
+	"time"
+
+	"github.com/twostep/twostep/internal/model"
+)
+
+// Forward-auth sees every request of every protected application, so it
+// reads sessions through a small in-process cache. An entry is trusted for
+// at most cacheTTL: logout, disable or reset-mfa on any instance takes
+// effect everywhere within that time (issue #5 allows 1 s). Only sessions
+// that exist are cached, so anonymous requests leave no state behind.
+const (
+	cacheTTL       = time.Second
+	cacheShards    = 16
+	cacheShardSize = 4096 // entries per shard before it is cleared
+)
+
+type cacheEntry struct {
+	cur     Current
+	fetched time.Time
+}
+
+type cacheShard struct {
+	mu sync.Mutex
+	m  map[[32]byte]cacheEntry
+}
+
+// sessionCache maps token hashes to recently loaded sessions.
+type sessionCache struct {
+	shards [cacheShards]cacheShard
+	touch  chan []byte // idle-timer updates, written by one background worker
+	once   sync.Once
+}
+
+func (c *sessionCache) shard(h [32]byte) *cacheShard { return &c.shards[h[0]%cacheShards] }
+
+func (c *sessionCache) get(h [32]byte, now time.Time) (Current, bool) {
+	sh := c.shard(h)
+	sh.mu.Lock()
+	e, ok := sh.m[h]
+	sh.mu.Unlock()
+	if !ok || now.Sub(e.fetched) > cacheTTL || now.Before(e.fetched) {
+		return Current{}, false
+	}
+	return e.cur, true
+}
+
+func (c *sessionCache) put(h [32]byte, cur Current, now time.Time) {
+	sh := c.shard(h)
+	sh.mu.Lock()
+	if sh.m == nil || len(sh.m) >= cacheShardSize {
+		sh.m = make(map[[32]byte]cacheEntry, 64) // bounded memory: start over
+	}
+	sh.m[h] = cacheEntry{cur: cur, fetched: now}
+	sh.mu.Unlock()
+}
+
+func (c *sessionCache) drop(hash []byte) {
+	h := [32]byte(hash)
+	sh := c.shard(h)
+	sh.mu.Lock()
+	delete(sh.m, h)
+	sh.mu.Unlock()
+}
+
+// cachedSession is Authenticate for the forward-auth hot path: it answers
+// from the cache when it can, never deletes, and moves the idle timer only
+// through the background worker (batched writes, off the request path).
+func (s *Service) cachedSession(ctx context.Context, tok string) (Current, error) {
+	if tok == "" || len(tok) > 128 {
+		return Current{}, ErrUnauthenticated
+	}
+	h := sha256.Sum256([]byte(tok))
+	now := s.Now()
+	cur, ok := s.cache.get(h, now)
+	if !ok {
+		ss, err := s.Store.Session(ctx, h[:])
+		if errors.Is(err, model.ErrNotFound) {
+			return Current{}, ErrUnauthenticated
+		}
+		if err != nil {
+			return Current{}, err
+		}
+		u, err := s.Store.UserByID(ctx, ss.UserID)
+		if errors.Is(err, model.ErrNotFound) {
+			return Current{}, ErrUnauthenticated
+		}
+		if err != nil {
+			return Current{}, err
+		}
+		cur = Current{Session: ss, User: u}
+		if now.Sub(ss.LastSeenAt) > s.touchEvery() {
+			s.queueTouch(h[:])
+			cur.Session.LastSeenAt = now
+		}
+		s.cache.put(h, cur, now)
+	}
+	if cur.User.Disabled || now.Sub(cur.Session.LastSeenAt) > s.cfg.IdleTimeout || now.Sub(cur.Session.CreatedAt) > s.cfg.AbsoluteTimeout {
+		return Current{}, ErrUnauthenticated
+	}
+	return cur, nil
+}
+
+// queueTouch hands an idle-timer update to the worker; when the queue is
+// full the update is skipped (the next cache refresh asks again).
+func (s *Service) queueTouch(hash []byte) {
+	s.cache.once.Do(func() {
+		s.cache.touch = make(chan []byte, 1024)
+		go s.touchWorker()
+	})
+	select {
+	case s.cache.touch <- hash:
+	default:
+	}
+}
+
+func (s *Service) touchWorker() {
+	for h := range s.cache.touch {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		if err := s.Store.TouchSession(ctx, h, s.Now()); err != nil && !errors.Is(err, model.ErrNotFound) {
+			s.Log.Warn("session touch failed", "error", err)
+		}
+		cancel()
+	}
+}
