@@ -49,6 +49,7 @@ func (e *cmdEnv) serve(args []string) error {
 	h := server.Handler(a.svc, a.store, a.log, server.Options{
 		TLS:           strings.HasPrefix(cfg.PublicURL(), "https://"),
 		SecureCookies: secure,
+		CookieDomain:  cfg.CookieDomain,
 		ClientIP:      httpx.ClientIP{Trusted: trusted},
 		Pages:         pages,
 	})

@@ -1,6 +1,7 @@
 // Package server assembles twostep's HTTP server: the middleware chain that
-// wraps every request, the JSON API's routes, /healthz and /readyz, the
-// server timeouts, graceful shutdown and periodic session clean-up.
+// wraps every request, the JSON API's and the hosted pages' routes, /healthz
+// and /readyz, the server timeouts, graceful shutdown and periodic session
+// clean-up.
 package server
 
 import (
@@ -15,20 +16,42 @@ import (
 	"github.com/twostep/twostep/internal/auth"
 	"github.com/twostep/twostep/internal/httpx"
 	"github.com/twostep/twostep/internal/store"
+	"github.com/twostep/twostep/internal/web"
 )
 
 // Options are the HTTP-level settings.
 type Options struct {
 	TLS           bool // public URL is https: send HSTS
 	SecureCookies bool
+	CookieDomain  string // cookie_domain
 	ClientIP      httpx.ClientIP
+	Pages         Pages
+}
+
+// Pages are the settings of the hosted pages: branding and help links.
+type Pages struct {
+	BrandName      string // empty: the issuer
+	Logo           []byte // logo image file contents; nil for none
+	LogoType       string // its media type (image/png, image/svg+xml, …)
+	AccentColor    string // #rrggbb; empty: the default
+	ContactURL     string // "Contact us" link; empty hides it
+	ChatURL        string // "Chat with support" link; empty hides it
+	DefaultCountry string // preselected in the phone number form
 }
 
 // Handler returns the complete HTTP handler: recovery, request ID, security
 // headers and cross-origin protection around every route.
 func Handler(svc *auth.Service, st *store.Store, log *slog.Logger, o Options) http.Handler {
 	mux := http.NewServeMux()
-	api.New(svc, log, o.ClientIP, httpx.Cookies{Secure: o.SecureCookies}).Routes(mux)
+	cookies := httpx.Cookies{Secure: o.SecureCookies, Domain: o.CookieDomain}
+	api.New(svc, log, o.ClientIP, cookies).Routes(mux)
+	web.New(svc, log, web.Options{
+		ClientIP:       o.ClientIP,
+		Cookies:        cookies,
+		Brand:          web.Brand{Name: o.Pages.BrandName, Logo: o.Pages.Logo, LogoType: o.Pages.LogoType, AccentColor: o.Pages.AccentColor},
+		Support:        web.Support{ContactURL: o.Pages.ContactURL, ChatURL: o.Pages.ChatURL},
+		DefaultCountry: o.Pages.DefaultCountry,
+	}).Routes(mux)
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		httpx.WriteJSON(w, http.StatusOK, map[string]string{"status": "ok"})
 	})

@@ -1,0 +1,358 @@
+package browser
+
+import (
+	"context"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/cdproto/browser"
+	"github.com/chromedp/cdproto/emulation"
+	"github.com/chromedp/cdproto/page"
+	"github.com/chromedp/chromedp"
+)
+
+// TestHostedPages walks SPEC §1 in headless Chromium: first sign-in, set-up
+// of an authenticator app (the test reads the key the page shows and
+// computes the code itself), recovery codes, sign-out, sign-in, verify,
+// settings; a wrong code; the same journey with JavaScript disabled; and
+// the "both methods" path with SMS/Text first. One browser serves all
+// subtests, each in its own browser context (its own cookies).
+func TestHostedPages(t *testing.T) {
+	browserCtx := startBrowser(t)
+	srv := startServer(t, "alice", "bob", "carol", "dave", "erin")
+	shots := newScreenshots(t)
+
+	t.Run("journey", func(t *testing.T) {
+		p := &person{t: t, ctx: tab(t, browserCtx), base: srv.url}
+		p.open("/login")
+		p.wantPage("/login", "Sign in to Example Corp")
+		shots.take(t, p.ctx, "login")
+		secret := p.firstSignIn("alice", shots)
+		if p.hasAttr(`[data-copy="codes"]`, "hidden") {
+			t.Error("the copy button stays hidden although JavaScript runs")
+		}
+		// The download link (a data: URL, allowed by the CSP) saves the codes.
+		if txt := p.download(`a[download="twostep-recovery-codes.txt"]`); strings.Count(txt, "-") < 10 || !strings.Contains(txt, "alice") {
+			t.Errorf("downloaded codes file:\n%s", txt)
+		}
+
+		p.press(`a.btn.primary.block`) // "I saved them, continue"
+		p.wantPage("/settings", "Your sign-in methods")
+		if !strings.Contains(p.text("ul.methods"), "Authenticator app") {
+			t.Fatalf("settings do not list the app: %q", p.text("ul.methods"))
+		}
+		shots.take(t, p.ctx, "settings")
+
+		p.signOut()
+		p.signIn("alice")
+		p.wantPage("/verify", "Enter your code")
+		if hint := p.text("#code-hint"); !strings.Contains(hint, "Open your authenticator app (phone or desktop)") {
+			t.Errorf("verify hint = %q", hint)
+		}
+		if others := p.text("details.others"); !strings.Contains(others, "Use another method") {
+			t.Errorf("no Use another method: %q", others)
+		}
+		shots.take(t, p.ctx, "verify")
+		// A code is accepted once per time step: use the next step's code
+		// (the server accepts ±1 step).
+		p.fill("code", totpCode(t, secret, time.Now().Add(30*time.Second)))
+		p.press(`form[action="/verify"] button[type=submit]`)
+		p.wantPage("/settings", "Your sign-in methods")
+		if m := p.text("ul.methods"); !strings.Contains(m, "Authenticator app") || !strings.Contains(m, "Last used") {
+			t.Errorf("settings after verify: %q", m)
+		}
+
+		p.open("/help")
+		p.wantPage("/help", "Help with signing in")
+		for _, s := range []string{"knowledge", "possession", "inherence", "KeePassXC", "discontinued in 2024", "recovery code"} {
+			if !strings.Contains(p.text("main"), s) {
+				t.Errorf("help lacks %q", s)
+			}
+		}
+		if href := p.attr(`#contact a[href^="mailto:"]`, "href"); href != contactURL {
+			t.Errorf("Contact us = %q", href)
+		}
+		shots.take(t, p.ctx, "help")
+	})
+
+	t.Run("wrong code shows the error next to the field", func(t *testing.T) {
+		p := &person{t: t, ctx: tab(t, browserCtx), base: srv.url}
+		secret := p.firstSignIn("bob", nil)
+		p.press(`a.btn.primary.block`)
+		p.signOut()
+		p.signIn("bob")
+		next := totpCode(t, secret, time.Now().Add(30*time.Second))
+		wrong := "000000"
+		if wrong == next || wrong == totpCode(t, secret, time.Now()) {
+			wrong = "999999"
+		}
+		p.fill("code", wrong)
+		p.press(`form[action="/verify"] button[type=submit]`)
+		p.wantPage("/verify", "Enter your code")
+		if msg := p.text("#code-error"); !strings.Contains(msg, "That code is not valid") {
+			t.Errorf("error text = %q", msg)
+		}
+		if d := p.attr("#code", "aria-describedby"); !strings.Contains(d, "code-error") {
+			t.Errorf("code field aria-describedby = %q, want it to name code-error", d)
+		}
+		if inv := p.attr("#code", "aria-invalid"); inv != "true" {
+			t.Errorf("aria-invalid = %q", inv)
+		}
+		shots.take(t, p.ctx, "verify-error")
+		p.fill("code", next)
+		p.press(`form[action="/verify"] button[type=submit]`)
+		p.wantPage("/settings", "Your sign-in methods")
+	})
+
+	t.Run("journey without JavaScript", func(t *testing.T) {
+		p := &person{t: t, ctx: tab(t, browserCtx), base: srv.url}
+		if _, err := chromedp.Call(p.ctx, emulation.SetScriptExecutionDisabled, emulation.SetScriptExecutionDisabledParams{Value: true}); err != nil {
+			t.Fatal(err)
+		}
+		secret := p.firstSignIn("carol", nil)
+		if !p.hasAttr(`[data-copy="codes"]`, "hidden") {
+			t.Error("the copy button shows although scripts are off (it needs JavaScript)")
+		}
+		p.press(`a.btn.primary.block`)
+		p.wantPage("/settings", "Your sign-in methods")
+		p.signOut()
+		p.signIn("carol")
+		p.wantPage("/verify", "Enter your code")
+		p.fill("code", totpCode(t, secret, time.Now().Add(30*time.Second)))
+		p.press(`form[action="/verify"] button[type=submit]`)
+		p.wantPage("/settings", "Your sign-in methods")
+	})
+
+	t.Run("sign-in ends at the application it started from", func(t *testing.T) {
+		backToApp(t, browserCtx, srv)
+	})
+
+	t.Run("both methods set up SMS first", func(t *testing.T) {
+		p := &person{t: t, ctx: tab(t, browserCtx), base: srv.url}
+		p.open("/login")
+		p.signIn("dave")
+		p.wantPage("/setup", "Set up two-step sign-in")
+		p.click(`details.more > summary`) // "More options"
+		p.waitVisible("#method-sms")
+		p.click("#method-sms")
+		shots.take(t, p.ctx, "setup-both")
+		p.press(`form[action="/setup"] button[type=submit]`)
+		p.wantPage("/setup/sms", "Set up SMS/Text")
+		if step := p.text("p.step"); !strings.Contains(step, "Step 1 of 2") {
+			t.Errorf("step = %q", step)
+		}
+		if n := p.text("#sms-unavailable"); !strings.Contains(n, "not available") {
+			t.Errorf("notice = %q", n)
+		}
+		shots.take(t, p.ctx, "setup-sms")
+		p.press(`#sms-unavailable button[type=submit]`) // continue with the app only
+		p.wantPage("/setup/totp", "Set up your authenticator app")
+	})
+}
+
+// backToApp signs in from an application behind forward-auth (rd is an
+// absolute URL on a host an access rule names) and checks that the browser
+// ends there.
+func backToApp(t *testing.T, browserCtx context.Context, srv *server) {
+	p := &person{t: t, ctx: tab(t, browserCtx), base: srv.url}
+	secret := p.firstSignIn("erin", nil)
+	p.press(`a.btn.primary.block`)
+	p.signOut()
+	app := strings.Replace(srv.url, "localhost", "127.0.0.1", 1) + "/help?from=app"
+	p.open("/login?rd=" + url.QueryEscape(app))
+	p.signIn("erin")
+	p.wantPage("/verify", "Enter your code")
+	p.fill("code", totpCode(t, secret, time.Now().Add(30*time.Second)))
+	p.press(`form[action="/verify"] button[type=submit]`)
+	// /continue sends the browser on with a meta refresh.
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		loc, err := chromedp.Run(p.ctx, chromedp.Location())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if loc == app {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("still at %s, want %s", loc, app)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// person is someone using the pages in one tab.
+type person struct {
+	t    *testing.T
+	ctx  context.Context
+	base string
+}
+
+// firstSignIn signs a new user in, keeps the preselected authenticator app,
+// adds it with the key the page shows, and returns that key. The browser is
+// left on the recovery codes page. With shots, it photographs each page.
+func (p *person) firstSignIn(user string, shots *screenshots) string {
+	p.t.Helper()
+	p.open("/login")
+	p.signIn(user)
+	p.wantPage("/setup", "Set up two-step sign-in")
+	if !p.hasAttr("#method-totp", "checked") {
+		p.t.Error("Authenticator App is not preselected")
+	}
+	if shots != nil {
+		shots.take(p.t, p.ctx, "setup")
+	}
+	p.press(`form[action="/setup"] button[type=submit]`)
+	p.wantPage("/setup/totp", "Set up your authenticator app")
+	secret := p.text("#secret")
+	if len(strings.ReplaceAll(secret, " ", "")) != 32 {
+		p.t.Fatalf("secret on the page = %q", secret)
+	}
+	if shots != nil {
+		shots.take(p.t, p.ctx, "setup-totp")
+	}
+	p.fill("code", totpCode(p.t, secret, time.Now()))
+	p.press(`form[action="/setup/totp"] button[type=submit]`)
+	p.wantPage("/setup/totp", "Save your recovery codes")
+	codes, err := chromedp.Run(p.ctx, chromedp.Nodes(chromedp.CSSAll("ol.codes li")))
+	if err != nil || len(codes) != 10 {
+		p.t.Fatalf("recovery codes: %d shown (%v), want 10", len(codes), err)
+	}
+	if shots != nil {
+		shots.take(p.t, p.ctx, "recovery-codes")
+	}
+	return secret
+}
+
+func (p *person) signIn(user string) {
+	p.t.Helper()
+	p.fill("username", user)
+	p.fill("password", password)
+	p.press(`form[action="/login"] button[type=submit]`)
+}
+
+func (p *person) signOut() {
+	p.t.Helper()
+	p.press(`header form[action="/logout"] button[type=submit]`)
+	p.wantPage("/login", "Sign in")
+}
+
+func (p *person) open(path string) {
+	p.t.Helper()
+	if err := chromedp.Do(p.ctx, chromedp.Navigate(p.base+path)); err != nil {
+		p.t.Fatalf("open %s: %v", path, err)
+	}
+}
+
+func (p *person) fill(id, value string) {
+	p.t.Helper()
+	if err := chromedp.Do(p.ctx, chromedp.SendKeys(chromedp.ID(id), value)); err != nil {
+		p.t.Fatalf("fill %s: %v", id, err)
+	}
+}
+
+// press clicks what sel selects and waits for the page it leads to.
+func (p *person) press(sel string) {
+	p.t.Helper()
+	if _, err := chromedp.Run(p.ctx, chromedp.WaitEvent(page.LoadEventFired, nil, chromedp.Click(chromedp.CSS(sel), chromedp.NodeVisible))); err != nil {
+		p.t.Fatalf("press %s: %v", sel, err)
+	}
+}
+
+// download clicks a download link and returns the saved file's contents.
+func (p *person) download(sel string) string {
+	p.t.Helper()
+	dir := p.t.TempDir()
+	events := chromedp.BrowserEvents(p.ctx, browser.DownloadProgress)
+	_, err := chromedp.CallBrowser(p.ctx, browser.SetDownloadBehavior, browser.SetDownloadBehaviorParams{
+		Behavior:         browser.SetDownloadBehaviorBehaviorAllowAndName,
+		BrowserContextID: chromedp.FromContext(p.ctx).BrowserContextID,
+		DownloadPath:     dir,
+		EventsEnabled:    new(true),
+	})
+	if err != nil {
+		p.t.Fatalf("download behaviour: %v", err)
+	}
+	p.click(sel)
+	for ev, err := range events {
+		if err != nil {
+			p.t.Fatalf("download of %s: %v", sel, err)
+		}
+		switch ev.State {
+		case browser.DownloadProgressStateCompleted:
+			data, err := os.ReadFile(filepath.Join(dir, ev.GUID))
+			if err != nil {
+				p.t.Fatalf("downloaded file: %v", err)
+			}
+			return string(data)
+		case browser.DownloadProgressStateCanceled:
+			p.t.Fatalf("download of %s was cancelled", sel)
+		}
+	}
+	p.t.Fatalf("no download from %s", sel)
+	return ""
+}
+
+// click clicks what sel selects, without waiting for a page.
+func (p *person) click(sel string) {
+	p.t.Helper()
+	if err := chromedp.Do(p.ctx, chromedp.Click(chromedp.CSS(sel), chromedp.NodeVisible)); err != nil {
+		p.t.Fatalf("click %s: %v", sel, err)
+	}
+}
+
+func (p *person) waitVisible(sel string) {
+	p.t.Helper()
+	if err := chromedp.Do(p.ctx, chromedp.WaitVisible(chromedp.CSS(sel))); err != nil {
+		p.t.Fatalf("wait for %s: %v", sel, err)
+	}
+}
+
+func (p *person) text(sel string) string {
+	p.t.Helper()
+	s, err := chromedp.Run(p.ctx, chromedp.TextContent(chromedp.CSS(sel)))
+	if err != nil {
+		p.t.Fatalf("text of %s: %v", sel, err)
+	}
+	return strings.Join(strings.Fields(s), " ")
+}
+
+func (p *person) attr(sel, name string) string {
+	p.t.Helper()
+	a, err := chromedp.Run(p.ctx, chromedp.AttributeValue(chromedp.CSS(sel), name))
+	if err != nil {
+		p.t.Fatalf("attribute %s of %s: %v", name, sel, err)
+	}
+	return a.Value
+}
+
+func (p *person) hasAttr(sel, name string) bool {
+	p.t.Helper()
+	a, err := chromedp.Run(p.ctx, chromedp.AttributeValue(chromedp.CSS(sel), name))
+	if err != nil {
+		p.t.Fatalf("attribute %s of %s: %v", name, sel, err)
+	}
+	return a.Exists
+}
+
+// wantPage fails unless the tab shows path with heading (a prefix).
+func (p *person) wantPage(path, heading string) {
+	p.t.Helper()
+	loc, err := chromedp.Run(p.ctx, chromedp.Location())
+	if err != nil {
+		p.t.Fatal(err)
+	}
+	u, err := url.Parse(loc)
+	if err != nil {
+		p.t.Fatal(err)
+	}
+	h := p.text("h1")
+	if u.Path != path || !strings.HasPrefix(h, heading) {
+		body, _ := chromedp.Run(p.ctx, chromedp.TextContent(chromedp.CSS("main")))
+		p.t.Fatalf("at %s with heading %q, want %s with %q\n%s", loc, h, path, heading, strings.Join(strings.Fields(body), " "))
+	}
+}

@@ -1,0 +1,268 @@
+// Package browser drives twostep's hosted pages in a real headless Chromium
+// through github.com/chromedp/chromedp: the server runs in-process through
+// the command-line entry point (cli.RunEnv "serve") on a fresh SQLite
+// database, and the tests act as a person with a browser and an
+// authenticator app. They skip with a message when /usr/bin/chromium is
+// missing. The package has test files only.
+package browser
+
+import (
+	"bytes"
+	"context"
+	"crypto/hmac"
+	"crypto/sha1"
+	"encoding/base32"
+	"encoding/binary"
+	"fmt"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+
+	"github.com/twostep/twostep/internal/cli"
+)
+
+const (
+	chromiumPath = "/usr/bin/chromium"
+	password     = "correct horse battery staple 42"
+	contactURL   = "mailto:help@example.com"
+	chatURL      = "https://chat.example.com/support"
+)
+
+// syncBuffer is a bytes.Buffer safe for the server goroutine to write while
+// the test reads.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+var listenRe = regexp.MustCompile(`msg="twostep listening" addr=(\S+)`)
+
+// server is a running twostep instance.
+type server struct {
+	url string // http://localhost:PORT
+	env []string
+	log *syncBuffer
+}
+
+// startServer runs "twostep serve" in-process on a random port with small
+// argon2 parameters, branding and support links, and stops it when the test
+// ends.
+func startServer(t *testing.T, users ...string) *server {
+	t.Helper()
+	dir := t.TempDir()
+	env := []string{
+		"TWOSTEP_LISTEN=127.0.0.1:0",
+		"TWOSTEP_DATABASE=sqlite:" + filepath.Join(dir, "t.db"),
+		"TWOSTEP_KEY_FILE=" + filepath.Join(dir, "k"),
+		"TWOSTEP_PASSWORD_ARGON2_MEMORY=64",
+		"TWOSTEP_PASSWORD_ARGON2_TIME=1",
+		"TWOSTEP_ISSUER=Example Corp",
+		"TWOSTEP_SUPPORT_CONTACT_URL=" + contactURL,
+		"TWOSTEP_SUPPORT_CHAT_URL=" + chatURL,
+		"TWOSTEP_SMS_DEFAULT_COUNTRY=DE",
+		// The pages are opened as localhost; 127.0.0.1 plays an application
+		// behind forward-auth that sign-in returns to.
+		"TWOSTEP_ACCESS_RULES=127.0.0.1 two_factor",
+	}
+	s := &server{env: env, log: &syncBuffer{}}
+	ctx, cancel := context.WithCancel(context.Background())
+	for _, u := range users {
+		if code := cli.RunEnv(ctx, []string{"user", "add", u, "--password-stdin"}, env, strings.NewReader(password+"\n"), s.log, s.log); code != 0 {
+			t.Fatalf("user add %s: exit %d\n%s", u, code, s.log)
+		}
+	}
+	done := make(chan int, 1)
+	go func() { done <- cli.RunEnv(ctx, []string{"serve"}, env, strings.NewReader(""), s.log, s.log) }()
+	t.Cleanup(func() {
+		cancel()
+		select {
+		case <-done:
+		case <-time.After(15 * time.Second):
+			t.Error("server did not stop within 15 s")
+		}
+	})
+	deadline := time.Now().Add(10 * time.Second)
+	for time.Now().Before(deadline) {
+		if m := listenRe.FindStringSubmatch(s.log.String()); m != nil {
+			_, port, _ := strings.Cut(m[1], ":")
+			s.url = "http://localhost:" + port
+			return s
+		}
+		select {
+		case code := <-done:
+			t.Fatalf("server exited with %d:\n%s", code, s.log)
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
+	t.Fatalf("server did not report its address:\n%s", s.log)
+	return nil
+}
+
+// startBrowser starts one headless Chromium for the whole test; each
+// subtest opens its own isolated browser context (own cookies) in it.
+func startBrowser(t *testing.T) context.Context {
+	t.Helper()
+	if _, err := os.Stat(chromiumPath); err != nil {
+		t.Skipf("headless Chromium not found at %s (apt-get install chromium): %v", chromiumPath, err)
+	}
+	opts := append(chromedp.DefaultExecAllocatorOptions[:],
+		chromedp.ExecPath(chromiumPath),
+		chromedp.NoSandbox,
+		chromedp.DisableGPU,
+		chromedp.UserDataDir(t.TempDir()),
+		chromedp.Flag("disable-quic", true),
+		chromedp.Flag("disable-component-update", true),
+		chromedp.Flag("no-first-run", true),
+		chromedp.Flag("disable-background-networking", true),
+		chromedp.Flag("disable-sync", true),
+		chromedp.Flag("hide-scrollbars", true),
+		chromedp.WindowSize(1280, 800),
+	)
+	allocCtx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
+	browserCtx, cancelBrowser := chromedp.NewContext(allocCtx)
+	t.Cleanup(func() { cancelBrowser(); cancelAlloc() })
+	if err := chromedp.Do(browserCtx); err != nil {
+		t.Fatalf("starting Chromium: %v", err)
+	}
+	return browserCtx
+}
+
+// tab opens a fresh, isolated tab (new browser context: no cookies) with a
+// time limit.
+func tab(t *testing.T, browserCtx context.Context) context.Context {
+	t.Helper()
+	ctx, cancel := chromedp.NewContext(browserCtx, chromedp.WithNewBrowserContext())
+	ctx, cancelTimeout := context.WithTimeout(ctx, 30*time.Second)
+	t.Cleanup(func() { cancelTimeout(); cancel() })
+	return ctx
+}
+
+// totpCode is RFC 6238 (HMAC-SHA1, 6 digits, 30 s) written out here, so the
+// test checks the server against an independent implementation.
+func totpCode(t *testing.T, secret string, at time.Time) string {
+	t.Helper()
+	key, err := base32.StdEncoding.WithPadding(base32.NoPadding).DecodeString(strings.ToUpper(strings.ReplaceAll(secret, " ", "")))
+	if err != nil {
+		t.Fatalf("secret %q: %v", secret, err)
+	}
+	var msg [8]byte
+	binary.BigEndian.PutUint64(msg[:], uint64(at.Unix()/30))
+	m := hmac.New(sha1.New, key)
+	m.Write(msg[:])
+	sum := m.Sum(nil)
+	off := sum[len(sum)-1] & 0x0f
+	v := binary.BigEndian.Uint32(sum[off:off+4]) & 0x7fffffff
+	return fmt.Sprintf("%06d", v%1_000_000)
+}
+
+// screenshots saves full-page PNGs of the current page at desktop and phone
+// widths into dir, and into TWOSTEP_SCREENSHOTS_DIR for the names listed in
+// keep, or for all with TWOSTEP_SCREENSHOTS_ALL=1 (a relative
+// TWOSTEP_SCREENSHOTS_DIR is taken from the repository root).
+type screenshots struct {
+	dir  string
+	keep map[string]bool
+	docs string
+}
+
+func newScreenshots(t *testing.T) *screenshots {
+	s := &screenshots{dir: t.TempDir(), keep: map[string]bool{
+		"login-desktop": true, "setup-desktop": true, "setup-totp-desktop": true, "recovery-codes-desktop": true,
+		"verify-desktop": true, "settings-desktop": true, "setup-totp-phone": true, "verify-error-phone": true,
+	}}
+	t.Logf("screenshots in %s", s.dir)
+	if d := os.Getenv("TWOSTEP_SCREENSHOTS_DIR"); d != "" {
+		if !filepath.IsAbs(d) {
+			d = filepath.Join(repoRoot(t), d)
+		}
+		if err := os.MkdirAll(d, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		s.docs = d
+		t.Logf("selected screenshots also go to %s", d)
+	}
+	return s
+}
+
+// take captures the current page at 1280 and 375 px wide, then restores the
+// desktop width.
+func (s *screenshots) take(t *testing.T, ctx context.Context, name string) {
+	t.Helper()
+	for _, v := range []struct {
+		suffix string
+		w, h   int64
+		mobile bool
+	}{{"desktop", 1280, 800, false}, {"phone", 375, 812, true}} {
+		opts := []chromedp.EmulateViewportOption{}
+		if v.mobile {
+			opts = append(opts, chromedp.EmulateMobile)
+		}
+		if err := chromedp.Do(ctx, chromedp.EmulateViewport(v.w, v.h, opts...)); err != nil {
+			t.Fatal(err)
+		}
+		png, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
+		if err != nil {
+			t.Fatalf("screenshot %s: %v", name, err)
+		}
+		file := name + "-" + v.suffix + ".png"
+		if err := os.WriteFile(filepath.Join(s.dir, file), png, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		if s.docs != "" && (s.keep[name+"-"+v.suffix] || os.Getenv("TWOSTEP_SCREENSHOTS_ALL") == "1") {
+			if err := os.WriteFile(filepath.Join(s.docs, file), png, 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	// Usable at 320 px (WCAG 1.4.10 reflow, the width of 1280 px at 400 %
+	// zoom): nothing may scroll sideways.
+	if err := chromedp.Do(ctx, chromedp.EmulateViewport(320, 640, chromedp.EmulateMobile)); err != nil {
+		t.Fatal(err)
+	}
+	width, err := chromedp.Run(ctx, chromedp.Evaluate[int](`document.documentElement.scrollWidth`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if width > 320 {
+		t.Errorf("%s: at 320 px the page is %d px wide and scrolls sideways", name, width)
+	}
+	if err := chromedp.Do(ctx, chromedp.EmulateViewport(1280, 800)); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// repoRoot finds the directory holding go.mod above the test's directory.
+func repoRoot(t *testing.T) string {
+	dir, err := os.Getwd()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for {
+		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
+			return dir
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			t.Fatal("go.mod not found")
+		}
+		dir = parent
+	}
+}

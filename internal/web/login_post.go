@@ -1,0 +1,68 @@
+package web
+
+import (
+	"errors"
+	"net/http"
+
+	"github.com/twostep/twostep/internal/auth"
+)
+
+// POST /login checks the password and sends the user on: to set-up when
+// they have no second factor yet, to verification otherwise (keeping rd),
+// or to rd when no second factor is due. Every credential failure gets the
+// same sentence (no user enumeration; the service already spends the same
+// time on each).
+func (h *Web) loginPost(w http.ResponseWriter, r *http.Request) error {
+	if err := parseForm(w, r); err != nil {
+		return err
+	}
+	f := r.PostForm
+	v := loginView{Page: h.page(r, nil, "Sign in"), Username: f.Get("username"), Invite: f.Get("invite"),
+		RD: h.target(f.Get("rd"))}
+	tokenOK := h.checkLoginToken(r, f.Get("csrf"))
+	v.CSRF = h.loginToken(w, r)
+	if !tokenOK {
+		v.FormError = "This sign-in form had expired, or your browser blocks cookies. Try again; if it keeps happening, allow cookies for this site."
+		h.render(w, r, http.StatusForbidden, "login", v)
+		return nil
+	}
+	pw := f.Get("password")
+	if v.Username == "" {
+		v.UsernameError = "Enter your username."
+	}
+	if pw == "" {
+		v.PasswordError = "Enter your password."
+	}
+	if v.UsernameError != "" || v.PasswordError != "" {
+		h.render(w, r, http.StatusUnprocessableEntity, "login", v)
+		return nil
+	}
+
+	res, err := h.svc.Login(r.Context(), h.client(r), v.Username, pw, v.Invite)
+	if err != nil {
+		p, ok := describe(err)
+		var ie *auth.InputError
+		switch {
+		case errors.As(err, &ie):
+			// A malformed username cannot exist: answer as for a wrong
+			// password, so the form reveals nothing either way.
+			p = problem{status: http.StatusUnauthorized, msg: "The username or password is not correct."}
+		case !ok:
+			return err
+		}
+		setRetryAfter(w, p)
+		v.FormError = p.msg
+		h.render(w, r, p.status, "login", v)
+		return nil
+	}
+	h.cookies.Set(w, res.Token)
+	switch res.Next {
+	case auth.NextSetup:
+		seeOther(w, withRD("/setup", v.RD))
+	case auth.NextVerify:
+		seeOther(w, withRD("/verify", v.RD))
+	default:
+		h.finish(w, h.landing(v.RD))
+	}
+	return nil
+}

@@ -1,0 +1,40 @@
+package web
+
+import (
+	"net/http"
+
+	"github.com/twostep/twostep/internal/httpx"
+	"github.com/twostep/twostep/internal/model"
+)
+
+// loginView is the sign-in page.
+type loginView struct {
+	Page
+	Username      string
+	Invite        string // one-time set-up link token (enrollment: invite)
+	RD            string // where to go afterwards, already checked
+	SignedOut     bool
+	FormError     string // the same sentence for every credential failure
+	UsernameError string
+	PasswordError string
+}
+
+// GET /login shows the sign-in form. A user who already passed a second
+// factor goes straight on. The set-up link of enrollment: invite arrives as
+// /login?username=NAME&invite=TOKEN and travels in the form.
+func (h *Web) loginShow(w http.ResponseWriter, r *http.Request) error {
+	q := r.URL.Query()
+	rd := h.target(q.Get("rd"))
+	if cur, err := h.svc.Authenticate(r.Context(), httpx.SessionToken(r)); err == nil && cur.Session.AAL == model.AAL2 {
+		seeOther(w, h.landing(rd))
+		return nil
+	}
+	v := loginView{Page: h.page(r, nil, "Sign in"), Username: q.Get("username"), Invite: q.Get("invite"), RD: rd,
+		SignedOut: q.Get("signed_out") == "1"}
+	if len(v.Username) > 256 || len(v.Invite) > 128 {
+		v.Username, v.Invite = "", ""
+	}
+	v.CSRF = h.loginToken(w, r)
+	h.render(w, r, http.StatusOK, "login", v)
+	return nil
+}

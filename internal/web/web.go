@@ -1,0 +1,95 @@
+// Package web serves twostep's hosted pages: sign-in, set-up of the second
+// factor, recovery codes, verification, settings and help (SPEC §1). Pages
+// are server-rendered from embedded html/template files, work without
+// JavaScript (a small embedded script only adds copy buttons and a country
+// filter) and load nothing from another origin, so the strict
+// Content-Security-Policy set by httpx holds without 'unsafe-inline'.
+//
+// Handlers are thin, one file per page or action: decode the form, call the
+// auth service, then redirect (POST → 303 → GET) or render a typed view
+// model. Every security decision stays in the service; this package maps
+// its errors to plain sentences next to the field they concern.
+package web
+
+import (
+	"log/slog"
+	"net/http"
+
+	"github.com/twostep/twostep/internal/auth"
+	"github.com/twostep/twostep/internal/httpx"
+)
+
+// smsReady says whether the service can set up and check SMS/Text yet. Until
+// it can (the service answers auth.ErrNotImplemented), the SMS pages are laid
+// out but say that SMS/Text is unavailable and offer the authenticator app.
+const smsReady = false
+
+// Options are the page settings from the configuration.
+type Options struct {
+	ClientIP httpx.ClientIP
+	Cookies  httpx.Cookies
+	Brand    Brand
+	Support  Support
+	// DefaultCountry preselects the phone number's country (ISO 3166-1
+	// alpha-2, sms.default_country).
+	DefaultCountry string
+}
+
+// Brand is the operator's look of the pages.
+type Brand struct {
+	Name        string // product name; empty means the issuer
+	Logo        []byte // logo image, served at /static/logo; nil for none
+	LogoType    string // its media type, e.g. image/png
+	AccentColor string // #rrggbb; empty means the default blue
+}
+
+// Support holds the help links (support.contact_url, support.chat_url),
+// validated by the configuration to http(s) or mailto: URLs.
+type Support struct {
+	ContactURL string
+	ChatURL    string
+}
+
+// Web serves the hosted pages.
+type Web struct {
+	svc     *auth.Service
+	log     *slog.Logger
+	ip      httpx.ClientIP
+	cookies httpx.Cookies
+	brand   brandView
+	support Support
+	country string
+	assets  *assets
+}
+
+// New returns the page handlers.
+func New(svc *auth.Service, log *slog.Logger, o Options) *Web {
+	name := o.Brand.Name
+	if name == "" {
+		name = svc.Config().Issuer
+	}
+	country := o.DefaultCountry
+	if _, ok := countryByCode(country); !ok {
+		country = "US"
+	}
+	a := newAssets(o.Brand)
+	return &Web{
+		svc:     svc,
+		log:     log,
+		ip:      o.ClientIP,
+		cookies: o.Cookies,
+		brand:   brandView{Name: name, LogoURL: a.url("logo")},
+		support: o.Support,
+		country: country,
+		assets:  a,
+	}
+}
+
+// client describes the caller for limits and the audit log.
+func (h *Web) client(r *http.Request) auth.Client {
+	ua := r.UserAgent()
+	if len(ua) > 256 {
+		ua = ua[:256]
+	}
+	return auth.Client{IP: h.ip.Of(r), UserAgent: ua}
+}
