@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/twostep/twostep/internal/model"
+	"github.com/twostep/twostep/internal/store"
 	"github.com/twostep/twostep/internal/token"
 )
 
@@ -82,15 +83,21 @@ func (s *Service) newSession(ctx context.Context, userID string, aal model.AAL) 
 }
 
 // elevate replaces cur's session by a new aal2 session with a new token
-// (no fixation across levels, ASVS V3.2.1) and the given plan. The absolute
-// timeout still counts from the first sign-in.
-func (s *Service) elevate(ctx context.Context, cur *Current, plan string) (string, error) {
+// (no fixation across levels, ASVS V3.2.1) and the given plan, in one
+// transaction with what the passed check must record (a TOTP step, the
+// factor's last use). The absolute timeout still counts from the first
+// sign-in. A replayed TOTP step gives ErrInvalidCode and changes nothing.
+func (s *Service) elevate(ctx context.Context, cur *Current, plan string, pass store.Rotation) (string, error) {
 	tok, now := token.New(), s.Now()
 	next := cur.Session
 	next.TokenHash, next.AAL, next.AAL2At, next.LastSeenAt, next.Plan = token.Hash(tok), model.AAL2, now, now, plan
+	pass.UserID, pass.At, pass.OldHash, pass.Next = cur.User.ID, now, cur.Session.TokenHash, next
 	s.cache.drop(cur.Session.TokenHash)
-	if err := s.Store.RotateSession(ctx, cur.Session.TokenHash, next); err != nil {
-		if errors.Is(err, model.ErrNotFound) {
+	if err := s.Store.RotateSession(ctx, pass); err != nil {
+		switch {
+		case errors.Is(err, model.ErrConflict):
+			return "", ErrInvalidCode // the step was used meanwhile: a replay
+		case errors.Is(err, model.ErrNotFound):
 			return "", ErrUnauthenticated // rotated or logged out by a parallel request
 		}
 		return "", fmt.Errorf("rotate session: %w", err)

@@ -9,6 +9,7 @@ import (
 
 	"github.com/twostep/twostep/internal/audit"
 	"github.com/twostep/twostep/internal/model"
+	"github.com/twostep/twostep/internal/store"
 	"github.com/twostep/twostep/internal/token"
 	"github.com/twostep/twostep/internal/totp"
 )
@@ -146,9 +147,16 @@ func (s *Service) ConfirmTOTP(ctx context.Context, c Client, cur Current, factor
 	if err != nil {
 		return ConfirmResult{}, err
 	}
-	ok, err := s.checkTOTP(ctx, cur.User.ID, f, code)
+	step, ok, err := s.checkTOTP(f, code)
 	if err != nil {
 		return ConfirmResult{}, err
+	}
+	if ok {
+		// Recorded before activation, so a replayed code activates nothing.
+		ok, err = s.Store.AcceptTOTPStep(ctx, cur.User.ID, step)
+		if err != nil {
+			return ConfirmResult{}, fmt.Errorf("record totp step: %w", err)
+		}
 	}
 	if !ok {
 		return ConfirmResult{}, s.countFailure(ctx, c, cur.User, "totp_setup", ErrInvalidCode)
@@ -177,7 +185,7 @@ func (s *Service) finishSetup(ctx context.Context, c Client, cur *Current, f mod
 		}
 	}
 	plan := planAfter(cur.Session.Plan, step)
-	tok, err := s.elevate(ctx, cur, plan)
+	tok, err := s.elevate(ctx, cur, plan, store.Rotation{})
 	if err != nil {
 		return ConfirmResult{}, err
 	}

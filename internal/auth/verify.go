@@ -10,6 +10,7 @@ import (
 
 	"github.com/twostep/twostep/internal/audit"
 	"github.com/twostep/twostep/internal/model"
+	"github.com/twostep/twostep/internal/store"
 	"github.com/twostep/twostep/internal/token"
 	"github.com/twostep/twostep/internal/totp"
 )
@@ -41,14 +42,21 @@ func (s *Service) Verify(ctx context.Context, c Client, cur Current, method, cod
 		return VerifyResult{}, err
 	}
 	var f model.Factor
+	var step int64
 	var err error
 	switch method {
 	case "totp":
-		f, err = s.verifyTOTP(ctx, cur.User, code)
+		f, step, err = s.verifyTOTP(ctx, cur.User, code)
 	case "sms":
 		f, err = s.verifySMS(ctx, cur.User, code)
 	default:
 		err = s.verifyRecovery(ctx, c, cur.User, code)
+	}
+	var tok string
+	if err == nil {
+		// The step is recorded in the same transaction as the rotation: a
+		// code raced by a parallel request fails here, as a replay.
+		tok, err = s.elevate(ctx, &cur, cur.Session.Plan, store.Rotation{TOTPStep: step, FactorID: f.ID})
 	}
 	if err != nil {
 		return VerifyResult{}, s.countFailure(ctx, c, cur.User, method, err)
@@ -56,67 +64,53 @@ func (s *Service) Verify(ctx context.Context, c Client, cur Current, method, cod
 	if err := s.Backoff.Reset(ctx, backoffKey(cur.User)); err != nil {
 		return VerifyResult{}, err
 	}
-	if f.ID != "" {
-		if err := s.Store.TouchFactor(ctx, f.ID, s.Now()); err != nil && !errors.Is(err, model.ErrNotFound) {
-			return VerifyResult{}, fmt.Errorf("touch factor: %w", err)
-		}
-	}
-	tok, err := s.elevate(ctx, &cur, cur.Session.Plan)
-	if err != nil {
-		return VerifyResult{}, err
-	}
 	s.record(ctx, c, audit.VerifyOK, cur.User.ID, cur.User.Username, map[string]string{"method": method, "factor_id": f.ID})
 	return VerifyResult{Token: tok, AAL: model.AAL2}, nil
 }
 
-// verifyTOTP tries the code against each active authenticator app of u.
-func (s *Service) verifyTOTP(ctx context.Context, u model.User, code string) (model.Factor, error) {
+// verifyTOTP finds the active authenticator app of u that produced code
+// and the time step it matched; the caller records the step.
+func (s *Service) verifyTOTP(ctx context.Context, u model.User, code string) (model.Factor, int64, error) {
 	if !isDigits(code, 6, 8) {
-		return model.Factor{}, ErrCodeFormat
+		return model.Factor{}, 0, ErrCodeFormat
 	}
 	fs, err := s.activeFactors(ctx, u.ID)
 	if err != nil {
-		return model.Factor{}, err
+		return model.Factor{}, 0, err
 	}
 	err = ErrNoFactor
 	for _, f := range fs {
 		if f.Type != model.FactorTOTP {
 			continue
 		}
-		ok, cerr := s.checkTOTP(ctx, u.ID, f, code)
+		step, ok, cerr := s.checkTOTP(f, code)
 		switch {
 		case cerr != nil:
-			return model.Factor{}, cerr
+			return model.Factor{}, 0, cerr
 		case ok:
-			return f, nil
+			return f, step, nil
 		}
 		err = ErrInvalidCode
 	}
-	return model.Factor{}, err
+	return model.Factor{}, 0, err
 }
 
-// checkTOTP validates code against one factor and, when it matches, records
-// its time step as used in one atomic UPDATE: a code is accepted once,
-// whatever the number of parallel requests or instances (SPEC §2).
-func (s *Service) checkTOTP(ctx context.Context, userID string, f model.Factor, code string) (bool, error) {
+// checkTOTP validates code against one factor and returns the matched time
+// step. It records nothing: the step is marked used by one atomic UPDATE
+// in the caller's write, so a code is accepted once whatever the number of
+// parallel requests or instances (SPEC §2).
+func (s *Service) checkTOTP(f model.Factor, code string) (int64, bool, error) {
 	p, err := s.decodeParams(f.Params)
 	if err != nil {
-		return false, fmt.Errorf("factor %s: %w", f.ID, err)
+		return 0, false, fmt.Errorf("factor %s: %w", f.ID, err)
 	}
 	secret, err := s.Keys.Open(f.KeyID, f.Secret, factorAAD(f.ID))
 	if err != nil {
-		return false, fmt.Errorf("open factor %s secret: %w", f.ID, err)
+		return 0, false, fmt.Errorf("open factor %s secret: %w", f.ID, err)
 	}
 	step, ok := totp.Validate(secret, p, code, s.Now())
 	clear(secret)
-	if !ok {
-		return false, nil
-	}
-	fresh, err := s.Store.AcceptTOTPStep(ctx, userID, step)
-	if err != nil {
-		return false, fmt.Errorf("record totp step: %w", err)
-	}
-	return fresh, nil
+	return step, ok, nil
 }
 
 // verifyRecovery consumes a matching unused recovery code of u.

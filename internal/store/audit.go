@@ -3,32 +3,104 @@ package store
 import (
 	"context"
 	"database/sql"
+	"sync"
+	"time"
 
 	"github.com/twostep/twostep/internal/model"
 )
 
 // AppendAudit adds e to the audit log as the next link of the hash chain and
-// returns it with Seq, PrevHash and Hash set. Appends are serialised: SQLite
-// has one writer, PostgreSQL takes a transaction-scoped advisory lock.
+// returns it with Seq, PrevHash and Hash set, once it is committed.
+//
+// Appends are serialised by the chain itself (each entry hashes the one
+// before), so concurrent callers are group-committed: the first starts a
+// writer that puts every entry queued meanwhile in one transaction, then
+// the next batch, until the queue is empty; callers wait for their batch. Under load one commit carries many entries instead of one each,
+// and no caller returns before its entry is durable. On PostgreSQL a
+// transaction-scoped advisory lock serialises instances.
 func (s *Store) AppendAudit(ctx context.Context, e model.AuditEvent) (model.AuditEvent, error) {
-	err := s.tx(ctx, func(tx *sql.Tx) error {
-		if s.dialect == Postgres {
-			if _, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock(7307010002)`); err != nil {
-				return err
-			}
+	req := &auditReq{e: e, done: make(chan struct{})}
+	q := &s.audit
+	q.mu.Lock()
+	q.pending = append(q.pending, req)
+	lead := !q.leading
+	q.leading = true
+	q.mu.Unlock()
+	if lead {
+		// A goroutine, not this request, leads: under sustained load the
+		// leader keeps writing others' batches, which no request should wait on.
+		go s.writeAuditBatches(context.Background())
+	}
+	select {
+	case <-req.done:
+		return req.e, req.err
+	case <-ctx.Done():
+		// The entry may still be written by the leader; the caller stops waiting.
+		return e, ctx.Err()
+	}
+}
+
+// auditQueue is the group-commit queue of AppendAudit.
+type auditQueue struct {
+	mu      sync.Mutex
+	pending []*auditReq
+	leading bool
+}
+
+type auditReq struct {
+	e    model.AuditEvent
+	err  error
+	done chan struct{}
+}
+
+// writeAuditBatches writes queued entries until none are left.
+func (s *Store) writeAuditBatches(ctx context.Context) {
+	q := &s.audit
+	for {
+		q.mu.Lock()
+		batch := q.pending
+		q.pending = nil
+		if len(batch) == 0 {
+			q.leading = false
+			q.mu.Unlock()
+			return
 		}
-		e.Seq, e.PrevHash = 1, []byte{}
-		err := tx.QueryRowContext(ctx, `SELECT seq + 1, hash FROM audit_log ORDER BY seq DESC LIMIT 1`).Scan(&e.Seq, &e.PrevHash)
-		if err != nil && err != sql.ErrNoRows {
+		q.mu.Unlock()
+		wctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+		err := s.tx(wctx, func(tx *sql.Tx) error { return appendAuditTx(wctx, tx, s.dialect, batch) })
+		cancel()
+		for _, r := range batch {
+			r.err = err
+			close(r.done)
+		}
+	}
+}
+
+// appendAuditTx chains and inserts a batch inside one transaction.
+func appendAuditTx(ctx context.Context, tx *sql.Tx, d Dialect, batch []*auditReq) error {
+	if d == Postgres {
+		if _, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock(7307010002)`); err != nil {
 			return err
 		}
-		e.Hash = e.ChainHash(e.PrevHash)
-		_, err = tx.ExecContext(ctx, `INSERT INTO audit_log (seq, at, event, user_id, username, ip, user_agent, detail, prev_hash, hash)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
-			e.Seq, ms(e.At), e.Event, e.UserID, e.Username, e.IP, e.UserAgent, e.Detail, e.PrevHash, e.Hash)
+	}
+	seq, prev := int64(0), []byte{}
+	err := tx.QueryRowContext(ctx, `SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1`).Scan(&seq, &prev)
+	if err != nil && err != sql.ErrNoRows {
 		return err
-	})
-	return e, err
+	}
+	for _, r := range batch {
+		e := &r.e
+		seq++
+		e.Seq, e.PrevHash = seq, prev
+		e.Hash = e.ChainHash(prev)
+		if _, err := tx.ExecContext(ctx, `INSERT INTO audit_log (seq, at, event, user_id, username, ip, user_agent, detail, prev_hash, hash)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
+			e.Seq, ms(e.At), e.Event, e.UserID, e.Username, e.IP, e.UserAgent, e.Detail, e.PrevHash, e.Hash); err != nil {
+			return err
+		}
+		prev = e.Hash
+	}
+	return nil
 }
 
 // AuditEvents returns up to limit entries with seq > after, in order.

@@ -33,21 +33,6 @@ func (s *Store) Session(ctx context.Context, hash []byte) (model.Session, error)
 	return ss, nil
 }
 
-// RotateSession replaces the session oldHash by next in one transaction: the
-// old token stops working at the same instant the new one starts (no session
-// fixation, ASVS V3.2.1). It returns model.ErrNotFound when oldHash is gone
-// (already rotated or logged out), so only one of two racing rotations wins.
-func (s *Store) RotateSession(ctx context.Context, oldHash []byte, next model.Session) error {
-	return s.tx(ctx, func(tx *sql.Tx) error {
-		if err := one(tx.ExecContext(ctx, `DELETE FROM sessions WHERE token_hash = $1`, oldHash)); err != nil {
-			return err
-		}
-		_, err := tx.ExecContext(ctx, `INSERT INTO sessions (`+sessionCols+`) VALUES ($1, $2, $3, $4, $5, $6, $7)`,
-			next.TokenHash, next.UserID, next.AAL, ms(next.CreatedAt), ms(next.LastSeenAt), ms(next.AAL2At), next.Plan)
-		return err
-	})
-}
-
 // TouchSession moves the idle timer of a session forward.
 func (s *Store) TouchSession(ctx context.Context, hash []byte, now time.Time) error {
 	return one(s.w.ExecContext(ctx, `UPDATE sessions SET last_seen_at = $1 WHERE token_hash = $2`, ms(now), hash))

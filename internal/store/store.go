@@ -40,6 +40,7 @@ type Store struct {
 	dialect Dialect
 	w       *sql.DB // writes; for SQLite a single connection (one writer)
 	r       *sql.DB // reads; for PostgreSQL the same pool as w
+	audit   auditQueue
 }
 
 // Open connects to the database named by dialect and dsn (a file path for

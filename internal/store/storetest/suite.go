@@ -252,7 +252,7 @@ func testSessions(t *testing.T, s *store.Store) {
 		b := a
 		b.TokenHash = []byte(fmt.Sprintf("hash-b%d", i))
 		b.AAL, b.AAL2At = model.AAL2, t0.Add(time.Minute)
-		return s.RotateSession(ctx, a.TokenHash, b)
+		return s.RotateSession(ctx, store.Rotation{OldHash: a.TokenHash, Next: b})
 	})
 	if won != 1 {
 		t.Fatalf("rotations = %d, want 1", won)

@@ -1,0 +1,82 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"strconv"
+	"sync/atomic"
+	"time"
+)
+
+// client speaks twostep's public JSON API over one keep-alive transport.
+type client struct {
+	base string
+	http *http.Client
+	// setupRetries counts 503 answers retried in the unmeasured phases.
+	setupRetries atomic.Int64
+}
+
+// newClient returns a client whose transport keeps at least conns idle
+// connections to the server, so C workers never redial.
+func newClient(base string, conns int) *client {
+	t := &http.Transport{
+		DialContext:           (&net.Dialer{Timeout: 5 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
+		MaxIdleConns:          conns + 16,
+		MaxIdleConnsPerHost:   conns + 16,
+		IdleConnTimeout:       90 * time.Second,
+		ResponseHeaderTimeout: 30 * time.Second,
+		DisableCompression:    true,
+		ForceAttemptHTTP2:     false,
+	}
+	return &client{base: base, http: &http.Client{Transport: t, Timeout: 30 * time.Second}}
+}
+
+// post sends body as JSON to path with an optional Bearer token. On a 2xx
+// answer with out non-nil the body is decoded into out; otherwise it is
+// drained so the connection is reused. err is set only for a transport
+// failure or an undecodable 2xx body.
+func (c *client) post(ctx context.Context, path, bearer string, body, out any) (int, error) {
+	b, err := json.Marshal(body)
+	if err != nil {
+		return 0, err
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.base+path, bytes.NewReader(b))
+	if err != nil {
+		return 0, err
+	}
+	req.Header.Set("Content-Type", "application/json")
+	if bearer != "" {
+		req.Header.Set("Authorization", "Bearer "+bearer)
+	}
+	resp, err := c.http.Do(req)
+	if err != nil {
+		return 0, err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode/100 == 2 && out != nil {
+		if err := json.NewDecoder(resp.Body).Decode(out); err != nil {
+			return resp.StatusCode, fmt.Errorf("decode %s answer: %w", path, err)
+		}
+	}
+	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 1<<20))
+	return resp.StatusCode, nil
+}
+
+// outcome labels one request for the error table: the HTTP status, or
+// "transport" when none came back, or "bad_body" for a 200 that did not
+// carry what the API promises.
+func outcome(status int, err error) string {
+	switch {
+	case status == 0:
+		return "transport"
+	case err != nil:
+		return "bad_body"
+	default:
+		return strconv.Itoa(status)
+	}
+}

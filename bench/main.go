@@ -1,0 +1,232 @@
+// Command bench is twostep's load generator: an independent client of the
+// public JSON API that seeds users with authenticator apps, then measures
+// logins and TOTP verifications per second, latency, errors and the
+// server's CPU time and memory. See bench/README.md.
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"runtime"
+	"syscall"
+	"time"
+)
+
+// options are the command-line flags.
+type options struct {
+	server      string
+	target      string
+	adminToken  string
+	pid         int
+	users       int
+	scenario    string
+	concurrency int
+	duration    time.Duration
+	maxRequests int
+	seedConc    int
+	preConc     int
+	settle      time.Duration
+	timeout     time.Duration
+	json        bool
+	argon2      argon2Params
+}
+
+func main() { os.Exit(run(os.Args[1:], os.Stdout, os.Stderr)) }
+
+func run(args []string, stdout, stderr io.Writer) int {
+	o, err := parseFlags(args, stderr)
+	if err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return 0
+		}
+		fmt.Fprintln(stderr, "bench:", err)
+		return 2
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), o.timeout)
+	defer cancel()
+	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
+	defer stop()
+
+	rep, err := bench(ctx, o, stderr)
+	if rep != nil {
+		rep.Checks = checks(rep)
+		if o.json {
+			printTable(stderr, rep)
+			enc := json.NewEncoder(stdout)
+			enc.SetIndent("", "  ")
+			_ = enc.Encode(rep)
+		} else {
+			printTable(stdout, rep)
+		}
+	}
+	if err != nil {
+		if errors.Is(err, context.DeadlineExceeded) {
+			err = fmt.Errorf("%w (--timeout %v reached)", err, o.timeout)
+		}
+		fmt.Fprintln(stderr, "bench:", err)
+		return 1
+	}
+	return 0
+}
+
+func parseFlags(args []string, stderr io.Writer) (options, error) {
+	var o options
+	f := flag.NewFlagSet("bench", flag.ContinueOnError)
+	f.SetOutput(stderr)
+	f.StringVar(&o.server, "server", "", "twostep binary to start (`twostep serve` in a fresh temp dir on a free 127.0.0.1 port)")
+	f.StringVar(&o.target, "target", "", "base URL of an already-running server instead of --server")
+	f.StringVar(&o.adminToken, "admin-token", "", "admin token of the --target server")
+	f.IntVar(&o.pid, "pid", 0, "PID of the --target server, for CPU and memory figures")
+	f.IntVar(&o.users, "users", 1000, "users to seed (admin API + TOTP enrolment)")
+	f.StringVar(&o.scenario, "scenario", "all", "login, verify-totp or all")
+	f.IntVar(&o.concurrency, "concurrency", 64, "concurrent workers in the measured scenarios")
+	f.DurationVar(&o.duration, "duration", 20*time.Second, "length of the login scenario")
+	f.IntVar(&o.maxRequests, "max-requests", 1_000_000, "cap on requests in the login scenario")
+	f.IntVar(&o.seedConc, "seed-concurrency", 8, "concurrency of seeding (not measured)")
+	f.IntVar(&o.preConc, "prelogin-concurrency", 4, "concurrency of the aal1 logins before verify-totp (not measured)")
+	f.DurationVar(&o.settle, "settle", time.Second, "wait after /readyz before reading idle RSS")
+	f.DurationVar(&o.timeout, "timeout", 10*time.Minute, "stop everything (and the started server) after this long")
+	f.BoolVar(&o.json, "json", false, "print the report as JSON on stdout (the table goes to stderr)")
+	f.IntVar(&o.argon2.MemoryKiB, "argon2-memory", 19456, "argon2id memory in KiB for the started server")
+	f.IntVar(&o.argon2.Time, "argon2-time", 2, "argon2id passes for the started server")
+	f.IntVar(&o.argon2.Threads, "argon2-threads", 1, "argon2id lanes for the started server")
+	if err := f.Parse(args); err != nil {
+		return o, err
+	}
+	var problems []error
+	if f.NArg() > 0 {
+		problems = append(problems, fmt.Errorf("unexpected arguments %q", f.Args()))
+	}
+	if (o.server == "") == (o.target == "") {
+		problems = append(problems, errors.New("give exactly one of --server BINARY or --target URL"))
+	}
+	if o.target != "" && o.adminToken == "" {
+		problems = append(problems, errors.New("--target needs --admin-token"))
+	}
+	switch o.scenario {
+	case "login", "verify-totp", "all":
+	default:
+		problems = append(problems, fmt.Errorf("--scenario %q: want login, verify-totp or all", o.scenario))
+	}
+	for _, c := range []struct {
+		name   string
+		v, max int
+	}{{"users", o.users, 100_000}, {"concurrency", o.concurrency, 4096}, {"seed-concurrency", o.seedConc, 256}, {"prelogin-concurrency", o.preConc, 256}, {"max-requests", o.maxRequests, 100_000_000}} {
+		if c.v < 1 || c.v > c.max {
+			problems = append(problems, fmt.Errorf("--%s %d: want 1 to %d", c.name, c.v, c.max))
+		}
+	}
+	if o.duration <= 0 || o.duration > time.Hour {
+		problems = append(problems, fmt.Errorf("--duration %v: want more than 0 and at most 1h", o.duration))
+	}
+	if o.timeout <= 0 {
+		problems = append(problems, fmt.Errorf("--timeout %v: want more than 0", o.timeout))
+	}
+	return o, errors.Join(problems...)
+}
+
+// report is everything one run measured.
+type report struct {
+	Server       string        `json:"server"`         // binary started, or target URL
+	PID          int           `json:"pid,omitempty"`  // 0: unknown (--target without --pid)
+	Database     string        `json:"database"`       // what the started server used
+	Argon2       *argon2Params `json:"argon2id"`       // nil for --target: whatever it runs with
+	CPUs         int           `json:"cpus"`           // shared by server and load generator
+	GoVersion    string        `json:"go_version"`     // of bench
+	StartupMs    *float64      `json:"startup_ms"`     // process start → first 200 on /readyz
+	IdleRSSMiB   *float64      `json:"idle_rss_mib"`   // VmRSS after --settle
+	Users        int           `json:"users"`          // seeded
+	SeedSeconds  float64       `json:"seed_seconds"`   // not a measurement, for context
+	SetupRetries int64         `json:"setup_retries"`  // 503s retried while seeding and logging in before verify-totp
+	Scenarios    []result      `json:"scenarios"`      //
+	Checks       []check       `json:"targets"`        // issue #2
+	StartedAtUTC time.Time     `json:"started_at_utc"` //
+}
+
+// bench runs the whole benchmark; the report is non-nil once anything was
+// measured, even when a later step fails.
+func bench(ctx context.Context, o options, log io.Writer) (*report, error) {
+	rep := &report{CPUs: runtime.NumCPU(), GoVersion: runtime.Version(), Users: o.users, StartedAtUTC: time.Now().UTC().Truncate(time.Second)}
+	base, token, pid := o.target, o.adminToken, o.pid
+	if o.server != "" {
+		fmt.Fprintf(log, "starting %s serve (argon2id m=%d KiB t=%d p=%d)\n", o.server, o.argon2.MemoryKiB, o.argon2.Time, o.argon2.Threads)
+		srv, startup, err := startServer(ctx, o.server, o.argon2)
+		if err != nil {
+			return nil, err
+		}
+		defer srv.stop()
+		base, token, pid = srv.url, srv.token, srv.pid()
+		rep.Server, rep.Database, rep.Argon2 = o.server, "sqlite (fresh temp dir)", &o.argon2
+		ms := float64(startup.Microseconds()) / 1000
+		rep.StartupMs = &ms
+		fmt.Fprintf(log, "  pid %d at %s, ready in %.1f ms\n", pid, base, ms)
+		select {
+		case <-time.After(o.settle):
+		case <-ctx.Done():
+			return rep, ctx.Err()
+		}
+	} else {
+		rep.Server, rep.Database = o.target, "as configured on the target"
+	}
+	rep.PID = pid
+	if pid > 0 {
+		rss, err := memStatus(pid, "VmRSS")
+		if err != nil {
+			return rep, fmt.Errorf("idle rss: %w", err)
+		}
+		v := mib(rss)
+		rep.IdleRSSMiB = &v
+	}
+
+	c := newClient(base, max(o.concurrency, o.seedConc, o.preConc))
+	defer func() { rep.SetupRetries = c.setupRetries.Load() }()
+	fmt.Fprintf(log, "seeding %d users at concurrency %d (not measured)\n", o.users, o.seedConc)
+	t0 := time.Now()
+	users, lastStep, err := seed(ctx, c, token, o.users, o.seedConc, log)
+	if err != nil {
+		return rep, err
+	}
+	rep.SeedSeconds = time.Since(t0).Seconds()
+
+	if o.scenario == "login" || o.scenario == "all" {
+		fmt.Fprintf(log, "login: %d workers for %v\n", o.concurrency, o.duration)
+		r, err := measure(pid, func() (result, error) {
+			return runLogin(ctx, c, users, o.concurrency, o.duration, o.maxRequests), nil
+		})
+		rep.Scenarios = append(rep.Scenarios, r)
+		if err == nil {
+			err = ctx.Err()
+		}
+		if err != nil {
+			return rep, err
+		}
+	}
+	if o.scenario == "verify-totp" || o.scenario == "all" {
+		fmt.Fprintf(log, "verify-totp: logging %d users in at concurrency %d (not measured)\n", len(users), o.preConc)
+		if err := preLogin(ctx, c, users, o.preConc); err != nil {
+			return rep, err
+		}
+		step, windowEnd, err := waitWindow(ctx, lastStep, log)
+		if err != nil {
+			return rep, err
+		}
+		fmt.Fprintf(log, "verify-totp: %d workers, one code per user\n", o.concurrency)
+		r, err := measure(pid, func() (result, error) {
+			return runVerify(ctx, c, users, o.concurrency, step, windowEnd), nil
+		})
+		rep.Scenarios = append(rep.Scenarios, r)
+		if err == nil {
+			err = ctx.Err()
+		}
+		if err != nil {
+			return rep, err
+		}
+	}
+	return rep, nil
+}

@@ -1,0 +1,189 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// result is the measurement of one scenario.
+type result struct {
+	Scenario    string         `json:"scenario"`
+	Concurrency int            `json:"concurrency"`
+	Requests    int            `json:"requests"`
+	WallSeconds float64        `json:"wall_seconds"` // first request start → last request end
+	ReqPerSec   float64        `json:"req_per_sec"`
+	Latency     latencySummary `json:"latency"`
+	Statuses    map[string]int `json:"statuses"`
+	Errors      map[string]int `json:"errors"` // every outcome other than 200
+	ErrorsTotal int            `json:"errors_total"`
+	NotSent     int            `json:"not_sent,omitempty"` // verify-totp: window ended first
+	TOTPStep    uint64         `json:"totp_step,omitempty"`
+
+	ServerCPUSeconds float64 `json:"server_cpu_seconds"`
+	ServerCPUPerReq  float64 `json:"server_cpu_ms_per_request"`
+	ServerPeakRSSMiB float64 `json:"server_peak_rss_mib"`
+	PeakRSSScope     string  `json:"peak_rss_scope"` // "scenario" after a VmHWM reset, else "process lifetime"
+	BenchCPUSeconds  float64 `json:"bench_cpu_seconds"`
+	// Whole machine over the scenario: CPU time available (wall × CPUs),
+	// busy, and busy that was neither the server nor bench (other
+	// processes sharing the cores).
+	MachineCPUSeconds float64 `json:"machine_cpu_seconds"`
+	MachineBusySecs   float64 `json:"machine_busy_cpu_seconds"`
+	OtherCPUSeconds   float64 `json:"other_processes_cpu_seconds"`
+}
+
+// measure runs fn between two samples of the server's and bench's own
+// counters and fills the resource fields of the result fn returns.
+func measure(pid int, fn func() (result, error)) (result, error) {
+	scope := "n/a (no --pid)"
+	var cpu0 time.Duration
+	if pid > 0 {
+		scope = "process lifetime"
+		if resetPeakRSS(pid) {
+			scope = "scenario"
+		}
+		cpu0, _ = cpuTime(pid)
+	}
+	self0 := selfCPU()
+	busy0, total0, merr := machineCPU()
+	r, err := fn()
+	if err != nil {
+		return r, err
+	}
+	r.BenchCPUSeconds = (selfCPU() - self0).Seconds()
+	if busy1, total1, err := machineCPU(); err == nil && merr == nil {
+		r.MachineCPUSeconds = (total1 - total0).Seconds()
+		r.MachineBusySecs = (busy1 - busy0).Seconds()
+	}
+	r.PeakRSSScope = scope
+	if pid > 0 {
+		cpu1, err := cpuTime(pid)
+		if err != nil {
+			return r, fmt.Errorf("server cpu: %w", err)
+		}
+		r.ServerCPUSeconds = (cpu1 - cpu0).Seconds()
+		if r.MachineBusySecs > 0 {
+			r.OtherCPUSeconds = max(0, r.MachineBusySecs-r.ServerCPUSeconds-r.BenchCPUSeconds)
+		}
+		if r.Requests > 0 {
+			r.ServerCPUPerReq = r.ServerCPUSeconds * 1000 / float64(r.Requests)
+		}
+		hwm, err := memStatus(pid, "VmHWM")
+		if err != nil {
+			return r, fmt.Errorf("server peak rss: %w", err)
+		}
+		r.ServerPeakRSSMiB = mib(hwm)
+	}
+	return r, nil
+}
+
+// finish turns a recorder into the counting fields of a result.
+func finish(name string, conc int, rec *recorder) result {
+	r := result{Scenario: name, Concurrency: conc, Requests: len(rec.latencies), Statuses: rec.statuses, Errors: errorCounts(rec.statuses)}
+	for _, v := range r.Errors {
+		r.ErrorsTotal += v
+	}
+	if wall := rec.last.Sub(rec.first); wall > 0 {
+		r.WallSeconds = wall.Seconds()
+		r.ReqPerSec = float64(r.Requests) / wall.Seconds()
+	}
+	r.Latency = summarize(rec.latencies)
+	return r
+}
+
+// runLogin has conc workers post correct passwords for distinct users in
+// turn until dur has passed or maxReq requests were started. Requests in
+// flight at the deadline finish and count.
+func runLogin(ctx context.Context, c *client, users []*user, conc int, dur time.Duration, maxReq int) result {
+	rec := newRecorder(min(maxReq, 1<<16))
+	var next atomic.Int64
+	deadline := time.Now().Add(dur)
+	var wg sync.WaitGroup
+	for range conc {
+		wg.Go(func() {
+			for ctx.Err() == nil && time.Now().Before(deadline) {
+				i := int(next.Add(1) - 1)
+				if i >= maxReq {
+					return
+				}
+				u := users[i%len(users)]
+				var a sessionAnswer
+				start := time.Now()
+				st, err := c.post(ctx, "/api/v1/login", "", map[string]string{"username": u.name, "password": u.password}, &a)
+				d := time.Since(start)
+				if err == nil && st == 200 && (a.Token == "" || a.AAL != "aal1") {
+					err = fmt.Errorf("login answer without an aal1 token")
+				}
+				rec.add(start, d, outcome(st, err))
+			}
+		})
+	}
+	wg.Wait()
+	return finish("login", conc, rec)
+}
+
+// waitWindow sleeps until just after the start of the first TOTP time
+// step later than minStep (the confirms of seeding consumed minStep and
+// earlier) and returns that step and the end of its window.
+func waitWindow(ctx context.Context, minStep uint64, progress io.Writer) (uint64, time.Time, error) {
+	boundary := time.Now().Truncate(totpPeriod).Add(totpPeriod)
+	for stepAt(boundary) <= minStep {
+		boundary = boundary.Add(totpPeriod)
+	}
+	// Start a little after the boundary so client and server agree on the
+	// step even with a few milliseconds of scheduling delay.
+	startAt := boundary.Add(20 * time.Millisecond)
+	fmt.Fprintf(progress, "  waiting %.1f s for the start of TOTP step %d\n", time.Until(startAt).Seconds(), stepAt(boundary))
+	select {
+	case <-time.After(time.Until(startAt)):
+		return stepAt(boundary), boundary.Add(totpPeriod), nil
+	case <-ctx.Done():
+		return 0, time.Time{}, ctx.Err()
+	}
+}
+
+// runVerify has conc workers submit each user's code for TOTP step step
+// exactly once, as POST /api/v1/verify on the user's aal1 session. Codes
+// not sent before windowEnd are counted in NotSent rather than sent late.
+func runVerify(ctx context.Context, c *client, users []*user, conc int, step uint64, windowEnd time.Time) result {
+	type job struct {
+		u    *user
+		body map[string]string
+	}
+	jobs := make(chan job, len(users))
+	for _, u := range users {
+		jobs <- job{u, map[string]string{"method": "totp", "code": hotp(u.secret, step, 6)}}
+	}
+	close(jobs)
+
+	rec := newRecorder(len(users))
+	var notSent atomic.Int64
+	var wg sync.WaitGroup
+	for range conc {
+		wg.Go(func() {
+			for j := range jobs {
+				if ctx.Err() != nil || !time.Now().Before(windowEnd) {
+					notSent.Add(1)
+					continue
+				}
+				var a sessionAnswer
+				start := time.Now()
+				st, err := c.post(ctx, "/api/v1/verify", j.u.aal1, j.body, &a)
+				d := time.Since(start)
+				if err == nil && st == 200 && (a.Token == "" || a.AAL != "aal2") {
+					err = fmt.Errorf("verify answer without an aal2 token")
+				}
+				rec.add(start, d, outcome(st, err))
+			}
+		})
+	}
+	wg.Wait()
+	r := finish("verify-totp", conc, rec)
+	r.NotSent = int(notSent.Load())
+	r.TOTPStep = step
+	return r
+}

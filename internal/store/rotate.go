@@ -1,0 +1,55 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"time"
+
+	"github.com/twostep/twostep/internal/model"
+)
+
+// Rotation replaces a session by a new one (new token, usually aal2) and,
+// when a second-factor check caused it, records that check.
+type Rotation struct {
+	UserID   string
+	TOTPStep int64  // > 0: record this TOTP step as used (replay protection)
+	FactorID string // != "": the factor used, its last-use time is set
+	At       time.Time
+	OldHash  []byte        // the session that passed the check...
+	Next     model.Session // ...is replaced by this one (new token, aal2)
+}
+
+// RotateSession writes a rotation in one transaction: the TOTP step (only
+// if later than every step accepted before: one conditional UPDATE, RFC
+// 6238 §5.2), the factor's last use, and the session swap — the old token
+// stops working the instant the new one starts (no fixation, ASVS V3.2.1).
+// It returns model.ErrConflict for a replayed step and model.ErrNotFound
+// when the old session is gone (rotated or logged out by a parallel
+// request); either way nothing is written. One transaction instead of
+// three keeps the hot verify path to one commit on SQLite's writer.
+func (s *Store) RotateSession(ctx context.Context, p Rotation) error {
+	return s.tx(ctx, func(tx *sql.Tx) error {
+		if p.TOTPStep > 0 {
+			err := one(tx.ExecContext(ctx, `UPDATE users SET totp_last_step = $1 WHERE id = $2 AND totp_last_step < $1`, p.TOTPStep, p.UserID))
+			if errors.Is(err, model.ErrNotFound) {
+				return model.ErrConflict
+			}
+			if err != nil {
+				return err
+			}
+		}
+		if p.FactorID != "" {
+			if _, err := tx.ExecContext(ctx, `UPDATE factors SET last_used_at = $1 WHERE id = $2`, ms(p.At), p.FactorID); err != nil {
+				return err
+			}
+		}
+		if err := one(tx.ExecContext(ctx, `DELETE FROM sessions WHERE token_hash = $1`, p.OldHash)); err != nil {
+			return err
+		}
+		n := p.Next
+		_, err := tx.ExecContext(ctx, `INSERT INTO sessions (`+sessionCols+`) VALUES ($1, $2, $3, $4, $5, $6, $7)`,
+			n.TokenHash, n.UserID, n.AAL, ms(n.CreatedAt), ms(n.LastSeenAt), ms(n.AAL2At), n.Plan)
+		return err
+	})
+}
