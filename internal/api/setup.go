@@ -88,6 +88,9 @@ func (a *API) verify(w http.ResponseWriter, r *http.Request, cur auth.Current) e
 		return err
 	}
 	res, err := a.svc.Verify(r.Context(), a.client(r), cur, in.Method, in.Code)
+	if in.Method == "sms" && errors.Is(err, auth.ErrCodeFormat) {
+		return errSMSCodeFormat
+	}
 	if err != nil {
 		return err
 	}

@@ -35,6 +35,9 @@ func (a *API) setupSMSConfirm(w http.ResponseWriter, r *http.Request, cur auth.C
 		return err
 	}
 	res, err := a.svc.ConfirmSMS(r.Context(), a.client(r), cur, in.Code)
+	if errors.Is(err, auth.ErrCodeFormat) {
+		return errSMSCodeFormat
+	}
 	if errors.Is(err, auth.ErrInvalidCode) {
 		return &httpx.Error{Status: http.StatusBadRequest, Code: "invalid_code", Msg: "That code is not valid. Check the text message and try again.", Err: err}
 	}
@@ -79,3 +82,7 @@ func (a *API) countries(w http.ResponseWriter, r *http.Request) error {
 	writeJSON(w, map[string]any{"countries": out})
 	return nil
 }
+
+// errSMSCodeFormat replaces the generic malformed-code sentence, which
+// talks about authenticator apps, where the code came by text.
+var errSMSCodeFormat = &httpx.Error{Status: http.StatusBadRequest, Code: "invalid_code", Msg: "Enter the 6-digit code from the text message."}

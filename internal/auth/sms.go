@@ -3,6 +3,7 @@ package auth
 import (
 	"context"
 	"crypto/subtle"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"slices"
@@ -255,12 +256,18 @@ func (s *Service) smsBudgets(ctx context.Context, c Client, u model.User, e164 s
 			checks = append(checks, ratelimit.Check{Key: "sms:" + scope + ":" + period + ":" + key, Limit: lims[i]})
 		}
 	}
+	// Counters may live in the database or Redis: the number is keyed by
+	// a keyed hash, so no counter reveals it (SPEC §2, secrets at rest).
+	numKey, err := s.Keys.MAC(s.Keys.PrimaryID(), "sms-budget", []byte(e164))
+	if err != nil {
+		return fmt.Errorf("budget key: %w", err)
+	}
 	add("ip", c.IP, b.PerIP)
 	add("user", u.ID, b.PerUser)
-	add("number", e164, b.PerNumber)
+	add("number", hex.EncodeToString(numKey[:16]), b.PerNumber)
 	add("country", region, b.PerCountry)
 	add("global", "", b.Global)
-	err := s.Limiter.AllowAll(ctx, checks)
+	err = s.Limiter.AllowAll(ctx, checks)
 	if err == nil {
 		return nil
 	}

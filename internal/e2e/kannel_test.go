@@ -1,0 +1,199 @@
+package e2e
+
+import (
+	"context"
+	"net"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+)
+
+// kannelTestkit holds kannel-up.sh and kannel-down.sh, relative to this
+// package's directory (go test runs in it).
+const kannelTestkit = "../../../shared/testkit"
+
+// kannelGateway is a running Kannel: bearerbox, smsbox and the fake SMSC
+// from kannel-extras, all on loopback ports that were free.
+type kannelGateway struct {
+	dir     string // kannel-up.sh's work directory, holding messages.txt
+	sendsms string // smsbox's sendsms URL
+}
+
+// startKannel starts a Kannel with kannel-up.sh, or skips the test when
+// Kannel or the testkit is missing. kannel-down.sh runs at cleanup.
+func startKannel(t *testing.T) kannelGateway {
+	t.Helper()
+	for _, bin := range []string{"/usr/sbin/bearerbox", "/usr/sbin/smsbox", "/usr/lib/kannel/test/fakesmsc"} {
+		if _, err := os.Stat(bin); err != nil {
+			t.Skipf("Kannel is not installed (%s missing): apt-get install -y kannel kannel-extras", bin)
+		}
+	}
+	up, err := filepath.Abs(filepath.Join(kannelTestkit, "kannel-up.sh"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	down := filepath.Join(filepath.Dir(up), "kannel-down.sh")
+	for _, s := range []string{up, down} {
+		if _, err := os.Stat(s); err != nil {
+			t.Skipf("testkit script %s not found: %v", s, err)
+		}
+	}
+
+	ports := loopbackPorts(t, 4)
+	dir := t.TempDir()
+	env := append(os.Environ(),
+		"KANNEL_SENDSMS_PORT="+ports[0],
+		"KANNEL_ADMIN_PORT="+ports[1],
+		"KANNEL_SMSBOX_PORT="+ports[2],
+		"KANNEL_FAKE_PORT="+ports[3],
+		"KANNEL_TTL=300", // bounds the processes should the cleanup fail
+	)
+	// Registered before the start, so a half-started gateway is stopped
+	// too; kannel-down.sh stops exactly the PIDs kannel-up.sh recorded.
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		cmd := exec.CommandContext(ctx, down, dir)
+		cmd.Env = env
+		cmd.WaitDelay = 5 * time.Second
+		if out, err := cmd.CombinedOutput(); err != nil {
+			t.Errorf("kannel-down.sh: %v\n%s", err, out)
+		}
+	})
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, up, dir)
+	cmd.Env = env
+	cmd.WaitDelay = 5 * time.Second
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("kannel-up.sh: %v\n%s", err, out)
+	}
+	return kannelGateway{dir: dir, sendsms: "http://127.0.0.1:" + ports[0] + "/cgi-bin/sendsms"}
+}
+
+// loopbackPorts returns n distinct loopback ports that were free a moment
+// ago (all held open together, so none is handed out twice).
+func loopbackPorts(t *testing.T, n int) []string {
+	t.Helper()
+	var ports []string
+	for range n {
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer l.Close()
+		ports = append(ports, strconv.Itoa(l.Addr().(*net.TCPAddr).Port))
+	}
+	return ports
+}
+
+// smscHeadRE starts each message in messages.txt: "<sender> <receiver>
+// <kind> "; a text's own line breaks follow as they are.
+var smscHeadRE = regexp.MustCompile(`(?m)^(\S+) (\+?[0-9]+) (text|data|ucs-2) `)
+
+// received returns the bodies the fake SMSC got for the number, in order.
+func (k kannelGateway) received(t *testing.T, to string) []string {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join(k.dir, "messages.txt"))
+	if err != nil && !os.IsNotExist(err) {
+		t.Fatal(err)
+	}
+	s := string(b)
+	idx := smscHeadRE.FindAllStringSubmatchIndex(s, -1)
+	var out []string
+	for i, m := range idx {
+		end := len(s)
+		if i+1 < len(idx) {
+			end = idx[i+1][0]
+		}
+		body := strings.TrimSuffix(s[m[1]:end], "\n")
+		if s[m[4]:m[5]] != to {
+			continue
+		}
+		if s[m[6]:m[7]] == "data" { // non-printable characters: URL-encoded
+			if dec, err := url.QueryUnescape(body); err == nil {
+				body = dec
+			}
+		}
+		out = append(out, body)
+	}
+	return out
+}
+
+// waitCode waits up to 10 s for the n-th text to the number and returns
+// its code.
+func (k kannelGateway) waitCode(t *testing.T, to string, n int) string {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		got := k.received(t, to)
+		if len(got) >= n {
+			if len(got) > n {
+				t.Errorf("the fake SMSC got %d texts to %s, want %d: %q", len(got), to, n, got)
+			}
+			return codeOf(t, got[n-1])
+		}
+		if time.Now().After(deadline) {
+			b, _ := os.ReadFile(filepath.Join(k.dir, "messages.txt"))
+			t.Fatalf("text %d to %s did not reach the fake SMSC within 10 s; messages.txt:\n%s", n, to, b)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// TestSMSKannelGateway sets up a phone and signs in with codes that went
+// through a real Kannel (smsbox's sendsms, bearerbox, the fake SMSC): the
+// code is read from what the fake SMSC received, WebOTP line and all.
+func TestSMSKannelGateway(t *testing.T) {
+	t.Parallel()
+	if testing.Short() {
+		t.Skip("-short: skipping the real Kannel gateway")
+	}
+	const e164 = "+12015550123"
+	k := startKannel(t)
+	in := newInstance(t, "",
+		"TWOSTEP_SMS_PROVIDER=kannel",
+		"TWOSTEP_SMS_KANNEL_URL="+k.sendsms,
+		"TWOSTEP_SMS_KANNEL_USERNAME=tester",
+		"TWOSTEP_SMS_KANNEL_PASSWORD=testpw",
+		"TWOSTEP_PUBLIC_URL="+smsPublicURL,
+	)
+	in.addUser(t, "kim")
+	s := in.start(t)
+
+	tok := s.login(t, "kim").str(t, "token")
+	s.call(t, "POST", "/api/v1/setup/plan", map[string]any{"methods": []string{"sms"}}, bearer(tok)).want(t, 200, "plan sms")
+	factorID := checkSMSStarted(t, s.startSMS(t, tok, "US", "(201) 555-0123"), smsMasked, "setup sms through Kannel")
+	code := k.waitCode(t, e164, 1)
+	res := s.call(t, "POST", "/api/v1/setup/sms/confirm", map[string]string{"code": code}, bearer(tok)).want(t, 200, "confirm")
+	if m := res.obj(t); m["aal"] != "aal2" || m["next"] != "done" {
+		t.Errorf("confirm: %s, want aal2 and done", res.body)
+	}
+	s.call(t, "DELETE", "/api/v1/session", nil, bearer(res.str(t, "token"))).want(t, 204, "logout")
+
+	// Later sign-in with a code sent on request.
+	res = s.login(t, "kim")
+	if m := res.obj(t); m["next"] != "verify" {
+		t.Fatalf("login: %s, want next verify", res.body)
+	}
+	checkSMSMethod(t, res.obj(t)["methods"], factorID, 1)
+	tok = res.str(t, "token")
+	ageSMSCodes(t, s.openDB(t), "kim", 30*time.Second) // past the resend cooldown of the set-up text
+	s.challengeSMS(t, tok, e164)
+	code = k.waitCode(t, e164, 2)
+	res = s.call(t, "POST", "/api/v1/verify", map[string]string{"method": "sms", "code": code}, bearer(tok)).want(t, 200, "verify")
+	if res.obj(t)["aal"] != "aal2" {
+		t.Errorf("verify: %s, want aal2", res.body)
+	}
+	// The password travels in smsbox's query string; it must not reach
+	// twostep's log.
+	if strings.Contains(s.log.String(), "testpw") {
+		t.Error("the log contains the Kannel password")
+	}
+}
