@@ -23,6 +23,7 @@ const module = "github.com/twostep/twostep/internal/"
 var allowed = map[string][]string{
 	"model":                   {},
 	"version":                 {},
+	"metrics":                 {},
 	"token":                   {},
 	"keyring":                 {},
 	"totp":                    {},
@@ -39,8 +40,8 @@ var allowed = map[string][]string{
 	"httpx":                   {},
 	"api":                     {"auth", "httpx", "model", "phone"},
 	"web":                     {"auth", "httpx", "model"},
-	"server":                  {"api", "auth", "httpx", "store", "web"},
-	"cli":                     {"audit", "auth", "config", "httpx", "keyring", "password", "ratelimit", "server", "sms", "store", "totp", "version"},
+	"server":                  {"api", "auth", "httpx", "metrics", "store", "web"},
+	"cli":                     {"audit", "auth", "config", "httpx", "keyring", "metrics", "password", "ratelimit", "server", "sms", "store", "totp", "version"},
 	"e2e":                     {},
 }
 

@@ -51,6 +51,8 @@ type Recorder struct {
 	store *store.Store
 	log   *slog.Logger
 	now   func() time.Time
+	// OnEvent, when set, is told each event's name (metrics count them).
+	OnEvent func(name string)
 }
 
 // New returns a Recorder. now may be nil (time.Now).
@@ -84,6 +86,9 @@ func (r *Recorder) Record(ctx context.Context, e Event) error {
 	if err != nil {
 		r.log.LogAttrs(ctx, slog.LevelError, "audit write failed", slog.Any("error", err), slog.Group("audit", attrs...))
 		return fmt.Errorf("audit: %w", err)
+	}
+	if r.OnEvent != nil {
+		r.OnEvent(e.Name)
 	}
 	attrs = append(attrs, slog.Int64("audit_seq", ev.Seq))
 	r.log.Info("audit", attrs...)

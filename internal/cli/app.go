@@ -16,6 +16,7 @@ import (
 	"github.com/twostep/twostep/internal/auth"
 	"github.com/twostep/twostep/internal/config"
 	"github.com/twostep/twostep/internal/keyring"
+	"github.com/twostep/twostep/internal/metrics"
 	"github.com/twostep/twostep/internal/password"
 	"github.com/twostep/twostep/internal/ratelimit"
 	"github.com/twostep/twostep/internal/sms"
@@ -25,11 +26,12 @@ import (
 
 // app is everything a command needs, wired from the configuration.
 type app struct {
-	cfg   config.Config
-	log   *slog.Logger
-	store *store.Store
-	keys  *keyring.Keyring
-	svc   *auth.Service
+	cfg     config.Config
+	log     *slog.Logger
+	store   *store.Store
+	keys    *keyring.Keyring
+	svc     *auth.Service
+	metrics *metrics.Metrics
 	// counters is the database limit backend (PostgreSQL only), swept by serve.
 	counters *store.Counters
 }
@@ -110,7 +112,7 @@ func (a *app) init(e *cmdEnv) error {
 		}, cfg.Password.Concurrency, cfg.Password.MaxWait),
 		Limiter: ratelimit.NewLimiter(backend),
 		Backoff: ratelimit.NewBackoff(backend, int64(cfg.Limits.MaxFailures), cfg.Limits.BackoffBase, cfg.Limits.BackoffMax),
-		Audit:   audit.New(a.store, a.log, now),
+		Audit:   a.audit(now),
 		Log:     a.log,
 		Now:     now,
 	})
@@ -143,6 +145,14 @@ func (a *app) loadKeys(e *cmdEnv) (*keyring.Keyring, error) {
 		}
 	}
 	return kr, nil
+}
+
+// audit builds the audit recorder; its events also feed the metrics.
+func (a *app) audit(now func() time.Time) *audit.Recorder {
+	a.metrics = metrics.New()
+	rec := audit.New(a.store, a.log, now)
+	rec.OnEvent = a.metrics.SecurityEvent
+	return rec
 }
 
 // limitBackend picks where limits, back-off and SMS budgets count: in the

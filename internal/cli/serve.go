@@ -50,6 +50,7 @@ func (e *cmdEnv) serve(args []string) error {
 		TLS:           strings.HasPrefix(cfg.PublicURL(), "https://"),
 		SecureCookies: secure,
 		CookieDomain:  cfg.CookieDomain,
+		Metrics:       a.metrics,
 		ClientIP:      httpx.ClientIP{Trusted: trusted},
 		Pages:         pages,
 	})

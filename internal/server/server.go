@@ -15,6 +15,7 @@ import (
 	"github.com/twostep/twostep/internal/api"
 	"github.com/twostep/twostep/internal/auth"
 	"github.com/twostep/twostep/internal/httpx"
+	"github.com/twostep/twostep/internal/metrics"
 	"github.com/twostep/twostep/internal/store"
 	"github.com/twostep/twostep/internal/web"
 )
@@ -25,6 +26,7 @@ type Options struct {
 	SecureCookies bool
 	CookieDomain  string // cookie_domain
 	ClientIP      httpx.ClientIP
+	Metrics       *metrics.Metrics // serves /metrics and instruments every route
 	Pages         Pages
 }
 
@@ -70,7 +72,9 @@ func Handler(svc *auth.Service, st *store.Store, log *slog.Logger, o Options) ht
 	cop.SetDenyHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		httpx.WriteJSONError(w, r, log, &httpx.Error{Status: http.StatusForbidden, Code: "cross_origin", Msg: "Cross-origin requests are not allowed."})
 	}))
-	var h http.Handler = mux
+	mux.Handle("GET /metrics", o.Metrics.Handler())
+	// Directly around the mux: it sets r.Pattern, the route label.
+	var h http.Handler = o.Metrics.Instrument(mux)
 	h = cop.Handler(h)
 	h = httpx.SecurityHeaders(o.TLS, h)
 	h = httpx.WithRequestID(h)
