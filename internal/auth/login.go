@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/twostep/twostep/internal/audit"
 	"github.com/twostep/twostep/internal/model"
@@ -116,7 +117,7 @@ func (s *Service) useInvite(ctx context.Context, c Client, u model.User, invite 
 // Retry-After); other errors pass through.
 func (s *Service) busy(err error) error {
 	if errors.Is(err, password.ErrBusy) {
-		return &RetryError{Err: ErrBusy, RetryAfter: 1e9}
+		return &RetryError{Err: ErrBusy, RetryAfter: time.Second}
 	}
 	return err
 }
