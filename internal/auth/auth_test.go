@@ -8,6 +8,7 @@ import (
 
 	"github.com/twostep/twostep/internal/auth"
 	"github.com/twostep/twostep/internal/model"
+	"github.com/twostep/twostep/internal/password"
 	"github.com/twostep/twostep/internal/ratelimit"
 	"github.com/twostep/twostep/internal/token"
 )
@@ -374,4 +375,30 @@ func hasEvent(es []model.AuditEvent, name string) bool {
 		}
 	}
 	return false
+}
+
+func TestLoginUpgradesOldHashes(t *testing.T) {
+	f := newFixture(t, nil)
+	// A hash made with other (older) parameters than the fixture's hasher.
+	old, err := password.NewHasher(password.Params{Memory: 32, Time: 1, Threads: 1, SaltLen: 16, KeyLen: 32}, 1, time.Second).Hash(ctx, pw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	u, err := f.svc.CreateUser(ctx, client, "alice", pw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := f.st.SetPassword(ctx, u.ID, old); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.svc.Login(ctx, client, "alice", pw, ""); err != nil {
+		t.Fatal(err)
+	}
+	got, _ := f.st.UserByID(ctx, u.ID)
+	if got.PasswordHash == old || !strings.HasPrefix(got.PasswordHash, "$argon2id$v=19$m=64,t=1,p=1$") {
+		t.Fatalf("hash not upgraded: %s", got.PasswordHash)
+	}
+	if _, err := f.svc.Login(ctx, client, "alice", pw, ""); err != nil {
+		t.Fatalf("login with the upgraded hash: %v", err)
+	}
 }

@@ -71,6 +71,7 @@ func (s *Service) Login(ctx context.Context, c Client, username, pw, invite stri
 		return LoginResult{}, ErrInvalidCredentials
 	}
 
+	s.upgradeHash(ctx, u, pw)
 	active, err := s.activeFactors(ctx, u.ID)
 	if err != nil {
 		return LoginResult{}, err
@@ -135,4 +136,21 @@ func (s *Service) activeFactors(ctx context.Context, userID string) ([]model.Fac
 		}
 	}
 	return active, nil
+}
+
+// upgradeHash re-hashes a correct password whose stored hash uses older
+// argon2id parameters, so raising the cost in the configuration reaches
+// every active account (OWASP Password Storage Cheat Sheet: upgrade on
+// login). Failure only logs: the login itself succeeded.
+func (s *Service) upgradeHash(ctx context.Context, u model.User, pw string) {
+	if !s.Hasher.NeedsRehash(u.PasswordHash) {
+		return
+	}
+	next, err := s.Hasher.Hash(ctx, pw)
+	if err == nil {
+		err = s.Store.UpgradePasswordHash(ctx, u.ID, u.PasswordHash, next)
+	}
+	if err != nil && !errors.Is(err, model.ErrNotFound) {
+		s.Log.WarnContext(ctx, "password hash upgrade failed", "user_id", u.ID, "error", err)
+	}
 }

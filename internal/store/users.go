@@ -90,6 +90,12 @@ func (s *Store) SetPassword(ctx context.Context, id, hash string) error {
 	})
 }
 
+// UpgradePasswordHash replaces the user's hash by next only while it is
+// still old (a password change in between wins); sessions stay.
+func (s *Store) UpgradePasswordHash(ctx context.Context, id, old, next string) error {
+	return one(s.w.ExecContext(ctx, `UPDATE users SET password_hash = $1 WHERE id = $2 AND password_hash = $3`, next, id, old))
+}
+
 // SetUserAttributes sets the e-mail address and groups passed to
 // applications by forward-auth.
 func (s *Store) SetUserAttributes(ctx context.Context, id, email string, groups []string) error {

@@ -136,6 +136,12 @@ func testUsers(t *testing.T, s *store.Store) {
 	if err := s.SetPassword(ctx, "nope", "x"); !errors.Is(err, model.ErrNotFound) {
 		t.Fatalf("SetPassword unknown: %v", err)
 	}
+	if err := s.UpgradePasswordHash(ctx, u.ID, "$argon2id$stale", "$argon2id$up"); !errors.Is(err, model.ErrNotFound) {
+		t.Fatalf("upgrade from a hash that changed meanwhile: %v", err)
+	}
+	if err := s.UpgradePasswordHash(ctx, u.ID, "$argon2id$new", "$argon2id$up"); err != nil {
+		t.Fatal(err)
+	}
 }
 
 func testTOTPStep(t *testing.T, s *store.Store) {
