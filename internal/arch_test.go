@@ -39,7 +39,7 @@ var allowed = map[string][]string{
 	"auth":                    {"audit", "keyring", "model", "password", "phone", "ratelimit", "sms", "store", "token", "totp"},
 	"httpx":                   {},
 	"api":                     {"auth", "httpx", "model", "phone"},
-	"web":                     {"auth", "httpx", "model"},
+	"web":                     {"auth", "httpx", "model", "phone"},
 	"server":                  {"api", "auth", "httpx", "metrics", "store", "web"},
 	"cli":                     {"audit", "auth", "config", "httpx", "keyring", "metrics", "password", "ratelimit", "server", "sms", "store", "totp", "version"},
 	"e2e":                     {},

@@ -3,6 +3,7 @@ package api
 import (
 	"errors"
 	"net/http"
+	"time"
 
 	"github.com/twostep/twostep/internal/auth"
 	"github.com/twostep/twostep/internal/httpx"
@@ -64,6 +65,10 @@ func toHTTP(err error, r *http.Request) *httpx.Error {
 			}
 			return out
 		}
+	}
+	if httpx.Unavailable(err) {
+		return &httpx.Error{Status: http.StatusServiceUnavailable, Code: "unavailable",
+			Msg: "The service is briefly unavailable. Try again in a few seconds.", Err: err, RetryAfter: 5 * time.Second}
 	}
 	return &httpx.Error{Status: http.StatusInternalServerError, Code: "internal_error",
 		Msg: "Something went wrong on our side. Reference: " + httpx.RequestID(r.Context()), Err: err}

@@ -7,7 +7,8 @@ import (
 	"github.com/twostep/twostep/internal/httpx"
 )
 
-// POST /api/v1/login {"username","password","invite"?}
+// POST /api/v1/login {"username","password","invite"?}. A remembered
+// browser's device cookie (see devices.go) makes the answer aal2 and "done".
 func (a *API) login(w http.ResponseWriter, r *http.Request) error {
 	var in struct {
 		Username string `json:"username"`
@@ -17,7 +18,7 @@ func (a *API) login(w http.ResponseWriter, r *http.Request) error {
 	if err := decode(w, r, &in); err != nil {
 		return err
 	}
-	res, err := a.svc.Login(r.Context(), a.client(r), in.Username, in.Password, in.Invite)
+	res, err := a.svc.LoginWithDevice(r.Context(), a.client(r), in.Username, in.Password, in.Invite, deviceToken(r))
 	if err != nil {
 		return err
 	}

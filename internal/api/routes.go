@@ -36,6 +36,8 @@ func (a *API) Routes(mux *http.ServeMux) {
 	mux.Handle("DELETE /api/v1/factors/{id}", a.aal2(a.factorDelete))
 	mux.Handle("POST /api/v1/factors/{id}/preferred", a.aal2(a.factorPreferred))
 	mux.Handle("POST /api/v1/recovery-codes", a.aal2(a.recoveryCodes))
+	mux.Handle("GET /api/v1/devices", a.aal2(a.devicesList))
+	mux.Handle("DELETE /api/v1/devices/{id}", a.aal2(a.deviceDelete))
 
 	mux.Handle("GET /api/v1/admin/users", a.admin(a.adminUsers))
 	mux.Handle("POST /api/v1/admin/users", a.admin(a.adminUserCreate))

@@ -78,11 +78,12 @@ func (a *API) writeConfirm(w http.ResponseWriter, res auth.ConfirmResult) {
 	writeJSON(w, out)
 }
 
-// POST /api/v1/verify {"method","code"}
+// POST /api/v1/verify {"method","code","remember_device"?}
 func (a *API) verify(w http.ResponseWriter, r *http.Request, cur auth.Current) error {
 	var in struct {
-		Method string `json:"method"`
-		Code   string `json:"code"`
+		Method         string `json:"method"`
+		Code           string `json:"code"`
+		RememberDevice bool   `json:"remember_device"`
 	}
 	if err := decode(w, r, &in); err != nil {
 		return err
@@ -95,6 +96,12 @@ func (a *API) verify(w http.ResponseWriter, r *http.Request, cur auth.Current) e
 		return err
 	}
 	a.cookies.Set(w, res.Token)
-	writeJSON(w, map[string]any{"token": res.Token, "aal": res.AAL})
+	out := map[string]any{"token": res.Token, "aal": res.AAL}
+	if in.RememberDevice {
+		if d, ok := a.rememberDevice(w, r, res.Token); ok {
+			out["device"] = map[string]any{"id": d.ID, "expires_at": d.ExpiresAt}
+		}
+	}
+	writeJSON(w, out)
 	return nil
 }

@@ -97,6 +97,11 @@ func (s *Service) SetDisabled(ctx context.Context, c Client, username string, di
 	if err := s.Store.SetUserDisabled(ctx, u.ID, disabled); err != nil {
 		return fmt.Errorf("set disabled: %w", err)
 	}
+	if disabled {
+		if err := s.forgetDevices(ctx, u.ID); err != nil {
+			return err
+		}
+	}
 	action := "user_enable"
 	if disabled {
 		action = "user_disable"
@@ -114,6 +119,9 @@ func (s *Service) ResetMFA(ctx context.Context, c Client, username string) error
 	}
 	if err := s.Store.ResetMFA(ctx, u.ID); err != nil {
 		return fmt.Errorf("reset mfa: %w", err)
+	}
+	if err := s.forgetDevices(ctx, u.ID); err != nil {
+		return err
 	}
 	if err := s.Backoff.Reset(ctx, backoffKey(u)); err != nil {
 		return err
@@ -134,6 +142,9 @@ func (s *Service) SetPassword(ctx context.Context, c Client, username, pw string
 	}
 	if err := s.Store.SetPassword(ctx, u.ID, hash); err != nil {
 		return fmt.Errorf("set password: %w", err)
+	}
+	if err := s.forgetDevices(ctx, u.ID); err != nil {
+		return err
 	}
 	s.record(ctx, c, audit.AdminAction, u.ID, u.Username, map[string]string{"action": "set_password"})
 	return nil

@@ -22,6 +22,7 @@ type LoginResult struct {
 	AAL     model.AAL
 	Next    string         // NextSetup, NextVerify or NextDone
 	Methods []model.Factor // active factors, for "use another method"
+	Device  string         // id of the remembered device that skipped the second factor, if one did
 }
 
 // Login checks a username and password and starts an aal1 session. Unknown
@@ -30,6 +31,13 @@ type LoginResult struct {
 // NIST SP 800-63B §5.2.2). With enrollment: invite, a user without an active
 // factor must also present a valid set-up link.
 func (s *Service) Login(ctx context.Context, c Client, username, pw, invite string) (LoginResult, error) {
+	return s.LoginWithDevice(ctx, c, username, pw, invite, "")
+}
+
+// LoginWithDevice is Login for a browser that presents the device token of
+// "Remember this device" (device.go): when it is a valid token of this user,
+// the session starts at aal2 and next is "done". Any other token is ignored.
+func (s *Service) LoginWithDevice(ctx context.Context, c Client, username, pw, invite, device string) (LoginResult, error) {
 	if username == "" || pw == "" {
 		return LoginResult{}, invalid("username and password are required")
 	}
@@ -75,6 +83,9 @@ func (s *Service) Login(ctx context.Context, c Client, username, pw, invite stri
 	active, err := s.activeFactors(ctx, u.ID)
 	if err != nil {
 		return LoginResult{}, err
+	}
+	if res, ok, err := s.rememberedLogin(ctx, c, u, active, device); ok || err != nil {
+		return res, err
 	}
 	if s.cfg.InviteOnly && len(active) == 0 {
 		if err := s.useInvite(ctx, c, u, invite); err != nil {

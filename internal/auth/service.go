@@ -46,6 +46,10 @@ type Config struct {
 	SMSBudgets          SMSBudgets
 
 	Access Access // forward-auth rules
+
+	// RememberDeviceDays is how long a browser remembered after a second
+	// factor may skip it (remember_device.days); 0 turns the feature off.
+	RememberDeviceDays int
 }
 
 // Deps are the collaborators the service uses.

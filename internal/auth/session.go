@@ -138,9 +138,15 @@ func (s *Service) requireRecent(cur Current) error {
 }
 
 // ExpireSessions deletes timed-out sessions; the server calls it periodically.
+// Expired remembered browsers go in the same pass.
 func (s *Service) ExpireSessions(ctx context.Context) (int64, error) {
 	now := s.Now()
-	return s.Store.DeleteExpiredSessions(ctx, now.Add(-s.cfg.IdleTimeout), now.Add(-s.cfg.AbsoluteTimeout))
+	n, err := s.Store.DeleteExpiredSessions(ctx, now.Add(-s.cfg.IdleTimeout), now.Add(-s.cfg.AbsoluteTimeout))
+	if err != nil {
+		return n, err
+	}
+	_, err = s.Store.DeleteExpiredDevices(ctx, "", now)
+	return n, err
 }
 
 // planSteps parses a stored plan ("sms,totp").

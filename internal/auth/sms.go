@@ -114,7 +114,7 @@ func (s *Service) resendCooldown(ctx context.Context, factorID string) error {
 	if err != nil {
 		return fmt.Errorf("load sms code: %w", err)
 	}
-	if wait := prev.SentAt.Add(SMSResendWait).Sub(s.Now()); wait > 0 {
+	if wait := prev.SentAt.Add(SMSResendWait).Sub(s.Now()); wait > 0 && prev.UsedAt.IsZero() {
 		return &RetryError{Err: ErrRateLimited, RetryAfter: max(wait, time.Second)}
 	}
 	return nil

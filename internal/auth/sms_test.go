@@ -216,3 +216,14 @@ func TestSMSSetupCooldown(t *testing.T) {
 		t.Fatalf("after the cooldown: %v", err)
 	}
 }
+
+func TestSMSSignInRightAfterSetup(t *testing.T) {
+	f := newFixture(t, nil)
+	cur := smsUser(t, f) // the set-up code was just used
+	if _, err := f.svc.ChallengeSMS(ctx, client, cur, ""); err != nil {
+		t.Fatalf("a used code held the resend cooldown: %v", err)
+	}
+	// An unused code still does.
+	_, err := f.svc.ChallengeSMS(ctx, client, cur, "")
+	wantRetry(t, err, auth.ErrRateLimited)
+}

@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -8,9 +9,13 @@ import (
 	"log/slog"
 	"net/url"
 	"os"
+	"runtime"
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/redis/go-redis/v9"
+	"github.com/redis/go-redis/v9/maintnotifications"
 
 	"github.com/twostep/twostep/internal/audit"
 	"github.com/twostep/twostep/internal/auth"
@@ -34,6 +39,10 @@ type app struct {
 	metrics *metrics.Metrics
 	// counters is the database limit backend (PostgreSQL only), swept by serve.
 	counters *store.Counters
+	// redis is the shared limit backend's client when `redis` is set.
+	redis *redis.Client
+	// ready are the checks /readyz runs besides the database (server.Options.Ready).
+	ready []func(context.Context) error
 }
 
 // open loads the configuration, opens and migrates the database, loads (or,
@@ -80,7 +89,10 @@ func (a *app) init(e *cmdEnv) error {
 		return err
 	}
 	now := time.Now
-	backend := a.limitBackend(now)
+	backend, err := a.limitBackend(now)
+	if err != nil {
+		return err
+	}
 	minute := func(n int) ratelimit.Limit { return ratelimit.Limit{Count: int64(n), Window: time.Minute} }
 	a.svc = auth.New(auth.Config{
 		Issuer:          cfg.Issuer,
@@ -102,6 +114,8 @@ func (a *app) init(e *cmdEnv) error {
 		SMSBudgets:          smsBudgets(cfg.SMS.Budget),
 
 		Access: access,
+
+		RememberDeviceDays: cfg.RememberDevice.Days,
 	}, auth.Deps{
 		SMS:   sender,
 		Store: a.store,
@@ -155,18 +169,94 @@ func (a *app) audit(now func() time.Time) *audit.Recorder {
 	return rec
 }
 
-// limitBackend picks where limits, back-off and SMS budgets count: in the
-// database on PostgreSQL, so they hold across every instance (SPEC §3
-// scale-out); in memory on SQLite, which serves a single instance.
-func (a *app) limitBackend(now func() time.Time) ratelimit.Backend {
-	if a.store.Dialect() == store.Postgres {
+// limitBackend picks where limits, back-off and SMS budgets count: in Redis
+// when `redis` is set (shared by every instance, no database write per
+// count); else in the database on PostgreSQL, so they still hold across
+// every instance (SPEC §3 scale-out); else in memory, for SQLite's single
+// instance. With Redis, /readyz also needs Redis to answer: limits fail
+// closed without it, so an instance that cannot reach it cannot serve.
+func (a *app) limitBackend(now func() time.Time) (ratelimit.Backend, error) {
+	switch {
+	case a.cfg.Redis != "":
+		c, prefix, err := newRedisClient(a.cfg.Redis)
+		if err != nil {
+			return nil, err
+		}
+		a.redis = c
+		a.ready = append(a.ready, func(ctx context.Context) error { return c.Ping(ctx).Err() })
+		return ratelimit.NewRedis(c, prefix), nil
+	case a.store.Dialect() == store.Postgres:
 		a.counters = a.store.Counters(now)
-		return a.counters
+		return a.counters, nil
 	}
-	return ratelimit.NewMemory(now)
+	return ratelimit.NewMemory(now), nil
 }
 
-func (a *app) close() { a.store.Close() }
+// defaultRedisPrefix starts every key twostep writes to Redis.
+const defaultRedisPrefix = "twostep:rl:"
+
+// newRedisClient opens a client on the `redis` URL and returns it with the
+// key prefix to use. Timeouts are short because every limited request waits
+// on Redis: when it is gone, requests are refused quickly (fail closed)
+// instead of piling up. Settings given in the URL (dial_timeout=,
+// pool_size=, max_retries=, …) win. twostep's own URL option key_prefix=
+// replaces "twostep:rl:", so deployments (or test runs) sharing one Redis
+// database never share a counter.
+func newRedisClient(rawURL string) (*redis.Client, string, error) {
+	// The URL may hold a password: errors name the problem, not the URL.
+	invalid := func(err error) error {
+		var ue *url.Error
+		if errors.As(err, &ue) {
+			err = ue.Err
+		}
+		return fmt.Errorf("redis: invalid URL: %w", err)
+	}
+	u, err := url.Parse(rawURL)
+	if err != nil {
+		return nil, "", invalid(err)
+	}
+	prefix := defaultRedisPrefix
+	if q := u.Query(); q.Has("key_prefix") {
+		if prefix = q.Get("key_prefix"); prefix == "" {
+			return nil, "", errors.New("redis: invalid URL: key_prefix is empty")
+		}
+		q.Del("key_prefix")
+		u.RawQuery = q.Encode()
+	}
+	opts, err := redis.ParseURL(u.String())
+	if err != nil {
+		return nil, "", invalid(err)
+	}
+	if opts.DialTimeout == 0 {
+		opts.DialTimeout = 2 * time.Second
+	}
+	if opts.ReadTimeout == 0 {
+		opts.ReadTimeout = time.Second
+	}
+	if opts.WriteTimeout == 0 {
+		opts.WriteTimeout = time.Second
+	}
+	if opts.PoolSize == 0 {
+		opts.PoolSize = 4 * runtime.NumCPU() // as the PostgreSQL pool
+	}
+	if opts.MaxRetries == 0 {
+		// One retry rides over a pooled connection the server closed (a
+		// Redis restart); more would only stretch a request that is going
+		// to be refused anyway.
+		opts.MaxRetries = 1
+	}
+	// A plain Redis server has no maintenance notifications; asking for
+	// them costs a round trip on every new connection.
+	opts.MaintNotificationsConfig = &maintnotifications.Config{Mode: maintnotifications.ModeDisabled}
+	return redis.NewClient(opts), prefix, nil
+}
+
+func (a *app) close() {
+	if a.redis != nil {
+		a.redis.Close()
+	}
+	a.store.Close()
+}
 
 // config loads the configuration: file, then environment, then flags.
 func (e *cmdEnv) config(f *flags) (config.Config, error) {

@@ -24,6 +24,7 @@ Usage:
   twostep user set-password NAME [--password-stdin]
   twostep user set NAME [--email ADDRESS] [--groups G1,G2]
   twostep user invite NAME
+  twostep keys rotate [--resume] | add | status
   twostep audit verify
   twostep version
 
@@ -82,6 +83,8 @@ func (e *cmdEnv) dispatch(args []string) error {
 		return e.migrate(rest)
 	case "user":
 		return e.user(rest)
+	case "keys":
+		return e.keys(rest)
 	case "audit":
 		if len(rest) == 0 || rest[0] != "verify" {
 			return usageErr("audit needs a subcommand: verify")

@@ -51,6 +51,7 @@ func (e *cmdEnv) serve(args []string) error {
 		SecureCookies: secure,
 		CookieDomain:  cfg.CookieDomain,
 		Metrics:       a.metrics,
+		Ready:         a.ready,
 		ClientIP:      httpx.ClientIP{Trusted: trusted},
 		Pages:         pages,
 	})

@@ -44,6 +44,14 @@ type Config struct {
 	SMS      SMS      `yaml:"sms"`
 	Support  Support  `yaml:"support"`
 	Brand    Brand    `yaml:"brand"`
+
+	RememberDevice RememberDevice `yaml:"remember_device"`
+}
+
+// RememberDevice configures "Remember this device" (SPEC §2): after a
+// second factor, a browser may skip it at the next sign-ins for a while.
+type RememberDevice struct {
+	Days int `yaml:"days" help:"Days a browser whose user ticked Remember this device may sign in with the password alone, 1 to 365. 0 turns the feature off (the default): every sign-in asks for the second factor."`
 }
 
 // Access holds the forward-auth access rules.

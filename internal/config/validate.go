@@ -82,6 +82,7 @@ func (c Config) Validate() []error {
 	}
 	p.between("totp.period", c.TOTP.Period, 15, 120)
 	p.between("totp.skew", c.TOTP.Skew, 0, 10)
+	p.between("remember_device.days", c.RememberDevice.Days, 0, 365)
 
 	a := c.Password.Argon2
 	if a.Threads < 1 {

@@ -1,6 +1,11 @@
 package httpx
 
 import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"testing"
@@ -68,5 +73,24 @@ func TestSessionToken(t *testing.T) {
 				t.Fatalf("SessionToken = %q, want %q", got, tc.want)
 			}
 		})
+	}
+}
+
+func TestUnavailable(t *testing.T) {
+	dial := &net.OpError{Op: "dial", Net: "tcp", Err: errors.New("connection refused")}
+	tests := []struct {
+		err  error
+		want bool
+	}{
+		{fmt.Errorf("load session: %w", dial), true},
+		{fmt.Errorf("query: %w", context.DeadlineExceeded), true},
+		{fmt.Errorf("redis incr: %w", io.EOF), true},
+		{errors.New("constraint failed"), false},
+		{nil, false},
+	}
+	for _, tc := range tests {
+		if got := Unavailable(tc.err); got != tc.want {
+			t.Errorf("Unavailable(%v) = %v, want %v", tc.err, got, tc.want)
+		}
 	}
 }

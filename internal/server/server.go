@@ -28,6 +28,9 @@ type Options struct {
 	ClientIP      httpx.ClientIP
 	Metrics       *metrics.Metrics // serves /metrics and instruments every route
 	Pages         Pages
+	// Ready are further checks /readyz runs after the database's, e.g. a
+	// ping of the shared Redis: each must answer for the instance to be ready.
+	Ready []func(context.Context) error
 }
 
 // Pages are the settings of the hosted pages: branding and help links.
@@ -58,7 +61,7 @@ func Handler(svc *auth.Service, st *store.Store, log *slog.Logger, o Options) ht
 		httpx.WriteJSON(w, http.StatusOK, map[string]string{"status": "ok"})
 	})
 	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
-		if err := ready(r.Context(), st); err != nil {
+		if err := ready(r.Context(), st, o.Ready); err != nil {
 			log.WarnContext(r.Context(), "not ready", "error", err)
 			httpx.WriteJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "unavailable"})
 			return
@@ -72,6 +75,9 @@ func Handler(svc *auth.Service, st *store.Store, log *slog.Logger, o Options) ht
 	cop.SetDenyHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		httpx.WriteJSONError(w, r, log, &httpx.Error{Status: http.StatusForbidden, Code: "cross_origin", Msg: "Cross-origin requests are not allowed."})
 	}))
+	if o.Metrics == nil {
+		o.Metrics = metrics.New()
+	}
 	mux.Handle("GET /metrics", o.Metrics.Handler())
 	// Directly around the mux: it sets r.Pattern, the route label.
 	var h http.Handler = o.Metrics.Instrument(mux)
@@ -82,8 +88,9 @@ func Handler(svc *auth.Service, st *store.Store, log *slog.Logger, o Options) ht
 }
 
 // ready reports whether the database answers and its schema is current
-// (no serving on a schema that is behind).
-func ready(ctx context.Context, st *store.Store) error {
+// (no serving on a schema that is behind), and whether every further check
+// passes.
+func ready(ctx context.Context, st *store.Store, checks []func(context.Context) error) error {
 	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
 	defer cancel()
 	cur, latest, err := st.SchemaVersion(ctx)
@@ -92,6 +99,11 @@ func ready(ctx context.Context, st *store.Store) error {
 	}
 	if cur != latest {
 		return errors.New("database schema is not up to date; run twostep migrate")
+	}
+	for _, check := range checks {
+		if err := check(ctx); err != nil {
+			return err
+		}
 	}
 	return nil
 }

@@ -80,6 +80,14 @@ func (s *Store) DeleteFactor(ctx context.Context, userID, id string) error {
 // model.ErrConflict when the factor is the last one.
 func (s *Store) DeleteActiveFactorUnlessLast(ctx context.Context, userID, id string) error {
 	return s.tx(ctx, func(tx *sql.Tx) error {
+		// PostgreSQL runs READ COMMITTED: without a lock two removals could
+		// each count the other factor and both delete. Locking the user row
+		// serialises them (SQLite's immediate transactions already do).
+		if s.dialect == Postgres {
+			if _, err := tx.ExecContext(ctx, `SELECT id FROM users WHERE id = $1 FOR UPDATE`, userID); err != nil {
+				return err
+			}
+		}
 		var others int
 		if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM factors WHERE user_id = $1 AND id <> $2 AND status = $3`,
 			userID, id, model.FactorActive).Scan(&others); err != nil {

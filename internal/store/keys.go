@@ -7,7 +7,7 @@ import "context"
 // file is a clear error, never a silently unreadable database.
 func (s *Store) KeyIDsInUse(ctx context.Context) ([]string, error) {
 	rows, err := s.r.QueryContext(ctx, `SELECT key_id FROM factors WHERE key_id <> ''
-		UNION SELECT key_id FROM recovery_codes ORDER BY 1`)
+		UNION SELECT key_id FROM recovery_codes UNION SELECT key_id FROM sms_codes ORDER BY 1`)
 	if err != nil {
 		return nil, err
 	}

@@ -8,8 +8,10 @@ import (
 )
 
 // PutSMSCode stores c as the factor's live code, replacing (and so ending)
-// any earlier code, unless the earlier one was sent after resendAfter: then
-// it returns model.ErrConflict and changes nothing. One statement, so two
+// any earlier code, unless the earlier one is unused and was sent after
+// resendAfter: then it returns model.ErrConflict and changes nothing. (A
+// used code does not hold the cooldown: signing in right after set-up must
+// not wait.) One statement, so two
 // parallel clicks cannot both send.
 func (s *Store) PutSMSCode(ctx context.Context, c model.SMSCode, resendAfter time.Time) error {
 	return conflictIfNone(s.w.ExecContext(ctx, `INSERT INTO sms_codes
@@ -18,7 +20,7 @@ func (s *Store) PutSMSCode(ctx context.Context, c model.SMSCode, resendAfter tim
 		ON CONFLICT (factor_id) DO UPDATE SET user_id = excluded.user_id, key_id = excluded.key_id,
 			code_hash = excluded.code_hash, sent_at = excluded.sent_at, expires_at = excluded.expires_at,
 			attempts = 0, used_at = 0
-		WHERE sms_codes.sent_at <= $7`,
+		WHERE sms_codes.sent_at <= $7 OR sms_codes.used_at > 0`,
 		c.FactorID, c.UserID, c.KeyID, c.CodeHash, ms(c.SentAt), ms(c.ExpiresAt), ms(resendAfter)))
 }
 

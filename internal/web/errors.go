@@ -52,6 +52,9 @@ var problems = []struct {
 	{auth.ErrTooManyAttempts, http.StatusTooManyRequests, "Too many wrong codes. For your security, wait %s and try again."},
 	{auth.ErrRateLimited, http.StatusTooManyRequests, "Too many attempts from your network. Wait %s and try again."},
 	{auth.ErrBusy, http.StatusServiceUnavailable, "The server is busy right now. Wait %s and try again."},
+	{auth.ErrCodeExpired, http.StatusUnauthorized, "This code has expired or was already used. Ask for a new code."},
+	{auth.ErrSMSFailed, http.StatusBadGateway, "We could not send the text. Try again in a moment, or use another method."},
+	{auth.ErrInvalidPhone, http.StatusUnprocessableEntity, "That is not a mobile number we can send a text to."},
 	{errFormExpired, http.StatusForbidden, "This form has expired. Go back, reload the page and try again."},
 	{errBadForm, http.StatusBadRequest, "The form could not be read. Go back, reload the page and try again."},
 	{errNotFound, http.StatusNotFound, "There is no page at this address."},
@@ -63,6 +66,14 @@ func describe(err error) (p problem, ok bool) {
 	var ie *auth.InputError
 	if errors.As(err, &ie) {
 		return problem{status: http.StatusUnprocessableEntity, msg: sentence(ie.Msg)}, true
+	}
+	var pe *auth.PhoneError
+	if errors.As(err, &pe) && pe.Msg != "" {
+		return problem{status: http.StatusUnprocessableEntity, msg: sentence(pe.Msg)}, true
+	}
+	var se *auth.SMSError
+	if errors.As(err, &se) && se.Msg != "" {
+		return problem{status: http.StatusBadGateway, msg: sentence(se.Msg)}, true
 	}
 	for _, e := range problems {
 		if !errors.Is(err, e.err) {

@@ -1,7 +1,9 @@
 package web_test
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"html"
 	"io"
 	"log/slog"
@@ -9,6 +11,7 @@ import (
 	"net/http/cookiejar"
 	"net/http/httptest"
 	"net/url"
+	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -19,9 +22,11 @@ import (
 	"github.com/twostep/twostep/internal/audit"
 	"github.com/twostep/twostep/internal/auth"
 	"github.com/twostep/twostep/internal/keyring"
+	"github.com/twostep/twostep/internal/metrics"
 	"github.com/twostep/twostep/internal/password"
 	"github.com/twostep/twostep/internal/ratelimit"
 	"github.com/twostep/twostep/internal/server"
+	"github.com/twostep/twostep/internal/sms"
 	"github.com/twostep/twostep/internal/store"
 	"github.com/twostep/twostep/internal/totp"
 )
@@ -48,12 +53,14 @@ func (c *clock) now() time.Time      { c.mu.Lock(); defer c.mu.Unlock(); return 
 func (c *clock) add(d time.Duration) { c.mu.Lock(); c.t = c.t.Add(d); c.mu.Unlock() }
 
 // env is a twostep server (API and pages, through server.Handler with all
-// its middleware) on a fresh SQLite database.
+// its middleware) on a fresh SQLite database. Texts go to a file (the
+// file provider), one JSON line each.
 type env struct {
-	t     *testing.T
-	svc   *auth.Service
-	clock *clock
-	srv   *httptest.Server
+	t       *testing.T
+	svc     *auth.Service
+	clock   *clock
+	srv     *httptest.Server
+	smsFile string
 }
 
 // newEnv starts a server; mods adjust the service configuration.
@@ -70,6 +77,14 @@ func newEnv(t *testing.T, mods ...func(*auth.Config)) *env {
 	// Mid-window, so the next step is 30 s away rather than at a boundary.
 	c := &clock{t: time.Unix(1_800_000_015, 0)}
 	per := func(n int64) ratelimit.Limit { return ratelimit.Limit{Count: n, Window: time.Minute} }
+	budget := func(n int64) [2]ratelimit.Limit {
+		return [2]ratelimit.Limit{{Count: n, Window: time.Hour}, {Count: n, Window: 24 * time.Hour}}
+	}
+	smsFile := filepath.Join(t.TempDir(), "sms.jsonl")
+	sender, err := sms.NewFile(sms.FileConfig{Path: smsFile, Now: c.now})
+	if err != nil {
+		t.Fatal(err)
+	}
 	backend := ratelimit.NewMemory(c.now)
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	cfg := auth.Config{
@@ -77,11 +92,14 @@ func newEnv(t *testing.T, mods ...func(*auth.Config)) *env {
 		IdleTimeout: 30 * time.Minute, AbsoluteTimeout: 12 * time.Hour, RecentAuth: 5 * time.Minute,
 		TOTP:       totp.DefaultParams(),
 		LoginPerIP: per(1000), VerifyPerIP: per(1000), VerifyPerUser: per(1000),
+		SMSHost: "login.example.com", SMSAllowedCountries: []string{"US", "GB", "DE"},
+		SMSBudgets: auth.SMSBudgets{PerNumber: budget(100), PerUser: budget(100), PerIP: budget(100), PerCountry: budget(1000), Global: budget(1000)},
 	}
 	for _, m := range mods {
 		m(&cfg)
 	}
 	svc := auth.New(cfg, auth.Deps{
+		SMS:     sender,
 		Store:   st,
 		Keys:    keyring.Generate(),
 		Hasher:  password.NewHasher(password.Params{Memory: 64, Time: 1, Threads: 1, SaltLen: 16, KeyLen: 32}, 2, time.Second),
@@ -91,12 +109,44 @@ func newEnv(t *testing.T, mods ...func(*auth.Config)) *env {
 		Log:     log,
 		Now:     c.now,
 	})
-	h := server.Handler(svc, st, log, server.Options{Pages: server.Pages{
+	h := server.Handler(svc, st, log, server.Options{Metrics: metrics.New(), Pages: server.Pages{
 		BrandName: "Example Corp", AccentColor: "#0f766e", ContactURL: contactURL, ChatURL: chatURL, DefaultCountry: "DE",
 	}})
 	srv := httptest.NewServer(h)
 	t.Cleanup(srv.Close)
-	return &env{t: t, svc: svc, clock: c, srv: srv}
+	return &env{t: t, svc: svc, clock: c, srv: srv, smsFile: smsFile}
+}
+
+// texts returns the bodies of the texts sent so far, oldest first.
+func (e *env) texts() []string {
+	e.t.Helper()
+	data, err := os.ReadFile(e.smsFile)
+	if os.IsNotExist(err) {
+		return nil
+	}
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	var bodies []string
+	for _, line := range bytes.Split(bytes.TrimSpace(data), []byte("\n")) {
+		var m struct{ To, Body string }
+		if err := json.Unmarshal(line, &m); err != nil {
+			e.t.Fatalf("sms file line %q: %v", line, err)
+		}
+		bodies = append(bodies, m.Body)
+	}
+	return bodies
+}
+
+// smsCode is the code of the last text: after the last '#' (the WebOTP line).
+func (e *env) smsCode() string {
+	e.t.Helper()
+	ts := e.texts()
+	if len(ts) == 0 {
+		e.t.Fatal("no text sent")
+	}
+	body := ts[len(ts)-1]
+	return body[strings.LastIndex(body, "#")+1:]
 }
 
 // addUser creates a user with password pw.

@@ -5,13 +5,14 @@ import "net/http"
 // helpView is the help page.
 type helpView struct {
 	Page
-	Issuer string // the name the authenticator app shows
+	Issuer       string // the name the authenticator app shows
+	RememberDays int    // remember_device.days; 0: not offered, not explained
 }
 
 // GET /help explains MFA, authenticator apps and what to do when the phone
 // is lost, and links to support. Every page links here.
 func (h *Web) helpShow(w http.ResponseWriter, r *http.Request) error {
-	v := helpView{Page: h.page(r, nil, "Help"), Issuer: h.svc.Config().Issuer}
+	v := helpView{Page: h.page(r, nil, "Help"), Issuer: h.svc.Config().Issuer, RememberDays: h.svc.RememberDays()}
 	v.Wide = true
 	h.render(w, r, http.StatusOK, "help", v)
 	return nil

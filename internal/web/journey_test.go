@@ -221,29 +221,6 @@ func TestOpenRedirectRefused(t *testing.T) {
 	}
 }
 
-// TestBothMethodsSMSFirst: choosing both plans SMS/Text first; until SMS is
-// available the step says so and offers to continue with the app only.
-func TestBothMethodsSMSFirst(t *testing.T) {
-	e := newEnv(t)
-	e.addUser("frank")
-	b := e.browser()
-	b.login("frank", pw)
-	p := b.submit("/setup", url.Values{"method": {"totp", "sms"}})
-	p.want(t, http.StatusOK, "/setup/sms", "Set up SMS/Text")
-	for _, s := range []string{"Step 1 of 2", `id="sms-unavailable"`, "Continue with the authenticator app only", `<option value="DE" data-example="01512 3456789" selected>Germany (+49)</option>`, "Send verification code", "Resend code"} {
-		if !p.has(s) {
-			t.Errorf("SMS step lacks %q", s)
-		}
-	}
-	// The server enforces the order: the app's step sends back to SMS.
-	if p = b.get("/setup/totp"); p.url.Path != "/setup/sms" {
-		t.Fatalf("app set-up before SMS: at %s, want /setup/sms", p.url)
-	}
-	p = b.get("/setup/sms")
-	p = b.submit("/setup", url.Values{"method": {"totp"}})
-	p.want(t, http.StatusOK, "/setup/totp", "Set up your authenticator app")
-}
-
 // TestSetupNeedsAChoice: unticking everything says so next to the choice.
 func TestSetupNeedsAChoice(t *testing.T) {
 	e := newEnv(t)

@@ -9,9 +9,10 @@ import (
 
 // POST /login checks the password and sends the user on: to set-up when
 // they have no second factor yet, to verification otherwise (keeping rd),
-// or to rd when no second factor is due. Every credential failure gets the
-// same sentence (no user enumeration; the service already spends the same
-// time on each).
+// or to rd when no second factor is due (also when this browser was
+// remembered after an earlier second factor, device.go). Every credential
+// failure gets the same sentence (no user enumeration; the service already
+// spends the same time on each).
 func (h *Web) loginPost(w http.ResponseWriter, r *http.Request) error {
 	if err := parseForm(w, r); err != nil {
 		return err
@@ -38,7 +39,7 @@ func (h *Web) loginPost(w http.ResponseWriter, r *http.Request) error {
 		return nil
 	}
 
-	res, err := h.svc.Login(r.Context(), h.client(r), v.Username, pw, v.Invite)
+	res, err := h.svc.LoginWithDevice(r.Context(), h.client(r), v.Username, pw, v.Invite, deviceToken(r))
 	if err != nil {
 		p, ok := describe(err)
 		var ie *auth.InputError

@@ -8,12 +8,13 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 )
 
 // allPages loads every page once, in the states a user sees them.
 func allPages(t *testing.T) (*env, map[string]*page) {
 	t.Helper()
-	e := newEnv(t)
+	e := newEnv(t, rememberDays(30))
 	e.addUser("alice")
 	e.addUser("bob")
 	b := e.browser()
@@ -26,6 +27,8 @@ func allPages(t *testing.T) (*env, map[string]*page) {
 	pages["setup/totp"] = b.submit("/setup", url.Values{"method": {"totp"}})
 	pages["setup/totp wrong code"] = b.submit("/setup/totp", url.Values{"code": {"1"}})
 	pages["recovery codes"] = b.submit("/setup/totp", url.Values{"code": {e.code(pages["setup/totp"].secret(t))}})
+	b.get("/setup/sms") // adding a phone, right after the first method
+	pages["setup/sms code"] = b.submit("/setup/sms", url.Values{"country": {"US"}, "phone": {usPhone}})
 	pages["settings"] = b.get("/settings")
 	pages["recovery-codes"] = b.get("/recovery-codes")
 	id := regexp.MustCompile(`href="/settings/methods/([^/"]+)/remove"`).FindStringSubmatch(pages["settings"].body)[1]
@@ -37,6 +40,18 @@ func allPages(t *testing.T) (*env, map[string]*page) {
 	pages["verify wrong code"] = b.submit("/verify", url.Values{"code": {"12"}})
 	pages["verify recovery"] = b.get("/verify?method=recovery")
 	pages["login failed"] = e.browser().login("alice", "wrong password")
+	bob := e.browser()
+	bob.login("bob", pw)
+	bob.submit("/setup", url.Values{"method": {"sms"}})
+	bob.smsSetup("GB", "07400 123456")
+	bob.get("/settings")
+	bob.submit("/logout", nil)
+	pages["verify sms"] = bob.login("bob", pw)
+	e.clock.add(30 * time.Second) // the set-up's text started the resend cooldown
+	pages["verify sms sent"] = bob.submit("/verify", url.Values{"send": {"1"}})
+	if pages["verify sms sent"].url.Query().Get("sent") != "1" {
+		t.Fatalf("verify sms sent: %d %s\n%s", pages["verify sms sent"].status, pages["verify sms sent"].url, pages["verify sms sent"].body)
+	}
 	return e, pages
 }
 
@@ -46,6 +61,9 @@ var headings = map[string]string{
 	"not found":             "Page not found",
 	"setup":                 "Set up two-step sign-in",
 	"setup/sms":             "Set up SMS/Text",
+	"setup/sms code":        "Set up SMS/Text",
+	"verify sms":            "Enter your code",
+	"verify sms sent":       "Enter your code",
 	"setup/totp":            "Set up your authenticator app",
 	"setup/totp wrong code": "Set up your authenticator app",
 	"recovery codes":        "Save your recovery codes",
@@ -154,17 +172,22 @@ func checkLabels(t *testing.T, body string) {
 // managers.
 func TestCodeFieldsAttributes(t *testing.T) {
 	_, pages := allPages(t)
-	for _, name := range []string{"setup/totp", "verify", "setup/sms"} {
+	for _, name := range []string{"setup/totp", "verify", "setup/sms code", "verify sms sent"} {
 		p := pages[name]
+		n := 0
 		for _, f := range fieldRe.FindAllString(p.body, -1) {
 			if !strings.Contains(f, `class="code"`) {
 				continue
 			}
+			n++
 			for _, a := range []string{`autocomplete="one-time-code"`, `inputmode="numeric"`, `pattern="[0-9]*"`} {
 				if !strings.Contains(f, a) {
 					t.Errorf("%s: code field %s lacks %s", name, f, a)
 				}
 			}
+		}
+		if n != 1 {
+			t.Errorf("%s has %d code fields, want 1", name, n)
 		}
 	}
 	login := pages["login"]

@@ -19,6 +19,6 @@ func (h *Web) recoveryCodesPost(w http.ResponseWriter, r *http.Request, s *sessi
 	if err != nil {
 		return err
 	}
-	h.renderRecoveryCodes(w, r, s, codes, defaultLanding+"?done=codes", false)
+	h.renderRecoveryCodes(w, r, s, codes, defaultLanding+"?done=codes", "")
 	return nil
 }

@@ -35,6 +35,7 @@ func (h *Web) Routes(mux *http.ServeMux) {
 	mux.Handle("POST /setup/totp", h.aal1(h.setupTOTPPost))
 	mux.Handle("GET /setup/sms", h.aal1(h.setupSMSShow))
 	mux.Handle("POST /setup/sms", h.aal1(h.setupSMSPost))
+	mux.Handle("POST /setup/sms/confirm", h.aal1(h.setupSMSConfirmPost))
 	mux.Handle("GET /verify", h.aal1(h.verifyShow))
 	mux.Handle("POST /verify", h.aal1(h.verifyPost))
 
@@ -44,6 +45,7 @@ func (h *Web) Routes(mux *http.ServeMux) {
 	mux.Handle("POST /settings/methods/{id}/remove", h.aal2(h.settingsRemovePost))
 	mux.Handle("GET /recovery-codes", h.aal2(h.recoveryCodesShow))
 	mux.Handle("POST /recovery-codes", h.aal2(h.recoveryCodesPost))
+	mux.Handle("POST /settings/devices/{id}/forget", h.aal2(h.settingsForgetDevicePost))
 
 	// Anything else outside the API is a page that does not exist.
 	mux.Handle("/", h.public(h.notFound))

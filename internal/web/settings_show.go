@@ -14,7 +14,21 @@ type settingsView struct {
 	Methods  []methodView
 	Notice   string // confirmation of the last action
 	Problem  string // why the last action did not happen
-	SMSReady bool
+	HasPhone bool   // an SMS/Text method is listed
+	Devices  []deviceView
+	// RememberDays is remember_device.days; the remembered browsers are
+	// listed when it is on or when some are left from when it was.
+	RememberDays int
+}
+
+// deviceView is one remembered browser as the settings page lists it.
+type deviceView struct {
+	ID       string
+	Label    string
+	Added    string
+	Expires  string
+	LastUsed string // "Not used to sign in yet" when unused
+	Current  bool   // this browser
 }
 
 // methodView is one method as the settings page lists it.
@@ -25,42 +39,61 @@ type methodView struct {
 	Added     string
 	LastUsed  string // "Never used" when unused
 	Preferred bool
+	Phone     bool // SMS/Text: offers "Change phone"
 }
 
 // Confirmations and problems after a POST → redirect, keyed by a fixed
 // word in the query: the page never echoes free text from the URL.
 var (
 	settingsNotices = map[string]string{
-		"added":     "Your new authenticator app is ready.",
-		"removed":   "The method was removed.",
-		"preferred": "Your preferred method was changed. It will be offered first when you sign in.",
-		"codes":     "Your new recovery codes are active. The old ones no longer work.",
+		"added":         "Your new authenticator app is ready.",
+		"removed":       "The method was removed.",
+		"preferred":     "Your preferred method was changed. It will be offered first when you sign in.",
+		"codes":         "Your new recovery codes are active. The old ones no longer work.",
+		"phone":         "Your phone is ready. Sign-in codes can now come by text message.",
+		"phone_changed": "Your phone number was changed. Sign-in codes now go to the new number.",
+		"forgotten":     "That browser was forgotten. It will be asked for a code at its next sign-in.",
 	}
 	settingsProblems = map[string]string{
 		"last_factor": "You cannot remove your only sign-in method. Add another one first.",
 		"not_found":   "That method no longer exists. It may have been removed already.",
 		"name":        "That name cannot be used. Use at most 64 letters, digits or spaces.",
+		"no_device":   "That browser is no longer remembered. It may have been forgotten already.",
 	}
 )
 
 // GET /settings lists the user's methods with their last use, and offers
-// to add an authenticator app, remove a method, set the preferred one,
-// regenerate recovery codes and sign out.
+// to add an authenticator app or a phone, change a phone, remove a method,
+// set the preferred one, regenerate recovery codes, forget remembered
+// browsers and sign out.
 func (h *Web) settingsShow(w http.ResponseWriter, r *http.Request, s *session) error {
 	fs, err := h.svc.Methods(r.Context(), s.User.ID)
 	if err != nil {
 		return err
 	}
 	q := r.URL.Query()
-	v := settingsView{Page: h.page(r, s, "Your sign-in methods"), Username: s.User.Username, SMSReady: smsReady,
+	v := settingsView{Page: h.page(r, s, "Your sign-in methods"), Username: s.User.Username, RememberDays: h.svc.RememberDays(),
 		Notice: settingsNotices[q.Get("done")], Problem: settingsProblems[q.Get("error")]}
 	v.Wide = true
 	for _, f := range fs {
-		m := methodView{ID: f.ID, Label: f.Label, Kind: kindName(f.Type), Added: day(f.CreatedAt), LastUsed: "Never used", Preferred: f.Preferred}
+		m := methodView{ID: f.ID, Label: f.Label, Kind: kindName(f.Type), Added: day(f.CreatedAt), LastUsed: "Never used",
+			Preferred: f.Preferred, Phone: f.Type == model.FactorSMS}
 		if !f.LastUsedAt.IsZero() {
 			m.LastUsed = "Last used " + day(f.LastUsedAt) + " at " + f.LastUsedAt.UTC().Format("15:04") + " UTC"
 		}
 		v.Methods = append(v.Methods, m)
+		v.HasPhone = v.HasPhone || m.Phone
+	}
+	ds, err := h.svc.Devices(r.Context(), s.Current, deviceToken(r))
+	if err != nil {
+		return err
+	}
+	for _, d := range ds {
+		dv := deviceView{ID: d.ID, Label: d.Label, Added: day(d.CreatedAt), Expires: day(d.ExpiresAt), LastUsed: "Not used to sign in yet", Current: d.Current}
+		if !d.LastUsedAt.IsZero() {
+			dv.LastUsed = "Last sign-in " + day(d.LastUsedAt)
+		}
+		v.Devices = append(v.Devices, dv)
 	}
 	h.render(w, r, http.StatusOK, "settings", v)
 	return nil

@@ -12,7 +12,6 @@ type setupView struct {
 	RD           string
 	TOTP, SMS    bool // ticked
 	MoreOpen     bool // "More options" starts unfolded
-	SMSReady     bool
 	MethodsError string
 }
 
@@ -40,7 +39,6 @@ func (h *Web) setupShow(w http.ResponseWriter, r *http.Request, s *session) erro
 
 func (h *Web) renderSetup(w http.ResponseWriter, r *http.Request, s *session, status int, v setupView) {
 	v.Page = h.page(r, s, "Set up two-step sign-in")
-	v.SMSReady = smsReady
 	v.MoreOpen = v.MoreOpen || v.SMS
 	h.render(w, r, status, "setup", v)
 }

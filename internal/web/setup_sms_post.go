@@ -1,19 +1,63 @@
 package web
 
 import (
+	"errors"
 	"net/http"
+	"time"
+
+	"github.com/twostep/twostep/internal/auth"
 )
 
-// POST /setup/sms would send the verification code to the number. The
-// service does not support SMS/Text yet (auth.ErrNotImplemented), so the
-// page is shown again with the notice; the number is not kept.
+// POST /setup/sms sends the verification code to the number typed (and,
+// with resend=1, sends a new one from the code step). On success the answer
+// is the code step. A number the service refuses is shown again with its
+// sentence next to the field; a send inside the 30-second cooldown or over
+// a budget sends nothing and says how long to wait.
 func (h *Web) setupSMSPost(w http.ResponseWriter, r *http.Request, s *session) error {
 	f := r.PostForm
 	v := smsView{RD: h.target(f.Get("rd")), Country: f.Get("country"), Phone: f.Get("phone")}
 	if len(v.Phone) > 64 {
 		v.Phone = ""
 	}
-	v.PhoneError = "Sending text messages is not available on this server yet. Use the authenticator app instead."
-	h.renderSMS(w, r, s, http.StatusNotImplemented, v)
+	resend := f.Get("resend") == "1"
+	methods, err := h.svc.Methods(r.Context(), s.User.ID)
+	if err != nil {
+		return err
+	}
+	v.Adding = len(methods) > 0
+	v.Replace = smsMethod(methods, f.Get("replace"))
+
+	st, err := h.svc.StartSMS(r.Context(), h.client(r), s.Current, v.Country, v.Phone)
+	if err == nil {
+		v.Sent, v.Masked, v.Wait = true, st.Phone, int(auth.SMSResendWait/time.Second)
+		h.renderSMS(w, r, s, http.StatusOK, v)
+		return nil
+	}
+	switch {
+	case errors.Is(err, auth.ErrRecentAuthRequired):
+		seeOther(w, withRD("/verify?why=recent", smsSetupURL(v.RD, v.Replace)))
+		return nil
+	case errors.Is(err, auth.ErrPlanOrder):
+		seeOther(w, withRD("/setup/totp", v.RD))
+		return nil
+	}
+	p, ok := describe(err)
+	if !ok || p.status == http.StatusUnauthorized || p.status == http.StatusForbidden {
+		return err
+	}
+	msg := p.msg
+	if errors.Is(err, auth.ErrRateLimited) {
+		msg = smsWait(p)
+	}
+	setRetryAfter(w, p)
+	if resend {
+		if v.Masked = masked(v.Phone, v.Country); v.Masked != "" {
+			v.Sent, v.ResendError, v.Wait = true, msg, int(p.retry/time.Second)
+			h.renderSMS(w, r, s, p.status, v)
+			return nil
+		}
+	}
+	v.PhoneError = msg
+	h.renderSMS(w, r, s, p.status, v)
 	return nil
 }

@@ -50,9 +50,10 @@ func (h *Web) setupTOTPPost(w http.ResponseWriter, r *http.Request, s *session) 
 	}
 	h.cookies.Set(w, res.Token)
 	s.token = res.Token
+	h.rememberDevice(w, r, res.Token)
 	next := h.nextAfterSetup(res.Next, v.RD, "added")
 	if res.RecoveryCodes != nil {
-		h.renderRecoveryCodes(w, r, s, res.RecoveryCodes, next, true)
+		h.renderRecoveryCodes(w, r, s, res.RecoveryCodes, next, "totp")
 		return nil
 	}
 	h.finish(w, next)

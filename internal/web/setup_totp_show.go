@@ -31,6 +31,7 @@ type totpView struct {
 	Adding        bool // the user already has a method: no recovery codes follow
 	Restarted     bool // the previous set-up had ended; this is a new one
 	CodeError     string
+	Remember      rememberView // offered with the first method only
 }
 
 // GET /setup/totp starts adding an authenticator app: the service creates a
@@ -71,6 +72,9 @@ func (h *Web) renderTOTP(w http.ResponseWriter, r *http.Request, s *session, sta
 	v.SecretGrouped = groupSecret(v.Secret)
 	v.QR = template.URL("data:image/png;base64," + v.QRBase64)
 	v.Issuer, v.Account, v.Digits, v.Period = h.svc.Config().Issuer, s.User.Username, p.Digits, p.Period
+	if !v.Adding {
+		v.Remember = h.remember(r.Method == http.MethodPost && r.PostForm.Get("remember") == "1")
+	}
 	h.render(w, r, status, "setup_totp", v)
 }
 

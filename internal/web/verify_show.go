@@ -3,7 +3,10 @@ package web
 import (
 	"net/http"
 	"net/url"
+	"strings"
+	"time"
 
+	"github.com/twostep/twostep/internal/auth"
 	"github.com/twostep/twostep/internal/model"
 )
 
@@ -13,12 +16,17 @@ type verifyView struct {
 	RD        string
 	Why       string // "recent": a sensitive action asked for a fresh check
 	Method    string // "totp", "sms" or "recovery"
-	SMSLabel  string // the phone, masked, when Method is sms
+	Phone     string // with Method sms: the id of the phone texted
+	SMSLabel  string // that phone, masked: •••• 4567
+	Sent      bool   // with Method sms: a code was sent, show the code field
+	Wait      int    // seconds until "Resend code" works, for the countdown
+	SendError string // why no text went out
 	Others    []otherMethod
 	Again     bool // already verified once in this session
 	Issuer    string
 	Digits    int
 	CodeError string
+	Remember  rememberView
 }
 
 // otherMethod is one entry of "Use another method".
@@ -30,11 +38,14 @@ type otherMethod struct {
 // GET /verify asks for a code from the user's preferred method (set as
 // preferred, or else used last) with a hint where to find it, and lists the
 // others under "Use another method". Text messages are sent only when the
-// user presses the button, never on page load. A signed-in user is asked
-// again when a sensitive action needs a recent check (?why=recent).
+// user presses "Send code" (POST), never on page load; the POST comes back
+// here with sent=1, which only changes what the page shows. A signed-in
+// user is asked again when a sensitive action needs a recent check
+// (?why=recent).
 func (h *Web) verifyShow(w http.ResponseWriter, r *http.Request, s *session) error {
 	q := r.URL.Query()
-	v := verifyView{RD: h.target(q.Get("rd")), Why: q.Get("why"), Method: q.Get("method")}
+	v := verifyView{RD: h.target(q.Get("rd")), Why: q.Get("why"), Method: q.Get("method"), Phone: q.Get("phone"),
+		Sent: q.Get("sent") == "1"}
 	methods, err := h.svc.Methods(r.Context(), s.User.ID)
 	if err != nil {
 		return err
@@ -43,6 +54,9 @@ func (h *Web) verifyShow(w http.ResponseWriter, r *http.Request, s *session) err
 		seeOther(w, withRD("/setup", v.RD))
 		return nil
 	}
+	if v.Sent {
+		v.Wait = int(auth.SMSResendWait / time.Second)
+	}
 	h.renderVerify(w, r, s, http.StatusOK, v, methods)
 	return nil
 }
@@ -50,25 +64,28 @@ func (h *Web) verifyShow(w http.ResponseWriter, r *http.Request, s *session) err
 // renderVerify settles the method shown and the alternatives, and renders.
 func (h *Web) renderVerify(w http.ResponseWriter, r *http.Request, s *session, status int, v verifyView, methods []model.Factor) {
 	var totp, preferred string
-	var sms []model.Factor
+	var phones []model.Factor
 	for _, f := range methods {
 		switch f.Type {
 		case model.FactorTOTP:
 			totp = "totp"
 		case model.FactorSMS:
-			sms = append(sms, f)
+			phones = append(phones, f)
 		}
 		if f.Preferred && (f.Type == model.FactorTOTP || f.Type == model.FactorSMS) {
 			preferred = string(f.Type)
+			if f.Type == model.FactorSMS && v.Phone == "" {
+				v.Phone = f.ID
+			}
 		}
 	}
 	switch {
-	case v.Method == "recovery", v.Method == "totp" && totp != "", v.Method == "sms" && len(sms) > 0:
+	case v.Method == "recovery", v.Method == "totp" && totp != "", v.Method == "sms" && len(phones) > 0:
 	case preferred != "":
 		v.Method = preferred
 	case totp != "":
 		v.Method = "totp"
-	case len(sms) > 0:
+	case len(phones) > 0:
 		v.Method = "sms"
 	default:
 		v.Method = "recovery"
@@ -76,8 +93,11 @@ func (h *Web) renderVerify(w http.ResponseWriter, r *http.Request, s *session, s
 	if v.Why != "recent" {
 		v.Why = ""
 	}
-	link := func(method string) string {
+	link := func(method, phone string) string {
 		q := url.Values{"method": {method}}
+		if phone != "" {
+			q.Set("phone", phone)
+		}
 		if v.RD != "" {
 			q.Set("rd", v.RD)
 		}
@@ -86,18 +106,27 @@ func (h *Web) renderVerify(w http.ResponseWriter, r *http.Request, s *session, s
 		}
 		return "/verify?" + q.Encode()
 	}
-	if totp != "" && v.Method != "totp" {
-		v.Others = append(v.Others, otherMethod{"Authenticator app", link("totp")})
+	if v.Method == "sms" {
+		i := 0
+		for j, f := range phones {
+			if f.ID == v.Phone {
+				i = j
+			}
+		}
+		v.Phone, v.SMSLabel = phones[i].ID, phoneLabel(phones[i])
+	} else {
+		v.Phone, v.Sent, v.Wait = "", false, 0
 	}
-	if len(sms) > 0 {
-		if v.Method == "sms" {
-			v.SMSLabel = sms[0].Label
-		} else {
-			v.Others = append(v.Others, otherMethod{"Text message to " + sms[0].Label, link("sms")})
+	if totp != "" && v.Method != "totp" {
+		v.Others = append(v.Others, otherMethod{"Authenticator app", link("totp", "")})
+	}
+	for _, f := range phones {
+		if v.Method != "sms" || f.ID != v.Phone {
+			v.Others = append(v.Others, otherMethod{"SMS/Text to " + phoneLabel(f), link("sms", f.ID)})
 		}
 	}
 	if v.Method != "recovery" {
-		v.Others = append(v.Others, otherMethod{"Recovery code", link("recovery")})
+		v.Others = append(v.Others, otherMethod{"Recovery code", link("recovery", "")})
 	}
 	title := "Enter your code"
 	if v.Method == "recovery" {
@@ -106,5 +135,14 @@ func (h *Web) renderVerify(w http.ResponseWriter, r *http.Request, s *session, s
 	v.Page = h.page(r, s, title)
 	v.Again = s.Session.AAL == model.AAL2
 	v.Issuer, v.Digits = h.svc.Config().Issuer, h.svc.Config().TOTP.Digits
+	if !v.Again {
+		v.Remember = h.remember(r.Method == http.MethodPost && r.PostForm.Get("remember") == "1")
+	}
 	h.render(w, r, status, "verify", v)
+}
+
+// phoneLabel is how the pages name a phone after entry: its masked number
+// (the service labels SMS methods "SMS to •••• 4567").
+func phoneLabel(f model.Factor) string {
+	return strings.TrimPrefix(f.Label, "SMS to ")
 }

@@ -1,9 +1,10 @@
 // Package web serves twostep's hosted pages: sign-in, set-up of the second
 // factor, recovery codes, verification, settings and help (SPEC §1). Pages
 // are server-rendered from embedded html/template files, work without
-// JavaScript (a small embedded script only adds copy buttons and a country
-// filter) and load nothing from another origin, so the strict
-// Content-Security-Policy set by httpx holds without 'unsafe-inline'.
+// JavaScript (a small embedded script only adds copy buttons, a country
+// filter and the countdown on "Resend code") and load nothing from another
+// origin, so the strict Content-Security-Policy set by httpx holds without
+// 'unsafe-inline'.
 //
 // Handlers are thin, one file per page or action: decode the form, call the
 // auth service, then redirect (POST → 303 → GET) or render a typed view
@@ -19,11 +20,6 @@ import (
 	"github.com/twostep/twostep/internal/httpx"
 )
 
-// smsReady says whether the service can set up and check SMS/Text yet. Until
-// it can (the service answers auth.ErrNotImplemented), the SMS pages are laid
-// out but say that SMS/Text is unavailable and offer the authenticator app.
-const smsReady = false
-
 // Options are the page settings from the configuration.
 type Options struct {
 	ClientIP httpx.ClientIP
@@ -31,7 +27,8 @@ type Options struct {
 	Brand    Brand
 	Support  Support
 	// DefaultCountry preselects the phone number's country (ISO 3166-1
-	// alpha-2, sms.default_country).
+	// alpha-2, sms.default_country). When texts may not go there
+	// (sms.allowed_countries), the first allowed country is preselected.
 	DefaultCountry string
 }
 
@@ -58,7 +55,8 @@ type Web struct {
 	cookies httpx.Cookies
 	brand   brandView
 	support Support
-	country string
+	country string    // preselected in the phone form
+	picker  []country // the phone form's country list
 	assets  *assets
 }
 
@@ -68,9 +66,17 @@ func New(svc *auth.Service, log *slog.Logger, o Options) *Web {
 	if name == "" {
 		name = svc.Config().Issuer
 	}
+	allowed := svc.Config().SMSAllowedCountries
+	picker := pickerCountries(allowed)
 	country := o.DefaultCountry
-	if _, ok := countryByCode(country); !ok {
-		country = "US"
+	if _, ok := findCountry(picker, country); !ok {
+		country = picker[0].Code
+		for _, code := range allowed {
+			if _, ok := findCountry(picker, code); ok {
+				country = code
+				break
+			}
+		}
 	}
 	a := newAssets(o.Brand)
 	return &Web{
@@ -81,6 +87,7 @@ func New(svc *auth.Service, log *slog.Logger, o Options) *Web {
 		brand:   brandView{Name: name, LogoURL: a.url("logo")},
 		support: o.Support,
 		country: country,
+		picker:  picker,
 		assets:  a,
 	}
 }

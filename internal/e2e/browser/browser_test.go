@@ -18,13 +18,70 @@ import (
 // TestHostedPages walks SPEC §1 in headless Chromium: first sign-in, set-up
 // of an authenticator app (the test reads the key the page shows and
 // computes the code itself), recovery codes, sign-out, sign-in, verify,
-// settings; a wrong code; the same journey with JavaScript disabled; and
-// the "both methods" path with SMS/Text first. One browser serves all
-// subtests, each in its own browser context (its own cookies).
+// settings; a wrong code; the same journey with JavaScript disabled; the
+// "both methods" path with SMS/Text first (country search, a refused
+// number, the code read from the file provider's texts); SMS/Text set-up
+// and sign-in without JavaScript; and "Remember this device". One browser
+// serves all subtests, each in its own browser context (its own cookies).
 func TestHostedPages(t *testing.T) {
 	browserCtx := startBrowser(t)
-	srv := startServer(t, "alice", "bob", "carol", "dave", "erin")
+	srv := startServer(t, nil, "alice", "bob", "carol", "dave", "erin", "frank")
 	shots := newScreenshots(t)
+
+	t.Run("SMS set-up without JavaScript", func(t *testing.T) {
+		p := &person{t: t, ctx: tab(t, browserCtx), base: srv.url}
+		if _, err := chromedp.Call(p.ctx, emulation.SetScriptExecutionDisabled, emulation.SetScriptExecutionDisabledParams{Value: true}); err != nil {
+			t.Fatal(err)
+		}
+		p.open("/login")
+		p.signIn("frank")
+		p.wantPage("/setup", "Set up two-step sign-in")
+		p.click(`details.more > summary`) // <details> opens without scripts
+		p.waitVisible("#method-sms")
+		p.click("#method-totp") // untick the app
+		p.click("#method-sms")
+		p.press(`form[action="/setup"] button[type=submit]`)
+		p.wantPage("/setup/sms", "Set up SMS/Text")
+		if !p.hasAttr(".country-filter", "hidden") {
+			t.Error("the country search shows although scripts are off (it needs JavaScript)")
+		}
+		// Germany, the configured default, is not allowed here: the first
+		// allowed country is preselected.
+		if v := p.value("#country"); v != "US" {
+			t.Errorf("preselected country = %q, want US", v)
+		}
+		p.fill("phone", "(201) 555-0123")
+		p.press(`form[action="/setup/sms"] button[type=submit]`)
+		p.wantPage("/setup/sms", "Set up SMS/Text")
+		if sent := p.text("#sent"); !strings.Contains(sent, "•••• 0123") {
+			t.Errorf("code step says %q", sent)
+		}
+		// Without scripts "Resend code" is enabled; pressed too early it sends
+		// nothing and says how long to wait.
+		if p.hasAttr("#resend", "disabled") {
+			t.Error("Resend is disabled without JavaScript")
+		}
+		n := len(srv.texts(t))
+		p.press("#resend")
+		if msg := p.text("#resend-error"); !strings.Contains(msg, "Wait") || !strings.Contains(msg, "seconds before asking for a new code") {
+			t.Errorf("early resend: %q", msg)
+		}
+		if got := len(srv.texts(t)); got != n {
+			t.Errorf("early resend sent a text (%d → %d)", n, got)
+		}
+		p.fill("code", srv.smsCode(t))
+		p.press(`form[action="/setup/sms/confirm"] button[type=submit]`)
+		p.wantPage("/setup/sms/confirm", "Save your recovery codes")
+		if n := p.text("p.notice.ok"); !strings.Contains(n, "Your phone is set up") {
+			t.Errorf("recovery codes notice = %q", n)
+		}
+		p.press(`a.btn.primary.block`)
+		p.wantPage("/settings", "Your sign-in methods")
+		if m := p.text("ul.methods"); !strings.Contains(m, "SMS to •••• 0123") || !strings.Contains(m, "Change phone") {
+			t.Errorf("settings: %q", m)
+		}
+		p.signOut()
+	})
 
 	t.Run("journey", func(t *testing.T) {
 		p := &person{t: t, ctx: tab(t, browserCtx), base: srv.url}
@@ -145,12 +202,122 @@ func TestHostedPages(t *testing.T) {
 		if step := p.text("p.step"); !strings.Contains(step, "Step 1 of 2") {
 			t.Errorf("step = %q", step)
 		}
-		if n := p.text("#sms-unavailable"); !strings.Contains(n, "not available") {
-			t.Errorf("notice = %q", n)
+		// The country search narrows the list; the example follows.
+		p.waitVisible("#country-search")
+		p.fill("country-search", "United K")
+		if v := p.value("#country"); v != "GB" {
+			t.Fatalf("after searching for United K the country is %q, want GB", v)
+		}
+		if ex := p.text("#phone-example"); ex != "07400 123456" {
+			t.Errorf("example for GB = %q", ex)
 		}
 		shots.take(t, p.ctx, "setup-sms")
-		p.press(`#sms-unavailable button[type=submit]`) // continue with the app only
+		// A number that cannot be right: the message next to the field.
+		p.fill("phone", "12")
+		p.press(`form[action="/setup/sms"] button[type=submit]`)
+		p.wantPage("/setup/sms", "Set up SMS/Text")
+		if msg := p.text("#phone-error"); msg == "" {
+			t.Error("no message next to the number")
+		}
+		if d := p.attr("#phone", "aria-describedby"); !strings.Contains(d, "phone-error") {
+			t.Errorf("number field aria-describedby = %q", d)
+		}
+		if v := p.value("#country"); v != "GB" {
+			t.Errorf("country after the error = %q, want GB kept", v)
+		}
+		shots.take(t, p.ctx, "setup-sms-error")
+		p.clear("#phone")
+		p.fill("phone", "07400 123456")
+		p.press(`form[action="/setup/sms"] button[type=submit]`)
+		p.wantPage("/setup/sms", "Set up SMS/Text")
+		// With scripts, Resend waits out the cooldown with a countdown.
+		if !p.hasAttr("#resend", "disabled") || !strings.Contains(p.text("#resend"), " s)") {
+			t.Errorf("Resend during the cooldown: disabled=%v text=%q", p.hasAttr("#resend", "disabled"), p.text("#resend"))
+		}
+		shots.take(t, p.ctx, "setup-sms-code")
+		p.fill("code", srv.smsCode(t))
+		p.press(`form[action="/setup/sms/confirm"] button[type=submit]`)
+		p.wantPage("/setup/sms/confirm", "Save your recovery codes")
+		p.press(`a.btn.primary.block`) // on to the app
 		p.wantPage("/setup/totp", "Set up your authenticator app")
+		secret := p.text("#secret")
+		p.fill("code", totpCode(t, secret, time.Now()))
+		p.press(`form[action="/setup/totp"] button[type=submit]`)
+		p.wantPage("/settings", "Your sign-in methods")
+		if m := p.text("ul.methods"); !strings.Contains(m, "SMS to •••• 3456") || !strings.Contains(m, "Authenticator app") {
+			t.Errorf("settings after both: %q", m)
+		}
+		// Signing in again offers the phone under "Use another method".
+		p.signOut()
+		p.signIn("dave")
+		p.wantPage("/verify", "Enter your code")
+		p.click(`details.others > summary`)
+		if others := p.text("details.others"); !strings.Contains(others, "SMS/Text to •••• 3456") {
+			t.Errorf("Use another method = %q", others)
+		}
+		p.press(`details.others a[href*="method=sms"]`)
+		p.wantPage("/verify", "Enter your code")
+		if hint := p.text("#send-hint"); !strings.Contains(hint, "•••• 3456") {
+			t.Errorf("send hint = %q", hint)
+		}
+	})
+
+	t.Run("remember this device", func(t *testing.T) {
+		rsrv := startServer(t, []string{"TWOSTEP_REMEMBER_DEVICE_DAYS=30"}, "gail")
+		p := &person{t: t, ctx: tab(t, browserCtx), base: rsrv.url}
+		secret := p.firstSignIn("gail", nil)
+		p.press(`a.btn.primary.block`)
+		p.signOut()
+		p.signIn("gail")
+		p.wantPage("/verify", "Enter your code")
+		if l := p.text(`label[for="remember"]`); l != "Remember this device for 30 days" {
+			t.Errorf("checkbox label = %q", l)
+		}
+		p.click("#remember")
+		p.fill("code", totpCode(t, secret, time.Now().Add(30*time.Second)))
+		p.press(`form[action="/verify"] button[type=submit]`)
+		p.wantPage("/settings", "Your sign-in methods")
+		p.signOut()
+		p.signIn("gail") // straight in: no code
+		p.wantPage("/settings", "Your sign-in methods")
+		if d := p.text("#devices"); !strings.Contains(d, "This browser") || !strings.Contains(d, "Headless Chrome on Linux") {
+			t.Errorf("remembered browsers = %q", d)
+		}
+		shots.take(t, p.ctx, "settings-remembered")
+		p.press(`#devices form[action$="/forget"] button[type=submit]`)
+		p.wantPage("/settings", "Your sign-in methods")
+		p.signOut()
+		p.signIn("gail")
+		p.wantPage("/verify", "Enter your code")
+	})
+
+	t.Run("sign in with SMS", func(t *testing.T) {
+		p := &person{t: t, ctx: tab(t, browserCtx), base: srv.url}
+		before := len(srv.texts(t))
+		p.open("/login")
+		p.signIn("frank")
+		p.wantPage("/verify", "Enter your code")
+		if hint := p.text("#send-hint"); !strings.Contains(hint, "We will send a text") || !strings.Contains(hint, "•••• 0123") {
+			t.Errorf("before sending: %q", hint)
+		}
+		n := len(srv.texts(t))
+		if n != before {
+			t.Fatalf("loading /verify sent %d texts", n-before)
+		}
+		shots.take(t, p.ctx, "verify-sms")
+		// The set-up's code was used, so it holds no cooldown: the text goes
+		// at once.
+		p.press(`form[action="/verify"] button[name="send"]`)
+		p.wantPage("/verify", "Enter your code")
+		if ts := srv.texts(t); len(ts) != n+1 || ts[n].To != "+12015550123" {
+			t.Fatalf("Send code: texts %+v, want one more, to frank", ts)
+		}
+		if hint := p.text("#code-hint"); !strings.Contains(hint, "We sent a text to •••• 0123") {
+			t.Errorf("after sending: %q", hint)
+		}
+		p.fill("code", srv.smsCode(t))
+		p.press(`form[action="/verify"] button[type=submit]`)
+		p.wantPage("/settings", "Your sign-in methods")
 	})
 }
 
@@ -319,6 +486,24 @@ func (p *person) text(sel string) string {
 		p.t.Fatalf("text of %s: %v", sel, err)
 	}
 	return strings.Join(strings.Fields(s), " ")
+}
+
+// value is the current value of a form field.
+func (p *person) value(sel string) string {
+	p.t.Helper()
+	v, err := chromedp.Run(p.ctx, chromedp.Value(chromedp.CSS(sel)))
+	if err != nil {
+		p.t.Fatalf("value of %s: %v", sel, err)
+	}
+	return v
+}
+
+// clear empties a text field.
+func (p *person) clear(sel string) {
+	p.t.Helper()
+	if err := chromedp.Do(p.ctx, chromedp.Clear(chromedp.CSS(sel))); err != nil {
+		p.t.Fatalf("clear %s: %v", sel, err)
+	}
 }
 
 func (p *person) attr(sel, name string) string {

@@ -13,6 +13,7 @@ import (
 	"crypto/sha1"
 	"encoding/base32"
 	"encoding/binary"
+	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -57,17 +58,20 @@ var listenRe = regexp.MustCompile(`msg="twostep listening" addr=(\S+)`)
 
 // server is a running twostep instance.
 type server struct {
-	url string // http://localhost:PORT
-	env []string
-	log *syncBuffer
+	url     string // http://localhost:PORT
+	env     []string
+	log     *syncBuffer
+	smsFile string // where the file SMS provider appends its texts
 }
 
 // startServer runs "twostep serve" in-process on a random port with small
-// argon2 parameters, branding and support links, and stops it when the test
-// ends.
-func startServer(t *testing.T, users ...string) *server {
+// argon2 parameters, branding and support links, texts written to a file
+// (only to US and GB numbers), and stops it when the test ends. extra are
+// further TWOSTEP_* settings.
+func startServer(t *testing.T, extra []string, users ...string) *server {
 	t.Helper()
 	dir := t.TempDir()
+	smsFile := filepath.Join(dir, "sms.jsonl")
 	env := []string{
 		"TWOSTEP_LISTEN=127.0.0.1:0",
 		"TWOSTEP_DATABASE=sqlite:" + filepath.Join(dir, "t.db"),
@@ -78,11 +82,15 @@ func startServer(t *testing.T, users ...string) *server {
 		"TWOSTEP_SUPPORT_CONTACT_URL=" + contactURL,
 		"TWOSTEP_SUPPORT_CHAT_URL=" + chatURL,
 		"TWOSTEP_SMS_DEFAULT_COUNTRY=DE",
+		"TWOSTEP_SMS_PROVIDER=file",
+		"TWOSTEP_SMS_FILE=" + smsFile,
+		"TWOSTEP_SMS_ALLOWED_COUNTRIES=US,GB",
 		// The pages are opened as localhost; 127.0.0.1 plays an application
 		// behind forward-auth that sign-in returns to.
 		"TWOSTEP_ACCESS_RULES=127.0.0.1 two_factor",
 	}
-	s := &server{env: env, log: &syncBuffer{}}
+	env = append(env, extra...)
+	s := &server{env: env, log: &syncBuffer{}, smsFile: smsFile}
 	ctx, cancel := context.WithCancel(context.Background())
 	for _, u := range users {
 		if code := cli.RunEnv(ctx, []string{"user", "add", u, "--password-stdin"}, env, strings.NewReader(password+"\n"), s.log, s.log); code != 0 {
@@ -155,6 +163,46 @@ func tab(t *testing.T, browserCtx context.Context) context.Context {
 	return ctx
 }
 
+// texts returns the texts the server sent so far (the file provider's JSON
+// lines), oldest first.
+func (s *server) texts(t *testing.T) []smsLine {
+	t.Helper()
+	data, err := os.ReadFile(s.smsFile)
+	if os.IsNotExist(err) {
+		return nil
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []smsLine
+	for _, line := range bytes.Split(bytes.TrimSpace(data), []byte("\n")) {
+		var l smsLine
+		if err := json.Unmarshal(line, &l); err != nil {
+			t.Fatalf("sms file line %q: %v", line, err)
+		}
+		out = append(out, l)
+	}
+	return out
+}
+
+// smsLine is one text of the file provider.
+type smsLine struct {
+	To     string    `json:"to"`
+	Body   string    `json:"body"`
+	SentAt time.Time `json:"sent_at"`
+}
+
+// smsCode is the code of the last text: after the last '#', the WebOTP line.
+func (s *server) smsCode(t *testing.T) string {
+	t.Helper()
+	ts := s.texts(t)
+	if len(ts) == 0 {
+		t.Fatal("no text sent")
+	}
+	body := ts[len(ts)-1].Body
+	return body[strings.LastIndex(body, "#")+1:]
+}
+
 // totpCode is RFC 6238 (HMAC-SHA1, 6 digits, 30 s) written out here, so the
 // test checks the server against an independent implementation.
 func totpCode(t *testing.T, secret string, at time.Time) string {
@@ -187,6 +235,8 @@ func newScreenshots(t *testing.T) *screenshots {
 	s := &screenshots{dir: t.TempDir(), keep: map[string]bool{
 		"login-desktop": true, "setup-desktop": true, "setup-totp-desktop": true, "recovery-codes-desktop": true,
 		"verify-desktop": true, "settings-desktop": true, "setup-totp-phone": true, "verify-error-phone": true,
+		"setup-sms-desktop": true, "setup-sms-error-phone": true, "setup-sms-code-desktop": true, "verify-sms-phone": true,
+		"settings-remembered-desktop": true,
 	}}
 	t.Logf("screenshots in %s", s.dir)
 	if d := os.Getenv("TWOSTEP_SCREENSHOTS_DIR"); d != "" {

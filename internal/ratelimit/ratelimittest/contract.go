@@ -1,6 +1,6 @@
 // Package ratelimittest is the contract every ratelimit.Backend passes:
-// the in-memory backend, the database counters and (later) Redis run the
-// same cases.
+// the in-memory backend, the database counters and Redis run the same
+// cases.
 package ratelimittest
 
 import (
@@ -24,10 +24,40 @@ type backendStep struct {
 	wantErr bool
 }
 
-// BackendContract checks the behaviour every Backend promises. The Redis
-// backend is to run the same cases; advance moves its clock on (a backend on
-// real time sleeps, and compares TTLs with a tolerance instead of exactly).
+// BackendContract checks the behaviour every Backend promises, on a backend
+// whose clock the test controls: advance moves that clock on, and TTLs are
+// compared exactly.
 func BackendContract(t *testing.T, newBackend func(t *testing.T) (ratelimit.Backend, func(time.Duration))) {
+	runContract(t, newBackend, false)
+}
+
+// Real-time runs scale every window and advance down by realTimeScale, so a
+// contract second lasts 20 ms and the longest advance (a minute) 1.2 s, and
+// accept a TTL up to realTimeSlack below the expected one: real time passes
+// between a count and the next step.
+const (
+	realTimeScale = 50
+	realTimeSlack = 60 * time.Millisecond
+)
+
+// BackendContractRealTime runs the contract against a backend that keeps
+// time itself (Redis expires keys on its own clock), so the test cannot
+// move that clock: advancing sleeps, windows are scaled down to keep the
+// run short, and TTLs may be up to realTimeSlack shorter than expected.
+// Cases that need millisecond control of the clock (the exact end of a
+// window) are left to BackendContract; the same behaviour is checked here
+// with margins on both sides.
+func BackendContractRealTime(t *testing.T, newBackend func(t *testing.T) ratelimit.Backend) {
+	runContract(t, func(t *testing.T) (ratelimit.Backend, func(time.Duration)) {
+		return newBackend(t), time.Sleep
+	}, true)
+}
+
+// exactClockCase needs millisecond control of the clock: it looks at a
+// window in its last millisecond.
+const exactClockCase = "window resets after expiry"
+
+func runContract(t *testing.T, newBackend func(t *testing.T) (ratelimit.Backend, func(time.Duration)), realTime bool) {
 	tests := []struct {
 		name  string
 		steps []backendStep
@@ -48,6 +78,14 @@ func BackendContract(t *testing.T, newBackend func(t *testing.T) (ratelimit.Back
 			{op: "advance", window: 9999 * time.Millisecond},
 			{op: "peek", key: "a", count: 2, ttl: time.Millisecond},
 			{op: "advance", window: time.Millisecond},
+			{op: "peek", key: "a", count: 0, ttl: 0},
+			{op: "incr", key: "a", window: 5 * time.Second, count: 1, ttl: 5 * time.Second},
+		}},
+		{"window ends between two peeks", []backendStep{
+			{op: "incr", key: "a", window: 10 * time.Second, count: 1, ttl: 10 * time.Second},
+			{op: "advance", window: 5 * time.Second},
+			{op: "peek", key: "a", count: 1, ttl: 5 * time.Second},
+			{op: "advance", window: 6 * time.Second},
 			{op: "peek", key: "a", count: 0, ttl: 0},
 			{op: "incr", key: "a", window: 5 * time.Second, count: 1, ttl: 5 * time.Second},
 		}},
@@ -89,6 +127,9 @@ func BackendContract(t *testing.T, newBackend func(t *testing.T) (ratelimit.Back
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
+			if realTime && tt.name == exactClockCase {
+				t.Skip("needs a clock the test controls; BackendContract covers it")
+			}
 			b, advance := newBackend(t)
 			ctx := context.Background()
 			for i, s := range tt.steps {
@@ -97,6 +138,10 @@ func BackendContract(t *testing.T, newBackend func(t *testing.T) (ratelimit.Back
 					ttl   time.Duration
 					err   error
 				)
+				if realTime {
+					s.window /= realTimeScale
+					s.ttl /= realTimeScale
+				}
 				switch s.op {
 				case "incr":
 					count, ttl, err = b.Incr(ctx, s.key, s.window)
@@ -113,7 +158,11 @@ func BackendContract(t *testing.T, newBackend func(t *testing.T) (ratelimit.Back
 				if (err != nil) != s.wantErr {
 					t.Fatalf("step %d %s(%q): err = %v, want error %v", i, s.op, s.key, err, s.wantErr)
 				}
-				if count != s.count || ttl != s.ttl {
+				ttlOK := ttl == s.ttl
+				if realTime && s.ttl > 0 {
+					ttlOK = ttl <= s.ttl && ttl > s.ttl-realTimeSlack
+				}
+				if count != s.count || !ttlOK {
 					t.Errorf("step %d %s(%q) = (%d, %v), want (%d, %v)", i, s.op, s.key, count, ttl, s.count, s.ttl)
 				}
 			}

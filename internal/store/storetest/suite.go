@@ -33,6 +33,8 @@ func Run(t *testing.T, newStore func(testing.TB) *store.Store) {
 		{"Audit", testAudit},
 		{"ResetMFA", testResetMFA},
 		{"SMSCodes", testSMSCodes},
+		{"Devices", testDevices},
+		{"ResealSecrets", testResealSecrets},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) { tc.fn(t, newStore(t)) })
@@ -437,5 +439,182 @@ func testSMSCodes(t *testing.T, s *store.Store) {
 	}
 	if _, err := s.SMSCode(ctx, "sms1"); !errors.Is(err, model.ErrNotFound) {
 		t.Fatalf("after delete: %v", err)
+	}
+}
+
+func testDevices(t *testing.T, s *store.Store) {
+	alice, bob := mkUser(t, s, "alice"), mkUser(t, s, "bob")
+	dev := func(hash, id string, u model.User, created time.Time) store.Device {
+		return store.Device{TokenHash: []byte(hash), ID: id, UserID: u.ID, Label: "Firefox on Linux",
+			CreatedAt: created, ExpiresAt: created.Add(30 * 24 * time.Hour)}
+	}
+	a1, a2, b1 := dev("hash-a1", "a1", alice, t0), dev("hash-a2", "a2", alice, t0.Add(time.Hour)), dev("hash-b1", "b1", bob, t0)
+	for _, d := range []store.Device{a1, a2, b1} {
+		if err := s.CreateDevice(ctx, d); err != nil {
+			t.Fatalf("CreateDevice(%s): %v", d.ID, err)
+		}
+	}
+	if err := s.CreateDevice(ctx, dev("hash-a1", "other", alice, t0)); !errors.Is(err, model.ErrConflict) {
+		t.Fatalf("duplicate token hash: %v", err)
+	}
+	if err := s.CreateDevice(ctx, dev("hash-x", "a1", alice, t0)); !errors.Is(err, model.ErrConflict) {
+		t.Fatalf("duplicate id: %v", err)
+	}
+	got, err := s.DeviceByHash(ctx, a1.TokenHash, t0.Add(time.Minute))
+	if err != nil || got.ID != "a1" || got.UserID != alice.ID || got.Label != a1.Label || !got.CreatedAt.Equal(t0) ||
+		!got.ExpiresAt.Equal(a1.ExpiresAt) || !got.LastUsedAt.IsZero() {
+		t.Fatalf("DeviceByHash = %+v, %v", got, err)
+	}
+	if _, err := s.DeviceByHash(ctx, a1.TokenHash, a1.ExpiresAt); !errors.Is(err, model.ErrNotFound) {
+		t.Fatalf("expired device: %v", err)
+	}
+	if _, err := s.DeviceByHash(ctx, []byte("nope"), t0); !errors.Is(err, model.ErrNotFound) {
+		t.Fatalf("unknown device: %v", err)
+	}
+	if err := s.TouchDevice(ctx, a1.TokenHash, t0.Add(2*time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := s.DeviceByHash(ctx, a1.TokenHash, t0); !got.LastUsedAt.Equal(t0.Add(2 * time.Hour)) {
+		t.Fatalf("after touch: last used %v", got.LastUsedAt)
+	}
+	ds, err := s.ListDevices(ctx, alice.ID, t0.Add(time.Minute))
+	if err != nil || len(ds) != 2 || ds[0].ID != "a2" || ds[1].ID != "a1" {
+		t.Fatalf("ListDevices = %+v, %v; want a2, a1", ds, err)
+	}
+	// a1 expires an hour before a2.
+	if ds, _ := s.ListDevices(ctx, alice.ID, a1.ExpiresAt); len(ds) != 1 || ds[0].ID != "a2" {
+		t.Fatalf("ListDevices after a1 expired = %+v", ds)
+	}
+	// One user cannot forget another's device.
+	if err := s.DeleteDevice(ctx, alice.ID, "b1"); !errors.Is(err, model.ErrNotFound) {
+		t.Fatalf("DeleteDevice of another user's device: %v", err)
+	}
+	if err := s.DeleteDevice(ctx, alice.ID, "a2"); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.DeleteDevice(ctx, alice.ID, "a2"); !errors.Is(err, model.ErrNotFound) {
+		t.Fatalf("second DeleteDevice: %v", err)
+	}
+	if n, err := s.DeleteExpiredDevices(ctx, alice.ID, a1.ExpiresAt); err != nil || n != 1 {
+		t.Fatalf("DeleteExpiredDevices(alice) = %d, %v; want 1", n, err)
+	}
+	if n, err := s.DeleteExpiredDevices(ctx, "", t0); err != nil || n != 0 {
+		t.Fatalf("DeleteExpiredDevices(all, t0) = %d, %v; want 0", n, err)
+	}
+	b2 := dev("hash-b2", "b2", bob, t0)
+	if err := s.CreateDevice(ctx, b2); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.DeleteUserDevices(ctx, bob.ID); err != nil {
+		t.Fatal(err)
+	}
+	if ds, _ := s.ListDevices(ctx, bob.ID, t0); len(ds) != 0 {
+		t.Fatalf("after DeleteUserDevices: %+v", ds)
+	}
+}
+
+// testResealSecrets covers key rotation's side of the store: paging through
+// the secrets not under the new key, the conditional re-seal that never
+// overwrites a secret another instance replaced meanwhile, and the per-key
+// counts of `twostep keys status`.
+func testResealSecrets(t *testing.T, s *store.Store) {
+	u := mkUser(t, s, "alice")
+	for _, id := range []string{"f1", "f2", "f3", "f4"} {
+		mkFactor(t, s, u, id, model.FactorActive) // sealed under "k1"
+	}
+	none := model.Factor{ID: "f0", UserID: u.ID, Type: model.FactorTOTP, Label: "no secret", Status: model.FactorPending, CreatedAt: t0}
+	if err := s.CreateFactor(ctx, none); err != nil {
+		t.Fatal(err)
+	}
+	ids := func(after string, limit int) string {
+		t.Helper()
+		ss, err := s.SecretsNotUnder(ctx, "k2", after, limit)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var out []string
+		for _, x := range ss {
+			if x.KeyID != "k1" || !bytes.Equal(x.Secret, []byte{1, 2, 3}) {
+				t.Errorf("SecretsNotUnder: %+v", x)
+			}
+			out = append(out, x.FactorID)
+		}
+		return strings.Join(out, ",")
+	}
+	if got := ids("", 3); got != "f1,f2,f3" {
+		t.Fatalf("first page = %q, want f1,f2,f3 (a factor without a secret is not listed)", got)
+	}
+	if got := ids("f3", 3); got != "f4" {
+		t.Fatalf("second page = %q, want f4", got)
+	}
+
+	re := func(id, from, to string, secret byte) store.Reseal {
+		return store.Reseal{FactorID: id, OldKeyID: from, NewKeyID: to, Secret: []byte{secret}}
+	}
+	if err := s.UpdateFactorSecret(ctx, re("f1", "k1", "k2", 9)); err != nil {
+		t.Fatal(err)
+	}
+	if f, _ := s.Factor(ctx, u.ID, "f1"); f.KeyID != "k2" || !bytes.Equal(f.Secret, []byte{9}) {
+		t.Fatalf("after re-seal: key %q, secret %v", f.KeyID, f.Secret)
+	}
+	// The key id changed meanwhile (another instance re-sealed it): refused.
+	if err := s.UpdateFactorSecret(ctx, re("f1", "k1", "k3", 7)); !errors.Is(err, model.ErrConflict) {
+		t.Fatalf("re-seal of a secret no longer under its old key: %v, want ErrConflict", err)
+	}
+	if f, _ := s.Factor(ctx, u.ID, "f1"); f.KeyID != "k2" || !bytes.Equal(f.Secret, []byte{9}) {
+		t.Fatalf("refused re-seal changed the row: key %q, secret %v", f.KeyID, f.Secret)
+	}
+	if err := s.UpdateFactorSecret(ctx, re("gone", "k1", "k2", 7)); !errors.Is(err, model.ErrConflict) {
+		t.Fatalf("re-seal of a deleted factor: %v, want ErrConflict", err)
+	}
+	// Parallel re-seals of one row: exactly one wins.
+	if won := parallel(10, func(i int) error { return s.UpdateFactorSecret(ctx, re("f2", "k1", "k2", byte(i))) }); won != 1 {
+		t.Fatalf("parallel re-seals of one secret = %d, want 1", won)
+	}
+	// A batch writes what still matches and skips the rest.
+	n, err := s.UpdateFactorSecrets(ctx, []store.Reseal{re("f3", "k1", "k2", 5), re("f4", "stale", "k2", 5), re("f1", "k1", "k2", 5)})
+	if err != nil || n != 1 {
+		t.Fatalf("batch = %d, %v; want 1 written", n, err)
+	}
+	if f, _ := s.Factor(ctx, u.ID, "f4"); f.KeyID != "k1" {
+		t.Fatalf("skipped row changed: key %q", f.KeyID)
+	}
+	if got := ids("", 10); got != "f4" {
+		t.Fatalf("left under old keys = %q, want f4", got)
+	}
+
+	// Recovery and SMS codes stay under their keys; status counts them.
+	var codes []model.RecoveryCode
+	for i := range 3 {
+		codes = append(codes, model.RecoveryCode{ID: fmt.Sprintf("r%d", i), KeyID: "k1", CodeHash: []byte{byte(i)}, CreatedAt: t0})
+	}
+	if err := s.ReplaceRecoveryCodes(ctx, u.ID, codes); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.UseRecoveryCode(ctx, "r0", t0); err != nil {
+		t.Fatal(err)
+	}
+	sms := model.SMSCode{FactorID: "f0", UserID: u.ID, KeyID: "k3", CodeHash: []byte{1}, SentAt: t0, ExpiresAt: t0.Add(5 * time.Minute)}
+	if err := s.PutSMSCode(ctx, sms, t0); err != nil {
+		t.Fatal(err)
+	}
+	usage := func(now time.Time) string {
+		t.Helper()
+		us, err := s.KeyUsage(ctx, now)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var out []string
+		for _, u := range us {
+			out = append(out, fmt.Sprintf("%s:%d/%d/%d", u.KeyID, u.FactorSecrets, u.RecoveryCodes, u.SMSCodes))
+		}
+		return strings.Join(out, " ")
+	}
+	if got, want := usage(t0), "k1:1/3/0 k2:3/0/0 k3:0/0/1"; got != want {
+		t.Fatalf("KeyUsage = %q, want %q", got, want)
+	}
+	// An expired SMS code no longer needs its key.
+	if got, want := usage(t0.Add(5*time.Minute)), "k1:1/3/0 k2:3/0/0"; got != want {
+		t.Fatalf("KeyUsage after the SMS code expired = %q, want %q", got, want)
 	}
 }

@@ -1,5 +1,6 @@
 // twostep hosted pages: optional enhancements. Every page works without
-// this script; it only adds copy buttons and a country search.
+// this script; it only adds copy buttons, a country search and the
+// countdown on "Resend code".
 (function () {
   "use strict";
 
@@ -48,4 +49,25 @@
       if (o) example.textContent = o.getAttribute("data-example") || "";
     });
   }
+
+  // Resend buttons: <button data-wait="N"> stays disabled for N seconds
+  // and counts down. Without this script the button always works, and a
+  // press inside the cooldown gets "Wait N seconds" from the server.
+  document.querySelectorAll("button[data-wait]").forEach(function (btn) {
+    var left = parseInt(btn.getAttribute("data-wait"), 10);
+    if (!(left > 0)) return;
+    var label = btn.textContent;
+    var tick = function () {
+      if (left <= 0) {
+        btn.disabled = false;
+        btn.textContent = label;
+        return;
+      }
+      btn.disabled = true;
+      btn.textContent = label + " (" + left + " s)";
+      left--;
+      setTimeout(tick, 1000);
+    };
+    tick();
+  });
 })();

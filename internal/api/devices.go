@@ -1,0 +1,80 @@
+package api
+
+import (
+	"errors"
+	"net/http"
+	"time"
+
+	"github.com/twostep/twostep/internal/auth"
+)
+
+// "Remember this device" (remember_device.days > 0): after POST /verify
+// with "remember_device": true the answer sets the cookie
+// twostep_device, whose random token (stored hashed) lets a later
+// POST /login with the right password start at aal2. The cookie is host-only
+// (no Domain, unlike the session cookie with cookie_domain): only twostep
+// reads it, so the applications sharing the session cookie never see it.
+
+// deviceToken is the device token the client presents, or "".
+func deviceToken(r *http.Request) string {
+	if c, err := r.Cookie(auth.DeviceCookieName); err == nil {
+		return c.Value
+	}
+	return ""
+}
+
+// rememberDevice asks the service for a device token for the session just
+// raised to aal2 and sets the cookie. The second factor already passed, so
+// a failure here only means the browser is not remembered: it is logged,
+// and the answer stays a success.
+func (a *API) rememberDevice(w http.ResponseWriter, r *http.Request, sessionTok string) (auth.RememberedDevice, bool) {
+	d, err := a.svc.RememberDevice(r.Context(), a.client(r), sessionTok, deviceToken(r))
+	if errors.Is(err, auth.ErrRememberOff) {
+		return d, false
+	}
+	if err != nil {
+		a.log.WarnContext(r.Context(), "remember device failed", "error", err)
+		return d, false
+	}
+	http.SetCookie(w, &http.Cookie{Name: auth.DeviceCookieName, Value: d.Token, Path: "/", MaxAge: int(d.MaxAge / time.Second),
+		HttpOnly: true, Secure: a.cookies.Secure, SameSite: http.SameSiteLaxMode})
+	return d, true
+}
+
+// deviceJSON is a remembered browser as the API shows it.
+type deviceJSON struct {
+	ID         string     `json:"id"`
+	Label      string     `json:"label"`
+	Current    bool       `json:"current"`
+	CreatedAt  time.Time  `json:"created_at"`
+	ExpiresAt  time.Time  `json:"expires_at"`
+	LastUsedAt *time.Time `json:"last_used_at"`
+}
+
+// GET /api/v1/devices
+func (a *API) devicesList(w http.ResponseWriter, r *http.Request, cur auth.Current) error {
+	ds, err := a.svc.Devices(r.Context(), cur, deviceToken(r))
+	if err != nil {
+		return err
+	}
+	out := make([]deviceJSON, 0, len(ds))
+	for _, d := range ds {
+		j := deviceJSON{ID: d.ID, Label: d.Label, Current: d.Current, CreatedAt: d.CreatedAt, ExpiresAt: d.ExpiresAt}
+		if !d.LastUsedAt.IsZero() {
+			t := d.LastUsedAt
+			j.LastUsedAt = &t
+		}
+		out = append(out, j)
+	}
+	writeJSON(w, map[string]any{"devices": out})
+	return nil
+}
+
+// DELETE /api/v1/devices/{id}
+func (a *API) deviceDelete(w http.ResponseWriter, r *http.Request, cur auth.Current) error {
+	if err := a.svc.ForgetDevice(r.Context(), a.client(r), cur, r.PathValue("id")); err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}

@@ -1,0 +1,250 @@
+package auth_test
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/twostep/twostep/internal/auth"
+	"github.com/twostep/twostep/internal/model"
+)
+
+const days = 30
+
+func remembering(c *auth.Config) { c.RememberDeviceDays = days }
+
+// rememberedUser is a user with an authenticator app who just passed it
+// and asked to remember the browser: it returns the device token.
+func rememberedUser(t *testing.T, f *fixture, name string) (auth.Current, string) {
+	t.Helper()
+	_, cur, _ := f.enrolTOTP(f.user(name))
+	d, err := f.svc.RememberDevice(ctx, client, f.tokenOf(cur), "")
+	if err != nil {
+		t.Fatalf("RememberDevice: %v", err)
+	}
+	if d.Token == "" || d.ID == "" || d.MaxAge != days*24*time.Hour || !d.ExpiresAt.Equal(f.clock.now().Add(d.MaxAge)) {
+		t.Fatalf("RememberDevice = %+v", d)
+	}
+	return cur, d.Token
+}
+
+func TestRememberedDeviceSkipsSecondFactor(t *testing.T) {
+	f := newFixture(t, remembering)
+	cur, dev := rememberedUser(t, f, "alice")
+
+	// Only the hash is stored.
+	ds, err := f.st.ListDevices(ctx, cur.User.ID, f.clock.now())
+	if err != nil || len(ds) != 1 || string(ds[0].TokenHash) == dev || ds[0].Label != "test" {
+		t.Fatalf("stored devices = %+v, %v", ds, err)
+	}
+
+	f.clock.add(24 * time.Hour)
+	res, err := f.svc.LoginWithDevice(ctx, client, "alice", pw, "", dev)
+	if err != nil || res.AAL != model.AAL2 || res.Next != auth.NextDone || res.Device != ds[0].ID {
+		t.Fatalf("login with the device = %+v, %v; want aal2, done", res, err)
+	}
+	sess := f.auth(res.Token)
+	if sess.Session.AAL != model.AAL2 || !sess.Session.AAL2At.IsZero() {
+		t.Fatalf("session = %+v; want aal2 without a second-factor time", sess.Session)
+	}
+	if ds, _ := f.st.ListDevices(ctx, cur.User.ID, f.clock.now()); !ds[0].LastUsedAt.Equal(f.clock.now()) {
+		t.Fatalf("last used = %v, want now", ds[0].LastUsedAt)
+	}
+	events, _ := f.st.AuditEvents(ctx, 0, 1000)
+	found := false
+	for _, e := range events {
+		found = found || (e.Event == "login_ok" && strings.Contains(e.Detail, `"device":"remembered"`))
+	}
+	if !found {
+		t.Fatal(`no login_ok with "device":"remembered" in the audit log`)
+	}
+
+	// The password is still checked.
+	if _, err := f.svc.LoginWithDevice(ctx, client, "alice", "wrong password!", "", dev); err == nil {
+		t.Fatal("a device token let a wrong password in")
+	}
+	// Without the token, the second factor is due as before.
+	if res, _ := f.svc.Login(ctx, client, "alice", pw, ""); res.AAL != model.AAL1 || res.Next != auth.NextVerify {
+		t.Fatalf("login without the device = %+v", res)
+	}
+}
+
+func TestRememberedDeviceExpires(t *testing.T) {
+	f := newFixture(t, remembering)
+	_, dev := rememberedUser(t, f, "alice")
+	f.clock.add(days*24*time.Hour - time.Minute)
+	if res, _ := f.svc.LoginWithDevice(ctx, client, "alice", pw, "", dev); res.AAL != model.AAL2 {
+		t.Fatalf("a minute before expiry: %+v", res)
+	}
+	f.clock.add(time.Minute)
+	res, err := f.svc.LoginWithDevice(ctx, client, "alice", pw, "", dev)
+	if err != nil || res.AAL != model.AAL1 || res.Next != auth.NextVerify || res.Device != "" {
+		t.Fatalf("after %d days = %+v, %v; want aal1 and verify", days, res, err)
+	}
+}
+
+func TestRememberedDeviceIgnored(t *testing.T) {
+	tests := []struct {
+		name  string
+		after func(t *testing.T, f *fixture, cur auth.Current, dev string) (string, *auth.Service)
+	}{
+		{"another user's token", func(t *testing.T, f *fixture, _ auth.Current, dev string) (string, *auth.Service) {
+			_, _, _ = f.enrolTOTP(f.user("bob"))
+			return "bob", f.svc
+		}},
+		{"forgotten by the user", func(t *testing.T, f *fixture, cur auth.Current, _ string) (string, *auth.Service) {
+			ds, _ := f.svc.Devices(ctx, cur, "")
+			if err := f.svc.ForgetDevice(ctx, client, cur, ds[0].ID); err != nil {
+				t.Fatal(err)
+			}
+			return "alice", f.svc
+		}},
+		{"MFA reset by the administrator", func(t *testing.T, f *fixture, cur auth.Current, _ string) (string, *auth.Service) {
+			if err := f.svc.ResetMFA(ctx, client, "alice"); err != nil {
+				t.Fatal(err)
+			}
+			// Set up again: the old device must not skip the new factor.
+			f.nextStep()
+			_, _, _ = f.enrolTOTP(f.login("alice"))
+			return "alice", f.svc
+		}},
+		{"new password", func(t *testing.T, f *fixture, _ auth.Current, _ string) (string, *auth.Service) {
+			if err := f.svc.SetPassword(ctx, client, "alice", pw); err != nil {
+				t.Fatal(err)
+			}
+			return "alice", f.svc
+		}},
+		{"disabled and enabled again", func(t *testing.T, f *fixture, _ auth.Current, _ string) (string, *auth.Service) {
+			if err := f.svc.SetDisabled(ctx, client, "alice", true); err != nil {
+				t.Fatal(err)
+			}
+			if err := f.svc.SetDisabled(ctx, client, "alice", false); err != nil {
+				t.Fatal(err)
+			}
+			return "alice", f.svc
+		}},
+		{"feature turned off", func(t *testing.T, f *fixture, _ auth.Current, _ string) (string, *auth.Service) {
+			cfg := f.svc.Config()
+			cfg.RememberDeviceDays = 0
+			return "alice", auth.New(cfg, f.svc.Deps)
+		}},
+		{"remember_device.days shortened", func(t *testing.T, f *fixture, _ auth.Current, _ string) (string, *auth.Service) {
+			f.clock.add(8 * 24 * time.Hour)
+			cfg := f.svc.Config()
+			cfg.RememberDeviceDays = 7
+			return "alice", auth.New(cfg, f.svc.Deps)
+		}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			f := newFixture(t, remembering)
+			cur, dev := rememberedUser(t, f, "alice")
+			name, svc := tc.after(t, f, cur, dev)
+			res, err := svc.LoginWithDevice(ctx, client, name, pw, "", dev)
+			if err != nil || res.AAL != model.AAL1 || res.Next != auth.NextVerify || res.Device != "" {
+				t.Fatalf("login = %+v, %v; want aal1 and verify", res, err)
+			}
+		})
+	}
+}
+
+// TestRememberedSessionStillNeedsRecentAuth: a session that skipped the
+// second factor is aal2 for the pages and forward-auth, but changing
+// methods, new recovery codes and remembering again need a fresh code.
+func TestRememberedSessionStillNeedsRecentAuth(t *testing.T) {
+	f := newFixture(t, remembering)
+	_, dev := rememberedUser(t, f, "alice")
+	f.nextStep()
+	res, err := f.svc.LoginWithDevice(ctx, client, "alice", pw, "", dev)
+	if err != nil || res.AAL != model.AAL2 {
+		t.Fatalf("login = %+v, %v", res, err)
+	}
+	cur := f.auth(res.Token)
+	methods, _ := f.svc.Methods(ctx, cur.User.ID)
+	wantErr(t, f.svc.RemoveFactor(ctx, client, cur, methods[0].ID), auth.ErrRecentAuthRequired)
+	_, err = f.svc.RegenerateRecoveryCodes(ctx, client, cur)
+	wantErr(t, err, auth.ErrRecentAuthRequired)
+	_, err = f.svc.StartTOTP(ctx, client, cur, "Laptop")
+	wantErr(t, err, auth.ErrRecentAuthRequired)
+	_, err = f.svc.RememberDevice(ctx, client, res.Token, dev)
+	wantErr(t, err, auth.ErrRecentAuthRequired)
+	if _, err := f.svc.Devices(ctx, cur, dev); err != nil {
+		t.Fatalf("listing devices needs aal2 only: %v", err)
+	}
+}
+
+func TestRememberDeviceRules(t *testing.T) {
+	f := newFixture(t, nil) // feature off
+	_, cur, _ := f.enrolTOTP(f.user("alice"))
+	_, err := f.svc.RememberDevice(ctx, client, f.tokenOf(cur), "")
+	wantErr(t, err, auth.ErrRememberOff)
+
+	f = newFixture(t, remembering)
+	aal1 := f.user("alice")
+	_, err = f.svc.RememberDevice(ctx, client, f.tokenOf(aal1), "")
+	wantErr(t, err, auth.ErrAAL2Required)
+	_, err = f.svc.RememberDevice(ctx, client, "no such session", "")
+	wantErr(t, err, auth.ErrUnauthenticated)
+	_, cur, _ = f.enrolTOTP(aal1)
+	// Too long after the second factor: no longer a fresh check.
+	f.clock.add(6 * time.Minute)
+	cur = f.reload(cur)
+	_, err = f.svc.RememberDevice(ctx, client, f.tokenOf(cur), "")
+	wantErr(t, err, auth.ErrRecentAuthRequired)
+}
+
+func TestDevicesListAndReplace(t *testing.T) {
+	f := newFixture(t, remembering)
+	cur, first := rememberedUser(t, f, "alice")
+	f.clock.add(time.Second)
+	firefox := auth.Client{IP: client.IP, UserAgent: "Mozilla/5.0 (X11; Linux x86_64; rv:140.0) Gecko/20100101 Firefox/140.0"}
+	second, err := f.svc.RememberDevice(ctx, firefox, f.tokenOf(cur), "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ds, err := f.svc.Devices(ctx, cur, second.Token)
+	if err != nil || len(ds) != 2 || ds[0].ID != second.ID || !ds[0].Current || ds[1].Current || ds[0].Label != "Firefox on Linux" {
+		t.Fatalf("Devices = %+v, %v", ds, err)
+	}
+	// Remembering again from a browser that holds a token replaces it.
+	f.clock.add(time.Second)
+	third, err := f.svc.RememberDevice(ctx, firefox, f.tokenOf(cur), second.Token)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ds, _ = f.svc.Devices(ctx, cur, "")
+	if len(ds) != 2 || ds[0].ID != third.ID || ds[1].Current {
+		t.Fatalf("after replacing: %+v", ds)
+	}
+	if res, _ := f.svc.LoginWithDevice(ctx, client, "alice", pw, "", second.Token); res.AAL != model.AAL1 {
+		t.Fatal("the replaced token still works")
+	}
+	if res, _ := f.svc.LoginWithDevice(ctx, client, "alice", pw, "", first); res.AAL != model.AAL2 {
+		t.Fatal("the other browser's token stopped working")
+	}
+	// One user cannot forget another's device.
+	_, bob, _ := f.enrolTOTP(f.user("bob"))
+	wantErr(t, f.svc.ForgetDevice(ctx, client, bob, third.ID), auth.ErrNotFound)
+	if ds, _ := f.svc.Devices(ctx, bob, third.Token); len(ds) != 0 {
+		t.Fatalf("bob sees %+v", ds)
+	}
+}
+
+func TestDeviceLabel(t *testing.T) {
+	tests := []struct{ ua, want string }{
+		{"Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/138.0.0.0 Safari/537.36 Edg/138.0.0.0", "Edge on Windows"},
+		{"Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/18.5 Safari/605.1.15", "Safari on macOS"},
+		{"Mozilla/5.0 (iPhone; CPU iPhone OS 18_5 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/18.5 Mobile/15E148 Safari/604.1", "Safari on iPhone"},
+		{"Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/138.0.0.0 Mobile Safari/537.36", "Chrome on Android"},
+		{"Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) HeadlessChrome/138.0.0.0 Safari/537.36", "Headless Chrome on Linux"},
+		{"curl/8.14.1", "curl"},
+		{"", "Unknown browser"},
+		{"my-app/1.0 \x00\n", "my-app/1.0"},
+		{strings.Repeat("x", 300), strings.Repeat("x", 63) + "…"},
+	}
+	for _, tc := range tests {
+		if got := auth.DeviceLabel(tc.ua); got != tc.want || len([]rune(got)) > 64 {
+			t.Errorf("DeviceLabel(%.40q) = %q, want %q", tc.ua, got, tc.want)
+		}
+	}
+}

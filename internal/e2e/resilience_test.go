@@ -1,0 +1,392 @@
+package e2e
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/twostep/twostep/internal/store/storetest"
+)
+
+// Resilience (issue 6): with PostgreSQL or Redis unreachable, /readyz fails,
+// requests get a clear JSON error and never a pass (fail closed), and
+// twostep recovers by itself within 5 s of the service coming back. The
+// shared servers are not stopped (unsafe in CI): a TCP proxy on loopback
+// stands between twostep and them, and the test cuts it.
+
+// recoveryDeadline is how soon after a service comes back twostep must
+// serve again without a restart (issue 6).
+const recoveryDeadline = 5 * time.Second
+
+// tcpProxy forwards connections from a loopback port to target until cut:
+// cut closes every connection and refuses new ones (they are accepted and
+// closed at once, as a dead server behind a load balancer looks), restore
+// lets new ones through again.
+type tcpProxy struct {
+	addr   string
+	target string
+	ln     net.Listener
+
+	mu    sync.Mutex
+	down  bool
+	conns map[net.Conn]struct{}
+}
+
+func newTCPProxy(t *testing.T, target string) *tcpProxy {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := &tcpProxy{addr: ln.Addr().String(), target: target, ln: ln, conns: map[net.Conn]struct{}{}}
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return // listener closed at cleanup
+			}
+			go p.forward(c)
+		}
+	}()
+	t.Cleanup(func() { ln.Close(); p.cut() })
+	return p
+}
+
+func (p *tcpProxy) forward(c net.Conn) {
+	if !p.track(c) {
+		c.Close()
+		return
+	}
+	up, err := net.DialTimeout("tcp", p.target, 2*time.Second)
+	if err != nil {
+		c.Close()
+		return
+	}
+	if !p.track(up) { // cut while dialling
+		c.Close()
+		up.Close()
+		return
+	}
+	go func() { io.Copy(up, c); up.Close(); c.Close() }()
+	io.Copy(c, up)
+	c.Close()
+	up.Close()
+	p.mu.Lock()
+	delete(p.conns, c)
+	delete(p.conns, up)
+	p.mu.Unlock()
+}
+
+func (p *tcpProxy) track(c net.Conn) bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.down {
+		return false
+	}
+	p.conns[c] = struct{}{}
+	return true
+}
+
+func (p *tcpProxy) cut() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.down = true
+	for c := range p.conns {
+		c.Close()
+	}
+	clear(p.conns)
+}
+
+func (p *tcpProxy) restore() {
+	p.mu.Lock()
+	p.down = false
+	p.mu.Unlock()
+}
+
+// via returns rawURL with its host:port replaced by the proxy's.
+func (p *tcpProxy) via(t *testing.T, rawURL string) string {
+	t.Helper()
+	u, err := url.Parse(rawURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	u.Host = p.addr
+	return u.String()
+}
+
+// redisURLEnv names the test Redis server (see ratelimit's tests).
+const redisURLEnv = "TWOSTEP_TEST_REDIS_URL"
+
+// testRedis returns the test Redis URL with a key_prefix of its own, so
+// parallel tests and runs never share a counter, and deletes the prefix's
+// keys when the test ends (never FLUSHDB: the server is shared). It skips
+// the test when TWOSTEP_TEST_REDIS_URL is unset. The client is for looking
+// at what twostep wrote.
+func testRedis(t *testing.T) (rawURL, prefix string, c *redis.Client) {
+	t.Helper()
+	base := os.Getenv(redisURLEnv)
+	if base == "" {
+		t.Skipf("Redis tests skipped: set %s (e.g. redis://127.0.0.1:6379/0)", redisURLEnv)
+	}
+	opts, err := redis.ParseURL(base)
+	if err != nil {
+		t.Fatalf("%s: %v", redisURLEnv, err)
+	}
+	c = redis.NewClient(opts)
+	b := make([]byte, 6)
+	rand.Read(b)
+	prefix = "twostep-test:" + hex.EncodeToString(b) + ":"
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		iter := c.Scan(ctx, 0, prefix+"*", 100).Iterator()
+		for iter.Next(ctx) {
+			c.Del(ctx, iter.Val())
+		}
+		if err := iter.Err(); err != nil {
+			t.Errorf("delete test keys %s*: %v", prefix, err)
+		}
+		c.Close()
+	})
+	u, err := url.Parse(base)
+	if err != nil {
+		t.Fatal(err)
+	}
+	q := u.Query()
+	q.Set("key_prefix", prefix)
+	u.RawQuery = q.Encode()
+	return u.String(), prefix, c
+}
+
+// forwardAuth asks s whether the session tok may reach a protected app.
+func (s *server) forwardAuth(tok string) (response, error) {
+	return s.send("GET", "/api/v1/auth", nil, bearer(tok), header("X-Original-URL", "https://app.example.test/"))
+}
+
+// outageAnswer checks an answer given while a backing service is down:
+// never a success (fail closed), a JSON error in the API's shape, and
+// nothing of the cause (driver, address, stack) in the body, and "a clear
+// 503" (SPEC, issue #6) with Retry-After.
+func outageAnswer(t *testing.T, r response, what string) {
+	t.Helper()
+	if r.status < 500 {
+		t.Fatalf("%s during the outage: status %d, want a 5xx refusal (fail closed); body: %s", what, r.status, r.body)
+	}
+	code := r.errCode(t)
+	low := strings.ToLower(string(r.body))
+	for _, leak := range []string{"pgx", "sql", "dial", "127.0.0.1", "redis", "connection", "goroutine", ".go:", "eof"} {
+		if strings.Contains(low, leak) {
+			t.Errorf("%s: the error body shows internals (%q): %s", what, leak, r.body)
+		}
+	}
+	if r.status != http.StatusServiceUnavailable || code != "unavailable" {
+		t.Errorf("%s during the outage answered %d %q, want 503 \"unavailable\": %s", what, r.status, code, r.body)
+	}
+}
+
+// waitFor polls check until it returns true or recoveryDeadline passes,
+// and returns how long that took.
+func waitFor(t *testing.T, what string, check func() bool) time.Duration {
+	t.Helper()
+	start := time.Now()
+	for !check() {
+		if time.Since(start) > recoveryDeadline {
+			t.Fatalf("%s: not within %v", what, recoveryDeadline)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	return time.Since(start)
+}
+
+func statusIs(s *server, status int, method, path string, body any, opts ...reqOpt) func() bool {
+	return func() bool {
+		r, err := s.send(method, path, body, opts...)
+		return err == nil && r.status == status
+	}
+}
+
+// TestResiliencePostgres cuts twostep off its PostgreSQL database and
+// brings it back. docs/deploy.md ("PostgreSQL") relies on this behaviour.
+func TestResiliencePostgres(t *testing.T) {
+	t.Parallel()
+	dsn := storetest.PostgresDSN(t)
+	u, err := url.Parse(dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := newTCPProxy(t, u.Host)
+	s := newInstance(t, p.via(t, dsn)).start(t)
+	kim := s.setupTOTP(t, "kim")
+	aal1 := s.login(t, "kim").str(t, "token")
+	if r, err := s.forwardAuth(kim.aal2); err != nil || r.status != 200 {
+		t.Fatalf("forward-auth before the outage: %v %d", err, r.status)
+	}
+	creds := map[string]string{"username": "kim", "password": testPassword}
+	// A code the server would accept, sent during the outage: it must not
+	// pass (and is not used up, so kim.gen can hand out the same step later).
+	code := totpCode(kim.gen.secret, max(nowStep(), kim.gen.last+1))
+
+	p.cut()
+	cutAt := time.Now()
+	s.call(t, "GET", "/readyz", nil).want(t, 503, "/readyz with PostgreSQL cut")
+	s.call(t, "GET", "/healthz", nil).want(t, 200, "/healthz with PostgreSQL cut (the process is alive)")
+	outageAnswer(t, s.call(t, "POST", "/api/v1/login", creds), "login")
+	outageAnswer(t, s.call(t, "POST", "/api/v1/verify", map[string]string{"method": "totp", "code": code}, bearer(aal1)), "verify with a valid code")
+	outageAnswer(t, s.call(t, "GET", "/api/v1/session", nil, bearer(kim.aal2)), "session")
+	// Forward-auth trusts its session cache for 1 s; after that it must ask
+	// the database, and without it refuse.
+	time.Sleep(time.Until(cutAt.Add(1100 * time.Millisecond)))
+	r, err := s.forwardAuth(kim.aal2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	outageAnswer(t, r, "forward-auth after the cache window")
+
+	p.restore()
+	took := waitFor(t, "/readyz 200 after PostgreSQL came back", statusIs(s, 200, "GET", "/readyz", nil))
+	t.Logf("/readyz ready again %v after PostgreSQL came back", took.Round(time.Millisecond))
+	waitFor(t, "login after PostgreSQL came back", statusIs(s, 200, "POST", "/api/v1/login", creds))
+	s.call(t, "POST", "/api/v1/verify", map[string]string{"method": "totp", "code": kim.gen.next(t)}, bearer(aal1)).
+		want(t, 200, "verify after PostgreSQL came back")
+	if r, err := s.forwardAuth(kim.aal2); err != nil || r.status != 200 {
+		t.Fatalf("forward-auth after PostgreSQL came back: %v %d", err, r.status)
+	}
+}
+
+// TestResilienceRedis cuts twostep off Redis, where its limits count: every
+// limited request is refused (the limiter fails closed) until Redis is
+// back, then everything works again without a restart. docs/deploy.md
+// ("Redis") relies on this behaviour.
+func TestResilienceRedis(t *testing.T) {
+	t.Parallel()
+	redisURL, prefix, rc := testRedis(t)
+	ru, err := url.Parse(redisURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := newTCPProxy(t, ru.Host)
+	s := newInstance(t, "", "TWOSTEP_REDIS="+p.via(t, redisURL)).start(t)
+	kim := s.setupTOTP(t, "kim")
+	aal1 := s.login(t, "kim").str(t, "token")
+	// The limits really count in Redis, under the configured prefix.
+	if n, err := rc.Exists(context.Background(), prefix+"login:ip:127.0.0.1").Result(); err != nil || n != 1 {
+		t.Fatalf("login counter %slogin:ip:127.0.0.1 in Redis: %d, %v", prefix, n, err)
+	}
+	creds := map[string]string{"username": "kim", "password": testPassword}
+	code := totpCode(kim.gen.secret, max(nowStep(), kim.gen.last+1))
+
+	p.cut()
+	if r := s.call(t, "GET", "/readyz", nil); r.status != 503 {
+		t.Errorf("/readyz answered %d with Redis cut, want 503", r.status)
+	}
+	outageAnswer(t, s.call(t, "POST", "/api/v1/login", creds), "login with Redis cut")
+	outageAnswer(t, s.call(t, "POST", "/api/v1/verify", map[string]string{"method": "totp", "code": code}, bearer(aal1)),
+		"verify of a valid code with Redis cut")
+
+	p.restore()
+	took := waitFor(t, "login after Redis came back", statusIs(s, 200, "POST", "/api/v1/login", creds))
+	t.Logf("login works again %v after Redis came back", took.Round(time.Millisecond))
+	s.call(t, "GET", "/readyz", nil).want(t, 200, "/readyz after Redis came back")
+	s.call(t, "POST", "/api/v1/verify", map[string]string{"method": "totp", "code": kim.gen.next(t)}, bearer(aal1)).
+		want(t, 200, "verify after Redis came back")
+}
+
+// TestScaleOutThreeInstances is issue 6's multi-instance test: three
+// instances on one PostgreSQL (and Redis when TWOSTEP_TEST_REDIS_URL is
+// set), configured as docs/deploy.md's three-instance setup (one database,
+// one Redis, one key file, public URL and trusted proxy as behind nginx).
+// 50 concurrent submissions of one TOTP code spread over the three give
+// exactly one success; a logout on one instance is refused by the others'
+// forward-auth within 1 s.
+func TestScaleOutThreeInstances(t *testing.T) {
+	t.Parallel()
+	env := []string{
+		"TWOSTEP_PUBLIC_URL=https://login.example.test",
+		"TWOSTEP_TRUSTED_PROXIES=127.0.0.1",
+		// Limits high enough that every submission reaches the code check:
+		// the single success must come from replay protection alone.
+		"TWOSTEP_LIMITS_LOGIN_PER_IP=1000",
+		"TWOSTEP_LIMITS_VERIFY_PER_IP=1000",
+		"TWOSTEP_LIMITS_VERIFY_PER_USER=1000",
+		"TWOSTEP_LIMITS_MAX_FAILURES=1000",
+	}
+	if os.Getenv(redisURLEnv) != "" {
+		redisURL, _, _ := testRedis(t)
+		env = append(env, "TWOSTEP_REDIS="+redisURL)
+	}
+	in := newInstance(t, storetest.PostgresDSN(t), env...)
+	srv := []*server{in.start(t), in.start(t), in.start(t)}
+
+	kim := srv[0].setupTOTP(t, "kim")
+	const n = 50
+	toks := make([]string, n)
+	for i := range toks {
+		toks[i] = srv[i%3].login(t, "kim").str(t, "token")
+	}
+	code := kim.gen.next(t)
+	statuses := make([]int, n)
+	var wg sync.WaitGroup
+	start := make(chan struct{})
+	for i := range n {
+		wg.Go(func() {
+			<-start
+			r, err := srv[i%3].send("POST", "/api/v1/verify", map[string]string{"method": "totp", "code": code}, bearer(toks[i]))
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			statuses[i] = r.status
+		})
+	}
+	close(start)
+	wg.Wait()
+	count := map[int]int{}
+	for _, st := range statuses {
+		count[st]++
+	}
+	if count[200] != 1 || count[401] != n-1 {
+		t.Fatalf("%d concurrent submissions of one code over 3 instances: statuses %v, want one 200 and %d 401", n, count, n-1)
+	}
+
+	// Logout on one instance; the others' forward-auth (cached for 1 s)
+	// must refuse the session within 1 s. The deadline allows for the
+	// polling interval and the requests' own time on top of the second.
+	lee := srv[1].setupTOTP(t, "lee")
+	for i, s := range srv {
+		if r, err := s.forwardAuth(lee.aal2); err != nil || r.status != 200 {
+			t.Fatalf("forward-auth on instance %d before logout: %v %d", i, err, r.status)
+		}
+	}
+	srv[0].call(t, "DELETE", "/api/v1/session", nil, bearer(lee.aal2)).want(t, 204, "logout on instance 0")
+	loggedOut := time.Now()
+	for i, s := range srv[1:] {
+		for {
+			r, err := s.forwardAuth(lee.aal2)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if r.status == 401 {
+				break
+			}
+			if r.status != 200 {
+				t.Fatalf("forward-auth on instance %d after logout: status %d: %s", i+1, r.status, r.body)
+			}
+			if time.Since(loggedOut) > time.Second+100*time.Millisecond {
+				t.Fatalf("instance %d still lets the session through %v after logout on instance 0", i+1, time.Since(loggedOut))
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+	}
+	t.Logf("logout effective on every instance within %v", time.Since(loggedOut))
+}
