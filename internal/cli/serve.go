@@ -1,14 +1,12 @@
 package cli
 
 import (
-	"context"
 	"fmt"
 	"log/slog"
 	"net"
 	"os"
 	"path/filepath"
 	"strings"
-	"time"
 
 	"github.com/twostep/twostep/internal/config"
 	"github.com/twostep/twostep/internal/httpx"
@@ -66,26 +64,11 @@ func (e *cmdEnv) serve(args []string) error {
 		a.log.Info("SMS messages are printed to this log (sms.provider=console)")
 	}
 	a.log.Info("configuration", "config", cfg)
+	jobs := []server.Job{{Name: "expired sessions and devices", Run: a.svc.ExpireSessions}}
 	if a.counters != nil {
-		go sweepCounters(e.ctx, a)
+		jobs = append(jobs, server.Job{Name: "expired limit counters", Run: a.counters.Sweep})
 	}
-	return server.Serve(e.ctx, ln, h, a.svc, a.log)
-}
-
-// sweepCounters deletes expired rate-limit counters from the database.
-func sweepCounters(ctx context.Context, a *app) {
-	t := time.NewTicker(10 * time.Minute)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-			if _, err := a.counters.Sweep(ctx); err != nil {
-				a.log.Warn("counter clean-up failed", "error", err)
-			}
-		}
-	}
+	return server.Serve(e.ctx, ln, h, a.log, jobs...)
 }
 
 // maxLogo bounds brand.logo_file: every page shows it, so it must stay small.

@@ -108,10 +108,16 @@ func ready(ctx context.Context, st *store.Store, checks []func(context.Context) 
 	return nil
 }
 
+// Job is periodic clean-up work run while the server serves.
+type Job struct {
+	Name string
+	Run  func(context.Context) (int64, error) // how many rows went
+}
+
 // Serve runs h on ln until ctx ends, then shuts down gracefully, giving
 // in-flight requests up to 10 s. Timeouts bound slow clients (slowloris).
-// Timed-out sessions are deleted every expireEvery.
-func Serve(ctx context.Context, ln net.Listener, h http.Handler, svc *auth.Service, log *slog.Logger) error {
+// Each job runs every cleanEvery.
+func Serve(ctx context.Context, ln net.Listener, h http.Handler, log *slog.Logger, jobs ...Job) error {
 	srv := &http.Server{
 		Handler:           h,
 		ReadHeaderTimeout: 5 * time.Second,
@@ -121,7 +127,9 @@ func Serve(ctx context.Context, ln net.Listener, h http.Handler, svc *auth.Servi
 		MaxHeaderBytes:    32 << 10,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
-	go expireSessions(ctx, svc, log)
+	for _, j := range jobs {
+		go runEvery(ctx, cleanEvery, j, log)
+	}
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 	select {
@@ -140,20 +148,20 @@ func Serve(ctx context.Context, ln net.Listener, h http.Handler, svc *auth.Servi
 	return nil
 }
 
-const expireEvery = 10 * time.Minute
+const cleanEvery = 10 * time.Minute
 
-func expireSessions(ctx context.Context, svc *auth.Service, log *slog.Logger) {
-	t := time.NewTicker(expireEvery)
+func runEvery(ctx context.Context, every time.Duration, j Job, log *slog.Logger) {
+	t := time.NewTicker(every)
 	defer t.Stop()
 	for {
 		select {
 		case <-ctx.Done():
 			return
 		case <-t.C:
-			if n, err := svc.ExpireSessions(ctx); err != nil {
-				log.Warn("session clean-up failed", "error", err)
+			if n, err := j.Run(ctx); err != nil {
+				log.Warn("clean-up failed", "job", j.Name, "error", err)
 			} else if n > 0 {
-				log.Debug("expired sessions deleted", "count", n)
+				log.Debug("clean-up", "job", j.Name, "deleted", n)
 			}
 		}
 	}
