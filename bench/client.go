@@ -67,6 +67,23 @@ func (c *client) post(ctx context.Context, path, bearer string, body, out any) (
 	return resp.StatusCode, nil
 }
 
+// get sends GET path with the given headers, drains the answer and returns
+// its status and headers; err is set only for a transport failure.
+func (c *client) get(ctx context.Context, path string, header http.Header) (int, http.Header, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, c.base+path, nil)
+	if err != nil {
+		return 0, nil, err
+	}
+	req.Header = header
+	resp, err := c.http.Do(req)
+	if err != nil {
+		return 0, nil, err
+	}
+	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 1<<20))
+	resp.Body.Close()
+	return resp.StatusCode, resp.Header, nil
+}
+
 // outcome labels one request for the error table: the HTTP status, or
 // "transport" when none came back, or "bad_body" for a 200 that did not
 // carry what the API promises.

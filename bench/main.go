@@ -34,6 +34,8 @@ type options struct {
 	settle      time.Duration
 	timeout     time.Duration
 	json        bool
+	anonymous   bool
+	httpClient  string
 	argon2      argon2Params
 }
 
@@ -84,10 +86,12 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	f.StringVar(&o.adminToken, "admin-token", "", "admin token of the --target server")
 	f.IntVar(&o.pid, "pid", 0, "PID of the --target server, for CPU and memory figures")
 	f.IntVar(&o.users, "users", 1000, "users to seed (admin API + TOTP enrolment)")
-	f.StringVar(&o.scenario, "scenario", "all", "login, verify-totp or all")
+	f.StringVar(&o.scenario, "scenario", "all", "login, verify-totp, all (login then verify-totp) or forward-auth")
 	f.IntVar(&o.concurrency, "concurrency", 64, "concurrent workers in the measured scenarios")
-	f.DurationVar(&o.duration, "duration", 20*time.Second, "length of the login scenario")
-	f.IntVar(&o.maxRequests, "max-requests", 1_000_000, "cap on requests in the login scenario")
+	f.DurationVar(&o.duration, "duration", 20*time.Second, "length of the login and forward-auth scenarios")
+	f.IntVar(&o.maxRequests, "max-requests", 1_000_000, "cap on requests in the login and forward-auth scenarios")
+	f.StringVar(&o.httpClient, "http-client", "lean", "forward-auth: lean (minimal HTTP/1.1, one keep-alive connection per worker) or stdlib (net/http)")
+	f.BoolVar(&o.anonymous, "anonymous", false, "forward-auth: send no session at all (expected answer 401) instead of the users' aal2 sessions")
 	f.IntVar(&o.seedConc, "seed-concurrency", 8, "concurrency of seeding (not measured)")
 	f.IntVar(&o.preConc, "prelogin-concurrency", 4, "concurrency of the aal1 logins before verify-totp (not measured)")
 	f.DurationVar(&o.settle, "settle", time.Second, "wait after /readyz before reading idle RSS")
@@ -110,9 +114,15 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 		problems = append(problems, errors.New("--target needs --admin-token"))
 	}
 	switch o.scenario {
-	case "login", "verify-totp", "all":
+	case "login", "verify-totp", "all", "forward-auth":
 	default:
-		problems = append(problems, fmt.Errorf("--scenario %q: want login, verify-totp or all", o.scenario))
+		problems = append(problems, fmt.Errorf("--scenario %q: want login, verify-totp, all or forward-auth", o.scenario))
+	}
+	if o.httpClient != "lean" && o.httpClient != "stdlib" {
+		problems = append(problems, fmt.Errorf("--http-client %q: want lean or stdlib", o.httpClient))
+	}
+	if o.anonymous && o.scenario != "forward-auth" {
+		problems = append(problems, errors.New("--anonymous applies to --scenario forward-auth only"))
 	}
 	for _, c := range []struct {
 		name   string
@@ -145,7 +155,7 @@ type report struct {
 	SeedSeconds  float64       `json:"seed_seconds"`   // not a measurement, for context
 	SetupRetries int64         `json:"setup_retries"`  // 503s retried while seeding and logging in before verify-totp
 	Scenarios    []result      `json:"scenarios"`      //
-	Checks       []check       `json:"targets"`        // issue #2
+	Checks       []check       `json:"targets"`        // issue #2 (login, verify-totp), issue #5 (forward-auth)
 	StartedAtUTC time.Time     `json:"started_at_utc"` //
 }
 
@@ -199,6 +209,24 @@ func bench(ctx context.Context, o options, log io.Writer) (*report, error) {
 		r, err := measure(pid, func() (result, error) {
 			return runLogin(ctx, c, users, o.concurrency, o.duration, o.maxRequests), nil
 		})
+		rep.Scenarios = append(rep.Scenarios, r)
+		if err == nil {
+			err = ctx.Err()
+		}
+		if err != nil {
+			return rep, err
+		}
+	}
+	if o.scenario == "forward-auth" {
+		what := "the users' aal2 sessions (Bearer), round robin"
+		if o.anonymous {
+			what = "no session (anonymous)"
+		}
+		fmt.Fprintf(log, "forward-auth: %d workers for %v, GET /api/v1/auth with %s, %s HTTP client\n", o.concurrency, o.duration, what, o.httpClient)
+		r, err := measure(pid, func() (result, error) {
+			return runForwardAuth(ctx, c, users, o.concurrency, o.duration, o.maxRequests, o.anonymous, o.httpClient == "lean")
+		})
+		r.HTTPClient = o.httpClient
 		rep.Scenarios = append(rep.Scenarios, r)
 		if err == nil {
 			err = ctx.Err()

@@ -1,8 +1,10 @@
 package main
 
 import (
+	"bufio"
 	"encoding/base32"
 	"io"
+	"net"
 	"strings"
 	"testing"
 	"time"
@@ -122,6 +124,9 @@ func TestFlags(t *testing.T) {
 		{"target without token", []string{"--target", "http://127.0.0.1:8080"}, false},
 		{"bad scenario", []string{"--server", "a", "--scenario", "nope"}, false},
 		{"zero concurrency", []string{"--server", "a", "--concurrency", "0"}, false},
+		{"forward-auth", []string{"--server", "a", "--scenario", "forward-auth"}, true},
+		{"forward-auth anonymous", []string{"--server", "a", "--scenario", "forward-auth", "--anonymous"}, true},
+		{"anonymous without forward-auth", []string{"--server", "a", "--scenario", "login", "--anonymous"}, false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -144,5 +149,61 @@ func TestParseMachineCPU(t *testing.T) {
 	// ticks; busy leaves out idle and iowait: 160 ticks. 100 ticks = 1 s.
 	if busy != 1600*time.Millisecond || total != 9800*time.Millisecond {
 		t.Errorf("parseMachineCPU = %v busy, %v total; want 1.6s, 9.8s", busy, total)
+	}
+}
+
+func TestErrorCounts(t *testing.T) {
+	statuses := map[string]int{"200": 5, "401": 3, "transport": 1}
+	if got := errorCounts(statuses, "200"); len(got) != 2 || got["401"] != 3 || got["transport"] != 1 {
+		t.Errorf("errorCounts(200) = %v", got)
+	}
+	if got := errorCounts(statuses, "401"); len(got) != 2 || got["200"] != 5 || got["transport"] != 1 {
+		t.Errorf("errorCounts(401) = %v", got)
+	}
+}
+
+// TestLeanConn feeds the lean client canned answers over an in-memory pipe
+// (no socket): what twostep sends is understood, the rest ends the
+// connection.
+func TestLeanConn(t *testing.T) {
+	tests := []struct {
+		name       string
+		answer     string
+		status     int
+		remoteUser bool
+		keep       bool
+		err        bool
+	}{
+		{"pass", "HTTP/1.1 200 OK\r\nRemote-User: alice\r\nContent-Length: 0\r\n\r\n", 200, true, true, false},
+		{"refused with a body", "HTTP/1.1 401 Unauthorized\r\nContent-Type: application/json\r\ncontent-length: 5\r\n\r\n{...}", 401, false, true, false},
+		{"close", "HTTP/1.1 403 Forbidden\r\nConnection: close\r\nContent-Length: 0\r\n\r\n", 403, false, false, false},
+		{"chunked", "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n", 200, false, false, true},
+		{"no length", "HTTP/1.1 200 OK\r\n\r\n", 200, false, false, true},
+		{"garbage", "SSH-2.0-OpenSSH\r\n", 0, false, false, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			client, server := net.Pipe()
+			defer client.Close()
+			req := forwardAuthRequest("127.0.0.1:1", "tok")
+			go func() {
+				defer server.Close()
+				buf := make([]byte, len(req))
+				if _, err := io.ReadFull(server, buf); err != nil || string(buf) != string(req) {
+					return
+				}
+				io.WriteString(server, tt.answer)
+			}()
+			c := &leanConn{conn: client, br: bufio.NewReader(client)}
+			a, keep, err := c.exchange(req)
+			if (err != nil) != tt.err || a.status != tt.status || a.remoteUser != tt.remoteUser || (err == nil && keep != tt.keep) {
+				t.Errorf("exchange = %+v, keep %v, err %v; want status %d, remoteUser %v, keep %v, err %v",
+					a, keep, err, tt.status, tt.remoteUser, tt.keep, tt.err)
+			}
+		})
+	}
+	if !strings.Contains(string(forwardAuthRequest("h:1", "")), "X-Original-URL: "+forwardAuthURL+"\r\n") ||
+		strings.Contains(string(forwardAuthRequest("h:1", "")), "Authorization") {
+		t.Error("anonymous request malformed")
 	}
 }

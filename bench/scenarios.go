@@ -2,8 +2,11 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
+	"net/http"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -18,16 +21,23 @@ type result struct {
 	ReqPerSec   float64        `json:"req_per_sec"`
 	Latency     latencySummary `json:"latency"`
 	Statuses    map[string]int `json:"statuses"`
-	Errors      map[string]int `json:"errors"` // every outcome other than 200
+	Expected    string         `json:"expected_status"` // the answer that counts as success
+	Errors      map[string]int `json:"errors"`          // every outcome other than Expected
 	ErrorsTotal int            `json:"errors_total"`
 	NotSent     int            `json:"not_sent,omitempty"` // verify-totp: window ended first
 	TOTPStep    uint64         `json:"totp_step,omitempty"`
+	HTTPClient  string         `json:"http_client,omitempty"` // forward-auth: lean or stdlib
 
 	ServerCPUSeconds float64 `json:"server_cpu_seconds"`
 	ServerCPUPerReq  float64 `json:"server_cpu_ms_per_request"`
 	ServerPeakRSSMiB float64 `json:"server_peak_rss_mib"`
 	PeakRSSScope     string  `json:"peak_rss_scope"` // "scenario" after a VmHWM reset, else "process lifetime"
-	BenchCPUSeconds  float64 `json:"bench_cpu_seconds"`
+	// VmRSS just before and just after the scenario: what the requests
+	// left behind (the Go runtime returns freed memory to the OS only
+	// slowly, so growth is an upper bound of what was kept).
+	ServerRSSStartMiB float64 `json:"server_rss_start_mib"`
+	ServerRSSEndMiB   float64 `json:"server_rss_end_mib"`
+	BenchCPUSeconds   float64 `json:"bench_cpu_seconds"`
 	// Whole machine over the scenario: CPU time available (wall × CPUs),
 	// busy, and busy that was neither the server nor bench (other
 	// processes sharing the cores).
@@ -41,12 +51,14 @@ type result struct {
 func measure(pid int, fn func() (result, error)) (result, error) {
 	scope := "n/a (no --pid)"
 	var cpu0 time.Duration
+	var rss0 int64
 	if pid > 0 {
 		scope = "process lifetime"
 		if resetPeakRSS(pid) {
 			scope = "scenario"
 		}
 		cpu0, _ = cpuTime(pid)
+		rss0, _ = memStatus(pid, "VmRSS")
 	}
 	self0 := selfCPU()
 	busy0, total0, merr := machineCPU()
@@ -66,6 +78,10 @@ func measure(pid int, fn func() (result, error)) (result, error) {
 			return r, fmt.Errorf("server cpu: %w", err)
 		}
 		r.ServerCPUSeconds = (cpu1 - cpu0).Seconds()
+		r.ServerRSSStartMiB = mib(rss0)
+		if rss1, err := memStatus(pid, "VmRSS"); err == nil {
+			r.ServerRSSEndMiB = mib(rss1)
+		}
 		if r.MachineBusySecs > 0 {
 			r.OtherCPUSeconds = max(0, r.MachineBusySecs-r.ServerCPUSeconds-r.BenchCPUSeconds)
 		}
@@ -81,9 +97,14 @@ func measure(pid int, fn func() (result, error)) (result, error) {
 	return r, nil
 }
 
-// finish turns a recorder into the counting fields of a result.
-func finish(name string, conc int, rec *recorder) result {
-	r := result{Scenario: name, Concurrency: conc, Requests: len(rec.latencies), Statuses: rec.statuses, Errors: errorCounts(rec.statuses)}
+// finish turns a recorder into the counting fields of a result; every
+// outcome but 200 is an error.
+func finish(name string, conc int, rec *recorder) result { return finishExpect(name, conc, rec, "200") }
+
+// finishExpect is finish with another expected outcome.
+func finishExpect(name string, conc int, rec *recorder, expected string) result {
+	r := result{Scenario: name, Concurrency: conc, Requests: len(rec.latencies), Statuses: rec.statuses,
+		Expected: expected, Errors: errorCounts(rec.statuses, expected)}
 	for _, v := range r.Errors {
 		r.ErrorsTotal += v
 	}
@@ -124,6 +145,75 @@ func runLogin(ctx context.Context, c *client, users []*user, conc int, dur time.
 	}
 	wg.Wait()
 	return finish("login", conc, rec)
+}
+
+// forwardAuthURL is the application URL every forward-auth check asks
+// about, as nginx passes it (X-Original-URL). The started server has no
+// rule for it, so the default policy, two_factor, applies.
+const forwardAuthURL = "http://app.example.test/"
+
+// runForwardAuth has conc workers ask GET /api/v1/auth, as a reverse proxy
+// does for every request to a protected application, until dur has passed
+// or maxReq checks were started: with the aal2 session of each seeded user
+// in turn (Authorization: Bearer; expected answer 200 with a Remote-User
+// header), or with anonymous no session at all (expected 401). Checks in
+// flight at the deadline finish and count. With lean, each worker speaks
+// HTTP/1.1 on its own keep-alive connection (leanhttp.go); otherwise the
+// workers share c's net/http client.
+func runForwardAuth(ctx context.Context, c *client, users []*user, conc int, dur time.Duration, maxReq int, anonymous, lean bool) (result, error) {
+	host := strings.TrimPrefix(c.base, "http://")
+	reqs := make([][]byte, len(users))
+	for i, u := range users {
+		if anonymous {
+			reqs[i] = forwardAuthRequest(host, "")
+		} else {
+			reqs[i] = forwardAuthRequest(host, u.aal2)
+		}
+	}
+	if _, err := newLeanConn(c.base); lean && err != nil {
+		return result{}, err
+	}
+	// A 200 must name the user; anything else that the scenario does not
+	// expect is an error of its own kind.
+	label := func(st int, remoteUser bool, err error) string {
+		if err == nil && st == 200 && !remoteUser {
+			err = errors.New("200 without Remote-User")
+		}
+		return outcome(st, err)
+	}
+	rec := newRecorder(min(maxReq, 1<<20))
+	var next atomic.Int64
+	deadline := time.Now().Add(dur)
+	var wg sync.WaitGroup
+	for range conc {
+		wg.Go(func() {
+			lc, _ := newLeanConn(c.base)
+			defer lc.close()
+			h := http.Header{"X-Original-Url": {forwardAuthURL}}
+			for ctx.Err() == nil && time.Now().Before(deadline) {
+				i := int(next.Add(1) - 1)
+				if i >= maxReq {
+					return
+				}
+				start := time.Now()
+				if lean {
+					a, err := lc.do(ctx, reqs[i%len(reqs)])
+					rec.add(start, time.Since(start), label(a.status, a.remoteUser, err))
+					continue
+				}
+				if !anonymous {
+					h.Set("Authorization", "Bearer "+users[i%len(users)].aal2)
+				}
+				st, hdr, err := c.get(ctx, "/api/v1/auth", h)
+				rec.add(start, time.Since(start), label(st, hdr.Get("Remote-User") != "", err))
+			}
+		})
+	}
+	wg.Wait()
+	if anonymous {
+		return finishExpect("forward-auth-anonymous", conc, rec, "401"), nil
+	}
+	return finish("forward-auth", conc, rec), nil
 }
 
 // waitWindow sleeps until just after the start of the first TOTP time

@@ -17,6 +17,7 @@ type user struct {
 	password string
 	secret   []byte // TOTP shared secret, decoded
 	aal1     string // session token from the pre-login of verify-totp
+	aal2     string // session token from the seeding's confirm (forward-auth)
 }
 
 // sessionAnswer is the part of the login and verify answers bench reads.
@@ -102,10 +103,15 @@ func enrol(ctx context.Context, c *client, adminToken string, u *user) (uint64, 
 	}
 	now := time.Now()
 	code := totpCode(u.secret, now, 6)
-	st, err = c.post(ctx, "/api/v1/setup/totp/confirm", login.Token, map[string]string{"code": code, "factor_id": setup.FactorID}, nil)
+	var confirm sessionAnswer
+	st, err = c.post(ctx, "/api/v1/setup/totp/confirm", login.Token, map[string]string{"code": code, "factor_id": setup.FactorID}, &confirm)
 	if err := want(st, err, 200, "confirm totp"); err != nil {
 		return 0, err
 	}
+	if confirm.Token == "" || confirm.AAL != "aal2" {
+		return 0, fmt.Errorf("confirm totp: answer without an aal2 token")
+	}
+	u.aal2 = confirm.Token
 	return stepAt(now), nil
 }
 

@@ -73,11 +73,11 @@ func summarize(lat []time.Duration) latencySummary {
 	}
 }
 
-// errorCounts returns every outcome other than 200, for the report.
-func errorCounts(statuses map[string]int) map[string]int {
+// errorCounts returns every outcome other than expected, for the report.
+func errorCounts(statuses map[string]int, expected string) map[string]int {
 	out := map[string]int{}
 	for k, v := range statuses {
-		if k != "200" {
+		if k != expected {
 			out[k] = v
 		}
 	}

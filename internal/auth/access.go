@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"net/url"
+	"path"
 	"slices"
 	"strings"
 
@@ -39,9 +41,14 @@ func ParseRule(s string) (Rule, error) {
 		return Rule{}, fmt.Errorf("rule %q: want \"HOST[/PATH] POLICY [GROUP]\"", s)
 	}
 	var r Rule
-	r.Host, r.Path, _ = strings.Cut(strings.ToLower(f[0]), "/")
-	if strings.Contains(f[0], "/") {
-		r.Path = "/" + r.Path
+	host, p, hasPath := strings.Cut(f[0], "/")
+	r.Host = strings.ToLower(host)
+	if hasPath {
+		clean, ok := NormalizePath("/" + p)
+		if !ok {
+			return Rule{}, fmt.Errorf("rule %q: path must be a plain path like /admin", s)
+		}
+		r.Path = strings.TrimSuffix(clean, "/")
 	}
 	switch p := Policy(f[1]); p {
 	case PolicyBypass, PolicyOneFactor, PolicyTwoFactor, PolicyDeny:
@@ -77,15 +84,44 @@ type Access struct {
 	Default Policy
 }
 
-// Match returns the rule for host and path.
+// Match returns the rule for host and a path already normalised with
+// NormalizePath. A rule path matches itself and what lies below it, on
+// segment boundaries: /public covers /public/x but not /publicity.
 func (a Access) Match(host, path string) Rule {
 	host = canonicalHost(host)
 	for _, r := range a.Rules {
-		if matchHost(r.Host, host) && strings.HasPrefix(path, r.Path) {
+		if matchHost(r.Host, host) && (r.Path == "" || path == r.Path || strings.HasPrefix(path, r.Path+"/")) {
 			return r
 		}
 	}
 	return Rule{Host: "*", Policy: a.Default}
+}
+
+// NormalizePath turns a request path as the client wrote it (still
+// percent-encoded) into the form rules are compared with, the way the
+// application behind the proxy will resolve it: decoded once, dot segments
+// and repeated slashes removed, lower-cased (so /BLOCKED on a case-
+// insensitive application cannot slip past a rule for /blocked). Encoded
+// slashes or backslashes, raw backslashes and control characters are
+// refused (ok false): applications disagree on what they mean, so no rule
+// can safely decide. Without this, /public/../admin matched a bypass rule
+// for /public (OWASP ASVS V4.1.1: access control on the resource actually
+// served).
+func NormalizePath(escaped string) (string, bool) {
+	low := strings.ToLower(escaped)
+	if strings.Contains(low, "%2f") || strings.Contains(low, "%5c") || strings.Contains(escaped, "\\") {
+		return "", false
+	}
+	p, err := url.PathUnescape(escaped)
+	if err != nil || strings.ContainsFunc(p, func(r rune) bool { return r < 0x20 || r == 0x7f || r == '\\' }) {
+		return "", false
+	}
+	trailing := strings.HasSuffix(p, "/")
+	p = path.Clean("/" + p)
+	if trailing && p != "/" {
+		p += "/"
+	}
+	return strings.ToLower(p), true
 }
 
 // Covers reports whether a rule names host: only such hosts (and twostep's
@@ -119,7 +155,14 @@ const (
 // through a short-lived cache and never writes (SPEC §3; the idle timer is
 // moved by the sessions' own requests to twostep). A session that is not
 // aal2 where two_factor applies needs sign-in, as does a missing one.
-func (s *Service) Check(ctx context.Context, tok, host, path string) (Decision, model.User, error) {
+//
+// rawPath is the path as the client sent it (percent-encoded); a path that
+// cannot be normalised safely is refused.
+func (s *Service) Check(ctx context.Context, tok, host, rawPath string) (Decision, model.User, error) {
+	path, ok := NormalizePath(rawPath)
+	if !ok {
+		return Forbidden, model.User{}, nil
+	}
 	rule := s.cfg.Access.Match(host, path)
 	switch rule.Policy {
 	case PolicyBypass:

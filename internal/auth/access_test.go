@@ -1,6 +1,7 @@
 package auth_test
 
 import (
+	"strings"
 	"testing"
 	"time"
 
@@ -140,5 +141,52 @@ func TestForwardAuthLogoutIsImmediateOnThisInstance(t *testing.T) {
 	}
 	if d, _, _ := f.svc.Check(ctx, tok, "app.example.com", "/"); d != auth.NeedLogin {
 		t.Fatalf("right after logout: %v", d)
+	}
+}
+
+func TestNormalizePathAndMatch(t *testing.T) {
+	a := rules(t, auth.PolicyTwoFactor,
+		"app.example.com/public bypass",
+		"app.example.com/blocked deny",
+		"app.example.com/admin two_factor admins",
+	)
+	tests := []struct {
+		raw  string
+		want auth.Policy // "" means the path is refused
+	}{
+		{"/public", auth.PolicyBypass},
+		{"/public/", auth.PolicyBypass},
+		{"/public/x?y=1", auth.PolicyBypass},
+		{"/publicity", auth.PolicyTwoFactor}, // segment boundary
+		{"/public/../blocked", auth.PolicyDeny},
+		{"/public/%2e%2e/blocked", auth.PolicyDeny},
+		{"/public/%2E%2E/admin", auth.PolicyTwoFactor},
+		{"/%62locked", auth.PolicyDeny},
+		{"/./blocked", auth.PolicyDeny},
+		{"//blocked", auth.PolicyDeny},
+		{"/BLOCKED", auth.PolicyDeny},
+		{"/blocked/../public", auth.PolicyBypass}, // what the app serves is /public
+		{"/public%2f..%2fblocked", ""},
+		{"/public%5c..%5cblocked", ""},
+		{"/public\\..\\blocked", ""},
+		{"/bad%zz", ""},
+		{"/nul%00", ""},
+	}
+	for _, tc := range tests {
+		raw, _, _ := strings.Cut(tc.raw, "?")
+		p, ok := auth.NormalizePath(raw)
+		if tc.want == "" {
+			if ok {
+				t.Errorf("NormalizePath(%q) = %q, want refused", tc.raw, p)
+			}
+			continue
+		}
+		if !ok {
+			t.Errorf("NormalizePath(%q) refused", tc.raw)
+			continue
+		}
+		if got := a.Match("app.example.com", p).Policy; got != tc.want {
+			t.Errorf("%q → %q → %s, want %s", tc.raw, p, got, tc.want)
+		}
 	}
 }

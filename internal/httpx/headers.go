@@ -2,6 +2,7 @@ package httpx
 
 import (
 	"net/http"
+	"slices"
 	"strings"
 )
 
@@ -12,19 +13,38 @@ const SessionCookie = "twostep_session"
 // response (OWASP Secure Headers; ASVS V14.4). HSTS only when served over
 // TLS (tls true), since on plain HTTP it would be ignored or wrong.
 func SecurityHeaders(tls bool, next http.Handler) http.Handler {
+	set := securityHeaders
+	if tls {
+		set = append(slices.Clone(set), header{"Strict-Transport-Security", []string{"max-age=31536000; includeSubDomains"}})
+	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		h := w.Header()
-		h.Set("Content-Security-Policy", "default-src 'self'; img-src 'self' data:; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'")
-		h.Set("X-Frame-Options", "DENY")
-		h.Set("X-Content-Type-Options", "nosniff")
-		h.Set("Referrer-Policy", "no-referrer")
-		h.Set("Cross-Origin-Opener-Policy", "same-origin")
-		h.Set("Cache-Control", "no-store")
-		if tls {
-			h.Set("Strict-Transport-Security", "max-age=31536000; includeSubDomains")
+		// Direct assignment of shared, already-canonical values: this runs
+		// on every forward-auth check, where Header.Set's canonicalisation
+		// and one slice per header showed in the profile. Nothing appends
+		// to these slices; handlers that change a header replace it.
+		for _, kv := range set {
+			h[kv.key] = kv.val
 		}
 		next.ServeHTTP(w, r)
 	})
+}
+
+type header struct {
+	key string // canonical form
+	val []string
+}
+
+var securityHeaders = []header{
+	{"Content-Security-Policy", []string{"default-src 'self'; img-src 'self' data:; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"}},
+	{"X-Frame-Options", []string{"DENY"}},
+	{"X-Content-Type-Options", []string{"nosniff"}},
+	// same-origin, not no-referrer: under no-referrer browsers send
+	// "Origin: null" with same-origin form posts, which cross-origin
+	// protection must refuse; other sites still get no referrer.
+	{"Referrer-Policy", []string{"same-origin"}},
+	{"Cross-Origin-Opener-Policy", []string{"same-origin"}},
+	{"Cache-Control", []string{"no-store"}},
 }
 
 // SessionToken returns the session token presented as

@@ -14,6 +14,7 @@ import (
 	"log/slog"
 	"net/http"
 	"strconv"
+	"sync/atomic"
 	"time"
 )
 
@@ -71,18 +72,27 @@ func RequestID(ctx context.Context) string {
 	return id
 }
 
-// WithRequestID gives every request a random ID, returned in X-Request-Id
-// and used in error logs, so a user's report can be matched to a log line.
-// A client-supplied ID is ignored: it could forge or flood log entries.
+// WithRequestID gives every request an ID, returned in X-Request-Id and
+// used in error logs, so a user's report can be matched to a log line. IDs
+// need to be unique, not secret: a random per-process prefix and a counter,
+// with no random read per request on the hot path. A client-supplied ID is
+// ignored: it could forge or flood log entries.
 func WithRequestID(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		var b [8]byte
-		rand.Read(b[:])
-		id := hex.EncodeToString(b[:])
-		w.Header().Set("X-Request-Id", id)
+		id := requestPrefix + strconv.FormatUint(requestSeq.Add(1), 36)
+		w.Header()["X-Request-Id"] = []string{id}
 		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), requestIDKey, id)))
 	})
 }
+
+var (
+	requestPrefix = func() string {
+		var b [6]byte
+		rand.Read(b[:])
+		return hex.EncodeToString(b[:]) + "-"
+	}()
+	requestSeq atomic.Uint64
+)
 
 // Recover turns a panic into a 500 with no details for the client.
 func Recover(log *slog.Logger, next http.Handler) http.Handler {

@@ -1,0 +1,205 @@
+package proxy
+
+import (
+	"context"
+	"net/url"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/cdproto/page"
+	"github.com/chromedp/chromedp"
+)
+
+const chromiumPath = "/usr/bin/chromium"
+
+// TestBrowserThroughNginx is the forward-auth journey once in headless
+// Chromium, with JavaScript on, through nginx serving HTTPS (the production
+// shape: Secure cookies for example.test): the person opens the
+// application, nginx sends them to twostep's sign-in page, they enter the
+// password and a code from their authenticator app, and the browser ends on
+// the page they asked for, which shows that the application saw them as
+// carol. After signing out on twostep's settings page, the application
+// sends them to sign in again. Chromium resolves *.example.test to
+// 127.0.0.1 and accepts the test's certificate.
+func TestBrowserThroughNginx(t *testing.T) {
+	if _, err := os.Stat(chromiumPath); err != nil {
+		t.Skipf("headless Chromium not found at %s (apt-get install chromium): %v", chromiumPath, err)
+	}
+	browserJourney(t, newTLSSetup(t))
+}
+
+// TestBrowserThroughNginxPlainHTTP is the same journey over plain HTTP with
+// insecure_dev_cookies, the documented development set-up.
+func TestBrowserThroughNginxPlainHTTP(t *testing.T) {
+	if _, err := os.Stat(chromiumPath); err != nil {
+		t.Skipf("headless Chromium not found at %s (apt-get install chromium): %v", chromiumPath, err)
+	}
+	browserJourney(t, newSetup(t))
+}
+
+func browserJourney(t *testing.T, s *setup) {
+	s.ts.addUser(t, "carol")
+	// The authenticator app was set up earlier (JSON API); the browser
+	// starts without a session.
+	gen := s.enrol(t, s.client(t, true), "carol")
+	ctx := startBrowser(t)
+	b := &browserUser{t: t, ctx: ctx}
+
+	orig := s.nginx.url(appHost, "/reports/q3?view=full")
+	b.open(orig)
+	b.wantAt(s.nginx.url(loginHost, "/login"), "Sign in to Example Corp")
+	b.fill("username", "carol")
+	b.fill("password", password)
+	b.press(`form[action="/login"] button[type=submit]`)
+	b.wantAt(s.nginx.url(loginHost, "/verify"), "Enter your code")
+	b.fill("code", gen.next(t))
+	b.press(`form[action="/verify"] button[type=submit]`)
+	// /continue sends the browser on with a meta refresh.
+	b.waitLocation(orig)
+	seenText := b.text("#seen")
+	for _, want := range []string{"Remote-User: carol", "Path: /reports/q3?view=full"} {
+		if !strings.Contains(seenText, want) {
+			t.Errorf("the application page lacks %q:\n%s", want, seenText)
+		}
+	}
+
+	// Signing out on twostep ends access to the application too.
+	b.open(s.nginx.url(loginHost, "/settings"))
+	b.wantAt(s.nginx.url(loginHost, "/settings"), "Your sign-in methods")
+	b.press(`header form[action="/logout"] button[type=submit]`)
+	b.wantAt(s.nginx.url(loginHost, "/login"), "Sign in")
+	b.open(orig)
+	b.wantAt(s.nginx.url(loginHost, "/login"), "Sign in to Example Corp")
+}
+
+// startBrowser starts headless Chromium (the options of
+// internal/e2e/browser) with *.example.test resolved to 127.0.0.1, and
+// returns a tab with a time limit.
+func startBrowser(t *testing.T) context.Context {
+	t.Helper()
+	opts := append(chromedp.DefaultExecAllocatorOptions[:],
+		chromedp.ExecPath(chromiumPath),
+		chromedp.NoSandbox,
+		chromedp.DisableGPU,
+		chromedp.UserDataDir(t.TempDir()),
+		chromedp.Flag("disable-quic", true),
+		chromedp.Flag("disable-component-update", true),
+		chromedp.Flag("no-first-run", true),
+		chromedp.Flag("disable-background-networking", true),
+		chromedp.Flag("disable-sync", true),
+		chromedp.Flag("hide-scrollbars", true),
+		chromedp.Flag("host-resolver-rules", "MAP *.example.test 127.0.0.1"),
+		chromedp.Flag("ignore-certificate-errors", true), // the test's own certificate
+		// The defaults' list plus HTTPS-Upgrades: the test hosts speak plain
+		// HTTP only.
+		chromedp.Flag("disable-features", "Translate,BlinkGenPropertyTrees,HttpsUpgrades"),
+		chromedp.WindowSize(1280, 800),
+	)
+	allocCtx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
+	browserCtx, cancelBrowser := chromedp.NewContext(allocCtx)
+	t.Cleanup(func() { cancelBrowser(); cancelAlloc() })
+	if err := chromedp.Do(browserCtx); err != nil {
+		t.Fatalf("starting Chromium: %v", err)
+	}
+	// The test's tab, in a new browser context (its own cookies).
+	tabCtx, cancelTab := chromedp.NewContext(browserCtx, chromedp.WithNewBrowserContext())
+	ctx, cancel := context.WithTimeout(tabCtx, 60*time.Second)
+	t.Cleanup(func() { cancel(); cancelTab() })
+	return ctx
+}
+
+// browserUser is a person using one tab.
+type browserUser struct {
+	t   *testing.T
+	ctx context.Context
+}
+
+func (b *browserUser) open(u string) {
+	b.t.Helper()
+	if err := chromedp.Do(b.ctx, chromedp.Navigate(u)); err != nil {
+		b.t.Fatalf("open %s: %v", u, err)
+	}
+}
+
+func (b *browserUser) fill(id, value string) {
+	b.t.Helper()
+	if err := chromedp.Do(b.ctx, chromedp.SendKeys(chromedp.ID(id), value)); err != nil {
+		b.t.Fatalf("fill %s: %v", id, err)
+	}
+}
+
+// press clicks what sel selects and waits for the page it leads to.
+func (b *browserUser) press(sel string) {
+	b.t.Helper()
+	if _, err := chromedp.Run(b.ctx, chromedp.WaitEvent(page.LoadEventFired, nil, chromedp.Click(chromedp.CSS(sel), chromedp.NodeVisible))); err != nil {
+		b.t.Fatalf("press %s: %v", sel, err)
+	}
+}
+
+func (b *browserUser) text(sel string) string {
+	b.t.Helper()
+	s, err := chromedp.Run(b.ctx, chromedp.TextContent(chromedp.CSS(sel)))
+	if err != nil {
+		b.t.Fatalf("text of %s: %v", sel, err)
+	}
+	return s
+}
+
+func (b *browserUser) location() string {
+	b.t.Helper()
+	loc, err := chromedp.Run(b.ctx, chromedp.Location())
+	if err != nil {
+		b.t.Fatal(err)
+	}
+	return loc
+}
+
+// wantAt waits up to 10 s for the tab to show the page at pageURL (query
+// ignored) with a heading starting with heading. A navigation that ends
+// after a redirect to another host replaces the document while chromedp may
+// already be querying the old one, so each look has its own short timeout.
+func (b *browserUser) wantAt(pageURL, heading string) {
+	b.t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	var loc, h string
+	for time.Now().Before(deadline) {
+		ctx, cancel := context.WithTimeout(b.ctx, time.Second)
+		l, err1 := chromedp.Run(ctx, chromedp.Location())
+		t, err2 := chromedp.Run(ctx, chromedp.TextContent(chromedp.CSS("main h1")))
+		cancel()
+		if err1 == nil {
+			loc = l
+		}
+		if err1 == nil && err2 == nil {
+			h = strings.Join(strings.Fields(t), " ")
+			if u, err := url.Parse(loc); err == nil {
+				u.RawQuery = ""
+				if u.String() == pageURL && strings.HasPrefix(h, heading) {
+					return
+				}
+			}
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	body, _ := chromedp.Run(b.ctx, chromedp.TextContent(chromedp.CSS("body")))
+	b.t.Fatalf("at %s with heading %q, want %s with %q\n%s", loc, h, pageURL, heading, strings.Join(strings.Fields(body), " "))
+}
+
+// waitLocation waits up to 5 s for the tab to arrive at want.
+func (b *browserUser) waitLocation(want string) {
+	b.t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		loc := b.location()
+		if loc == want {
+			return
+		}
+		if time.Now().After(deadline) {
+			body, _ := chromedp.Run(b.ctx, chromedp.TextContent(chromedp.CSS("body")))
+			b.t.Fatalf("still at %s, want %s\n%s", loc, want, strings.Join(strings.Fields(body), " "))
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}

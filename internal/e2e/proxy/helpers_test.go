@@ -1,0 +1,811 @@
+// Package proxy tests twostep's forward-auth (GET /api/v1/auth) behind a
+// real nginx, as docs/proxies.md tells an administrator to set it up: nginx
+// (Debian package nginx, started by the test with a configuration it
+// writes) serves twostep's pages at login.example.test and a small upstream
+// application at app.example.test, both on one loopback port, and asks
+// twostep about every request to the application with auth_request. The
+// server runs in-process through the command-line entry point (cli.RunEnv
+// "serve") on a fresh SQLite database. DNS is not needed: the HTTP client
+// dials nginx's port for every host name, and Chromium maps *.example.test
+// to 127.0.0.1. Tests that need nginx or Chromium skip with a message when
+// it is missing. The package has test files only.
+package proxy
+
+import (
+	"bytes"
+	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/hmac"
+	"crypto/rand"
+	"crypto/sha1"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/base32"
+	"encoding/binary"
+	"encoding/json"
+	"encoding/pem"
+	"errors"
+	"fmt"
+	"html"
+	"io"
+	"math/big"
+	"net"
+	"net/http"
+	"net/http/cookiejar"
+	"net/http/httptest"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/twostep/twostep/internal/cli"
+)
+
+const (
+	nginxPath = "/usr/sbin/nginx"
+	password  = "correct horse battery staple 42"
+
+	appHost     = "app.example.test"     // protected application, nginx builds the login redirect through twostep
+	simpleHost  = "simple.example.test"  // protected application, nginx's plain "return 302" login redirect
+	guardedHost = "guarded.example.test" // protected application behind nginx's path guard
+	loginHost   = "login.example.test"   // twostep's pages and API
+)
+
+// accessRules are the forward-auth rules of every test here (first match
+// wins): the catch-all *.example.test rule also makes every application
+// host a valid place to return to after sign-in.
+var accessRules = []string{
+	appHost + "/public bypass",
+	appHost + "/blocked deny",
+	appHost + "/light one_factor",
+	appHost + "/admin two_factor admins",
+	guardedHost + "/public bypass",
+	guardedHost + "/blocked deny",
+	guardedHost + "/admin two_factor admins",
+	"*.example.test two_factor",
+}
+
+// syncBuffer is a bytes.Buffer safe for the server goroutine to write while
+// the test reads.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+// twostep is a running "twostep serve".
+type twostep struct {
+	addr   string // 127.0.0.1:PORT, for nginx and for direct requests
+	env    []string
+	dbPath string
+	log    *syncBuffer
+}
+
+var listenRE = regexp.MustCompile(`msg="twostep listening" addr=(127\.0\.0\.1:\d+)`)
+
+// startTwostep runs "twostep serve" in-process on a random loopback port
+// with small argon2 parameters, raised per-IP limits (every request comes
+// from 127.0.0.1) and the given extra KEY=VALUE settings, and stops it when
+// the test ends.
+func startTwostep(t *testing.T, extra ...string) *twostep {
+	t.Helper()
+	dir := t.TempDir()
+	s := &twostep{dbPath: filepath.Join(dir, "twostep.db"), log: &syncBuffer{}}
+	vars := map[string]string{
+		"TWOSTEP_LISTEN":                   "127.0.0.1:0",
+		"TWOSTEP_DATABASE":                 "sqlite:" + s.dbPath,
+		"TWOSTEP_KEY_FILE":                 filepath.Join(dir, "twostep.key"),
+		"TWOSTEP_PASSWORD_ARGON2_MEMORY":   "64",
+		"TWOSTEP_PASSWORD_ARGON2_TIME":     "1",
+		"TWOSTEP_LIMITS_LOGIN_PER_IP":      "10000",
+		"TWOSTEP_LIMITS_VERIFY_PER_IP":     "10000",
+		"TWOSTEP_LIMITS_VERIFY_PER_USER":   "100",
+		"TWOSTEP_LOG_LEVEL":                "info",
+		"TWOSTEP_ISSUER":                   "Example Corp",
+		"TWOSTEP_ACCESS_RULES":             strings.Join(accessRules, ","),
+		"TWOSTEP_ACCESS_DEFAULT_POLICY":    "deny",
+		"TWOSTEP_SESSION_IDLE_TIMEOUT":     "30m",
+		"TWOSTEP_SESSION_ABSOLUTE_TIMEOUT": "12h",
+	}
+	for _, kv := range extra {
+		k, v, ok := strings.Cut(kv, "=")
+		if !ok {
+			t.Fatalf("setting %q is not KEY=VALUE", kv)
+		}
+		vars[k] = v
+	}
+	for k, v := range vars {
+		s.env = append(s.env, k+"="+v)
+	}
+	slices.Sort(s.env)
+
+	s.serve(t)
+	return s
+}
+
+// another starts a second server on the same database and key file, as a
+// second instance behind a load balancer would run.
+func (s *twostep) another(t *testing.T) *twostep {
+	t.Helper()
+	b := &twostep{env: s.env, dbPath: s.dbPath, log: &syncBuffer{}}
+	b.serve(t)
+	return b
+}
+
+// serve runs "twostep serve" in a goroutine until the test ends and waits
+// for its address.
+func (s *twostep) serve(t *testing.T) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan int, 1)
+	go func() { done <- cli.RunEnv(ctx, []string{"serve"}, s.env, strings.NewReader(""), s.log, s.log) }()
+	t.Cleanup(func() {
+		cancel()
+		select {
+		case code := <-done:
+			if code != 0 {
+				t.Errorf("twostep serve exited with %d; log:\n%s", code, s.log)
+			}
+		case <-time.After(15 * time.Second):
+			t.Error("twostep serve did not stop within 15 s")
+		}
+		if t.Failed() {
+			l := s.log.String()
+			t.Logf("twostep log (end):\n%s", l[max(0, len(l)-4000):])
+		}
+	})
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		if m := listenRE.FindStringSubmatch(s.log.String()); m != nil {
+			s.addr = m[1]
+			return
+		}
+		select {
+		case code := <-done:
+			t.Fatalf("twostep serve exited with %d before listening; log:\n%s", code, s.log)
+		case <-time.After(10 * time.Millisecond):
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("twostep serve did not log its address within 10 s; log:\n%s", s.log)
+		}
+	}
+}
+
+// cli runs a twostep command on the server's database and key file.
+func (s *twostep) cli(t *testing.T, stdin string, args ...string) string {
+	t.Helper()
+	var out syncBuffer
+	if code := cli.RunEnv(context.Background(), args, s.env, strings.NewReader(stdin), &out, s.log); code != 0 {
+		t.Fatalf("twostep %s: exit %d\nstdout: %s\nlog:\n%s", strings.Join(args, " "), code, out.String(), s.log)
+	}
+	return out.String()
+}
+
+// addUser creates a user with the test password.
+func (s *twostep) addUser(t *testing.T, name string) {
+	t.Helper()
+	s.cli(t, password+"\n", "user", "add", name, "--password-stdin")
+}
+
+// app is the upstream application behind nginx. It answers every request
+// with the identity headers nginx passed on, one "Name: value" per line, and
+// remembers how many requests reached it.
+type app struct {
+	srv  *httptest.Server
+	hits atomic.Int64
+}
+
+// identityHeaders are the headers twostep answers a passing check with and
+// nginx hands to the application.
+var identityHeaders = []string{"Remote-User", "Remote-Name", "Remote-Email", "Remote-Groups"}
+
+func startApp(t *testing.T) *app {
+	t.Helper()
+	a := &app{}
+	a.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		a.hits.Add(1)
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		var b strings.Builder
+		b.WriteString("<!doctype html><title>app</title><pre id=seen>")
+		fmt.Fprintf(&b, "Host: %s\nPath: %s\n", html.EscapeString(r.Host), html.EscapeString(r.URL.RequestURI()))
+		for _, h := range identityHeaders {
+			fmt.Fprintf(&b, "%s: %s\n", h, html.EscapeString(strings.Join(r.Header.Values(h), "|")))
+		}
+		b.WriteString("</pre>")
+		io.WriteString(w, b.String())
+	}))
+	t.Cleanup(a.srv.Close)
+	return a
+}
+
+// seen parses the application's answer: the header values it received.
+func seen(body string) map[string]string {
+	m := map[string]string{}
+	body = html.UnescapeString(body)
+	for line := range strings.Lines(body) {
+		if k, v, ok := strings.Cut(strings.TrimSpace(line), ": "); ok {
+			m[k] = v
+		} else if k, ok := strings.CutSuffix(strings.TrimSpace(line), ":"); ok {
+			m[k] = ""
+		}
+	}
+	return m
+}
+
+// nginxConf is the nginx configuration of the tests: docs/proxies.md shows
+// it, generalised. {dir} is the working directory, {listen} nginx's
+// address (with " ssl" for HTTPS), {tls} the certificate lines or nothing,
+// {port} nginx's port, {scheme} http or https, {twostep} twostep's address
+// and {app} the application's.
+const nginxConf = `# written by internal/e2e/proxy; see docs/proxies.md
+master_process off;           # one process: the test stops it by PID
+error_log {dir}/error.log info;
+
+events { worker_connections 512; }
+
+http {
+    access_log {dir}/access.log;
+{tls}
+    client_body_temp_path {dir}/client_body;
+    proxy_temp_path {dir}/proxy;
+    fastcgi_temp_path {dir}/fastcgi;
+    uwsgi_temp_path {dir}/uwsgi;
+    scgi_temp_path {dir}/scgi;
+
+    upstream twostep {
+        server {twostep};
+        keepalive 16;
+    }
+    upstream app {
+        server {app};
+    }
+
+    # Requests for unknown host names get nothing.
+    server {
+        listen {listen} default_server;
+        server_name _;
+        return 421;
+    }
+
+    # twostep itself: the sign-in pages and the JSON API.
+    server {
+        listen {listen};
+        server_name login.example.test;
+
+        location / {
+            proxy_pass http://twostep;
+            proxy_http_version 1.1;
+            proxy_set_header Connection "";
+            proxy_set_header Host $http_host;
+            proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
+            proxy_set_header X-Forwarded-Proto $scheme;
+        }
+    }
+
+    # A protected application.
+{app_server}
+    # The same application behind the guard against path tricks that
+    # docs/proxies.md recommends while twostep matches raw paths.
+{guarded_server}
+    # The same application with the shortest login redirect: nginx writes
+    # it itself. rd is not percent-encoded (nginx has no function for it).
+    server {
+        listen {listen};
+        server_name simple.example.test;
+
+        location / {
+            auth_request /_twostep;
+            auth_request_set $remote_user_ $upstream_http_remote_user;
+            error_page 401 = @twostep_login;
+            proxy_pass http://app;
+            proxy_set_header Remote-User $remote_user_;
+            proxy_set_header Host $http_host;
+        }
+
+        location = /_twostep {
+            internal;
+            proxy_pass http://twostep/api/v1/auth;
+            proxy_pass_request_body off;
+            proxy_set_header Content-Length "";
+            proxy_set_header X-Original-URL $scheme://$http_host$request_uri;
+        }
+
+        location @twostep_login {
+            return 302 {scheme}://login.example.test:{port}/login?rd=$scheme://$http_host$request_uri;
+        }
+    }
+}
+`
+
+// appServer is the server block of a protected application: twostep
+// answers the check with 200 (pass, with the user's identity in Remote-*
+// headers), 401 (sign in first) or 403 (refused). {name} is its host name,
+// {guard} nothing or pathGuard.
+const appServer = `    server {
+        listen {listen};
+        server_name {name};
+{guard}
+        location / {
+            auth_request /_twostep;
+            auth_request_set $remote_user_ $upstream_http_remote_user;
+            auth_request_set $remote_name_ $upstream_http_remote_name;
+            auth_request_set $remote_email_ $upstream_http_remote_email;
+            auth_request_set $remote_groups_ $upstream_http_remote_groups;
+            error_page 401 = @twostep_login;
+
+            proxy_pass http://app;
+            # Set (or, when empty, remove) every identity header, so a
+            # client can never send its own.
+            proxy_set_header Remote-User $remote_user_;
+            proxy_set_header Remote-Name $remote_name_;
+            proxy_set_header Remote-Email $remote_email_;
+            proxy_set_header Remote-Groups $remote_groups_;
+            proxy_set_header Host $http_host;
+            proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
+            proxy_set_header X-Forwarded-Proto $scheme;
+        }
+
+        # The check: the original URL goes to twostep, the body does not.
+        location = /_twostep {
+            internal;
+            proxy_pass http://twostep/api/v1/auth;
+            proxy_http_version 1.1;
+            proxy_set_header Connection "";
+            proxy_pass_request_body off;
+            proxy_set_header Content-Length "";
+            proxy_set_header X-Original-URL $scheme://$http_host$request_uri;
+            proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
+        }
+
+        # Sign in first: twostep builds the redirect to its login page, with
+        # the original URL correctly encoded as rd.
+        location @twostep_login {
+            rewrite ^ /api/v1/auth?mode=redirect? break;
+            proxy_method GET;
+            proxy_pass http://twostep;
+            proxy_http_version 1.1;
+            proxy_set_header Connection "";
+            proxy_pass_request_body off;
+            proxy_set_header Content-Length "";
+            proxy_set_header X-Original-URL $scheme://$http_host$request_uri;
+            proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
+        }
+    }`
+
+// pathGuard refuses request paths that name one resource in several
+// spellings: dot segments, doubled slashes, percent-encoded unreserved
+// characters, slashes and backslashes (docs/proxies.md, "Known
+// limitation").
+const pathGuard = `        if ($request_uri ~* "^[^?]*(/\.\.?(/|\?|$)|//|%(2[def]|3[0-9]|[46][1-9a-f]|[57][0-9a]|5[cf]|7e))") { return 400; }
+`
+
+// nginx is a running nginx.
+type nginx struct {
+	dir    string
+	port   int
+	scheme string // http, or https with a certificate for *.example.test
+}
+
+// startNginx writes the configuration into a fresh directory and starts
+// nginx on port in front of twostep (tsAddr) and the application
+// (appAddr), and stops it by its PID when the test ends. With cert
+// (PEM certificate and key) it serves HTTPS.
+func startNginx(t *testing.T, port int, tsAddr, appAddr string, cert *testCert) *nginx {
+	t.Helper()
+	n := &nginx{dir: t.TempDir(), port: port, scheme: "http"}
+	listen, tlsLines := "127.0.0.1:"+strconv.Itoa(port), ""
+	if cert != nil {
+		n.scheme, listen = "https", listen+" ssl"
+		crt, key := filepath.Join(n.dir, "cert.pem"), filepath.Join(n.dir, "key.pem")
+		if err := errors.Join(os.WriteFile(crt, cert.certPEM, 0o644), os.WriteFile(key, cert.keyPEM, 0o600)); err != nil {
+			t.Fatal(err)
+		}
+		tlsLines = "    ssl_certificate " + crt + ";\n    ssl_certificate_key " + key + ";\n"
+	}
+	conf := filepath.Join(n.dir, "nginx.conf")
+	server := func(name, guard string) string {
+		return strings.NewReplacer("{name}", name, "{guard}", guard).Replace(appServer)
+	}
+	text := strings.NewReplacer("{app_server}", server(appHost, ""), "{guarded_server}", server(guardedHost, pathGuard)).Replace(nginxConf)
+	text = strings.NewReplacer("{dir}", n.dir, "{listen}", listen, "{tls}", tlsLines, "{port}", strconv.Itoa(port),
+		"{scheme}", n.scheme, "{twostep}", tsAddr, "{app}", appAddr).Replace(text)
+	if err := os.WriteFile(conf, []byte(text), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	var stderr syncBuffer
+	cmd := exec.Command(nginxPath, "-p", n.dir, "-c", conf, "-e", filepath.Join(n.dir, "error.log"),
+		"-g", "daemon off; pid "+filepath.Join(n.dir, "nginx.pid")+";")
+	cmd.Stdout, cmd.Stderr = &stderr, &stderr
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL} // never outlive the test binary
+	if err := cmd.Start(); err != nil {
+		t.Fatalf("start nginx: %v", err)
+	}
+	done := make(chan struct{})
+	go func() { cmd.Wait(); close(done) }()
+	errLog := func() string {
+		b, _ := os.ReadFile(filepath.Join(n.dir, "error.log"))
+		return stderr.String() + string(b)
+	}
+	t.Cleanup(func() {
+		cmd.Process.Signal(syscall.SIGQUIT) // graceful: finish open requests
+		select {
+		case <-done:
+		case <-time.After(5 * time.Second):
+			cmd.Process.Kill()
+			select {
+			case <-done:
+			case <-time.After(5 * time.Second):
+				t.Errorf("nginx (pid %d) did not exit after SIGKILL", cmd.Process.Pid)
+			}
+		}
+		if t.Failed() {
+			t.Logf("nginx error log:\n%s", errLog())
+		}
+		if os.Getenv("TWOSTEP_TEST_NGINX_LOG") != "" { // show what nginx saw, for debugging
+			b, _ := os.ReadFile(filepath.Join(n.dir, "access.log"))
+			t.Logf("access log:\n%s\nerror log:\n%s", b, errLog())
+		}
+	})
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		select {
+		case <-done:
+			// Another process can take the port between freePort and
+			// nginx binding it; the log then says "Address already in use".
+			t.Fatalf("nginx exited during start-up (%v):\n%s", cmd.ProcessState, errLog())
+		default:
+		}
+		if c, err := net.DialTimeout("tcp", fmt.Sprintf("127.0.0.1:%d", n.port), 200*time.Millisecond); err == nil {
+			c.Close()
+			return n
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("nginx did not listen on port %d within 10 s:\n%s", n.port, errLog())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// freePort asks the kernel for a free loopback port.
+func freePort(t *testing.T) int {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().(*net.TCPAddr).Port
+}
+
+// url returns the URL of path on host as a client reaches it through nginx.
+func (n *nginx) url(host, path string) string {
+	return n.scheme + "://" + host + ":" + strconv.Itoa(n.port) + path
+}
+
+// setup is what every nginx test needs: twostep behind nginx at
+// login.example.test with a session cookie for all of example.test, the
+// application, and nginx in front of both.
+type setup struct {
+	ts    *twostep
+	app   *app
+	nginx *nginx
+	cert  *testCert // nil for plain HTTP
+}
+
+// newSetup is the plain-HTTP set-up: cookies without Secure
+// (insecure_dev_cookies), as in a development network.
+func newSetup(t *testing.T) *setup { return newSetupScheme(t, false) }
+
+// newTLSSetup is the production shape: nginx terminates HTTPS with a
+// certificate for *.example.test made by the test, twostep's public URL is
+// https and its cookies are Secure.
+func newTLSSetup(t *testing.T) *setup { return newSetupScheme(t, true) }
+
+func newSetupScheme(t *testing.T, https bool) *setup {
+	t.Helper()
+	if _, err := os.Stat(nginxPath); err != nil {
+		t.Skipf("nginx not found at %s (apt-get install nginx): %v", nginxPath, err)
+	}
+	// nginx's port must be known before twostep starts (public_url), and
+	// twostep's before nginx's configuration is written.
+	port := freePort(t)
+	var cert *testCert
+	settings := []string{"TWOSTEP_COOKIE_DOMAIN=example.test", "TWOSTEP_TRUSTED_PROXIES=127.0.0.1"}
+	if https {
+		cert = newTestCert(t)
+		settings = append(settings, "TWOSTEP_PUBLIC_URL=https://"+loginHost+":"+strconv.Itoa(port))
+	} else {
+		settings = append(settings, "TWOSTEP_PUBLIC_URL=http://"+loginHost+":"+strconv.Itoa(port),
+			"TWOSTEP_INSECURE_DEV_COOKIES=true") // plain HTTP off localhost: test only
+	}
+	ts := startTwostep(t, settings...)
+	a := startApp(t)
+	n := startNginx(t, port, ts.addr, strings.TrimPrefix(a.srv.URL, "http://"), cert)
+	return &setup{ts: ts, app: a, nginx: n, cert: cert}
+}
+
+// testCert is a self-signed certificate for example.test and
+// *.example.test.
+type testCert struct {
+	certPEM, keyPEM []byte
+	pool            *x509.CertPool
+}
+
+func newTestCert(t *testing.T) *testCert {
+	t.Helper()
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := &x509.Certificate{
+		SerialNumber:          big.NewInt(1),
+		Subject:               pkix.Name{CommonName: "example.test"},
+		DNSNames:              []string{"example.test", "*.example.test"},
+		NotBefore:             time.Now().Add(-time.Hour),
+		NotAfter:              time.Now().Add(24 * time.Hour),
+		KeyUsage:              x509.KeyUsageDigitalSignature | x509.KeyUsageCertSign,
+		ExtKeyUsage:           []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+		BasicConstraintsValid: true,
+		IsCA:                  true,
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	kder, err := x509.MarshalPKCS8PrivateKey(key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := x509.ParseCertificate(der)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pool := x509.NewCertPool()
+	pool.AddCert(c)
+	return &testCert{
+		certPEM: pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}),
+		keyPEM:  pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: kder}),
+		pool:    pool,
+	}
+}
+
+// client is a browser-like HTTP client that reaches every host through
+// nginx: it dials nginx's port whatever the URL's host says, does not follow
+// redirects (the tests check each), and keeps cookies when it has a jar.
+type client struct {
+	t    *testing.T
+	http *http.Client
+	jar  http.CookieJar
+}
+
+func (s *setup) client(t *testing.T, withJar bool) *client {
+	t.Helper()
+	addr := "127.0.0.1:" + strconv.Itoa(s.nginx.port)
+	tr := &http.Transport{
+		Proxy: nil,
+		DialContext: func(ctx context.Context, network, _ string) (net.Conn, error) {
+			var d net.Dialer
+			return d.DialContext(ctx, network, addr)
+		},
+		MaxIdleConnsPerHost: 8,
+	}
+	if s.cert != nil {
+		tr.TLSClientConfig = &tls.Config{RootCAs: s.cert.pool}
+	}
+	t.Cleanup(tr.CloseIdleConnections)
+	c := &client{t: t, http: &http.Client{
+		Transport:     tr,
+		Timeout:       20 * time.Second,
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+	}}
+	if withJar {
+		jar, err := cookiejar.New(nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		c.jar, c.http.Jar = jar, jar
+	}
+	return c
+}
+
+// response is an answer with its body read.
+type response struct {
+	status int
+	header http.Header
+	body   string
+}
+
+// location returns the Location header, failing when there is none.
+func (r response) location(t *testing.T) string {
+	t.Helper()
+	loc := r.header.Get("Location")
+	if loc == "" {
+		t.Fatalf("status %d without Location; body: %s", r.status, r.body)
+	}
+	return loc
+}
+
+// want fails the test unless the status is status.
+func (r response) want(t *testing.T, status int, what string) response {
+	t.Helper()
+	if r.status != status {
+		t.Fatalf("%s: status %d, want %d; Location %q; body: %.600s", what, r.status, status, r.header.Get("Location"), r.body)
+	}
+	return r
+}
+
+// str returns the string field k of a JSON object body.
+func (r response) str(t *testing.T, k string) string {
+	t.Helper()
+	var m map[string]any
+	if err := json.Unmarshal([]byte(r.body), &m); err != nil {
+		t.Fatalf("body is not a JSON object: %v: %s", err, r.body)
+	}
+	v, ok := m[k].(string)
+	if !ok || v == "" {
+		t.Fatalf("body has no string %q: %s", k, r.body)
+	}
+	return v
+}
+
+// reqOpt changes a request before it is sent.
+type reqOpt func(*http.Request)
+
+// withCookie presents tok as the session cookie.
+func withCookie(tok string) reqOpt {
+	return func(r *http.Request) { r.AddCookie(&http.Cookie{Name: "twostep_session", Value: tok}) }
+}
+
+// withHeader sets a request header.
+func withHeader(k, v string) reqOpt {
+	return func(r *http.Request) { r.Header.Set(k, v) }
+}
+
+// do sends a request. body is nil, url.Values (sent as a form) or a value
+// sent as JSON.
+func (c *client) do(method, rawURL string, body any, opts ...reqOpt) response {
+	c.t.Helper()
+	var rd io.Reader
+	ct := ""
+	switch b := body.(type) {
+	case nil:
+	case url.Values:
+		rd, ct = strings.NewReader(b.Encode()), "application/x-www-form-urlencoded"
+	default:
+		j, err := json.Marshal(b)
+		if err != nil {
+			c.t.Fatal(err)
+		}
+		rd, ct = bytes.NewReader(j), "application/json"
+	}
+	req, err := http.NewRequest(method, rawURL, rd)
+	if err != nil {
+		c.t.Fatalf("%s %s: %v", method, rawURL, err)
+	}
+	if ct != "" {
+		req.Header.Set("Content-Type", ct)
+	}
+	for _, o := range opts {
+		o(req)
+	}
+	res, err := c.http.Do(req)
+	if err != nil {
+		c.t.Fatalf("%s %s: %v", method, rawURL, err)
+	}
+	defer res.Body.Close()
+	b, err := io.ReadAll(io.LimitReader(res.Body, 1<<20))
+	if err != nil {
+		c.t.Fatalf("%s %s: read body: %v", method, rawURL, err)
+	}
+	return response{status: res.StatusCode, header: res.Header, body: string(b)}
+}
+
+func (c *client) get(rawURL string, opts ...reqOpt) response {
+	return c.do("GET", rawURL, nil, opts...)
+}
+
+// sessionCookie returns the session cookie the jar would send to rawURL.
+func (c *client) sessionCookie(rawURL string) string {
+	c.t.Helper()
+	u, err := url.Parse(rawURL)
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	for _, k := range c.jar.Cookies(u) {
+		if k.Name == "twostep_session" {
+			return k.Value
+		}
+	}
+	return ""
+}
+
+var hiddenRE = regexp.MustCompile(`<input type="hidden" name="([^"]+)" value="([^"]*)">`)
+
+// hiddenFields returns the hidden inputs of a page's forms.
+func hiddenFields(page string) map[string]string {
+	m := map[string]string{}
+	for _, f := range hiddenRE.FindAllStringSubmatch(page, -1) {
+		if _, dup := m[f[1]]; !dup {
+			m[f[1]] = html.UnescapeString(f[2])
+		}
+	}
+	return m
+}
+
+// totpGen computes RFC 6238 codes (HMAC-SHA1, 6 digits, 30 s) for strictly
+// increasing time steps, as the server's replay protection demands: the
+// current step first, then the next (accepted within the ±1 step skew),
+// waiting only when a step two or more ahead would be needed. Written here
+// from the RFC so the tests do not trust internal/totp.
+type totpGen struct {
+	secret []byte
+	last   int64
+}
+
+func newTOTPGen(t *testing.T, b32 string) *totpGen {
+	t.Helper()
+	s := strings.ToUpper(strings.ReplaceAll(strings.TrimRight(b32, "="), " ", ""))
+	b, err := base32.StdEncoding.WithPadding(base32.NoPadding).DecodeString(s)
+	if err != nil {
+		t.Fatalf("secret %q is not base32: %v", b32, err)
+	}
+	return &totpGen{secret: b}
+}
+
+func (g *totpGen) next(t *testing.T) string {
+	t.Helper()
+	step := max(time.Now().Unix()/30, g.last+1)
+	if wait := time.Until(time.Unix((step-1)*30, 0)); wait > 0 {
+		t.Logf("waiting %v for TOTP step %d", wait.Round(time.Millisecond), step)
+		time.Sleep(wait)
+	}
+	g.last = step
+	return totpCode(g.secret, step)
+}
+
+func totpCode(secret []byte, step int64) string {
+	var msg [8]byte
+	binary.BigEndian.PutUint64(msg[:], uint64(step))
+	m := hmac.New(sha1.New, secret)
+	m.Write(msg[:])
+	h := m.Sum(nil)
+	off := h[len(h)-1] & 0x0f
+	v := binary.BigEndian.Uint32(h[off:off+4]) & 0x7fffffff
+	return fmt.Sprintf("%06d", v%1_000_000)
+}
+
+// enrol signs name in through the JSON API (through nginx, with the cookie
+// in c's jar), sets up an authenticator app and confirms it; the jar ends
+// with the aal2 session. It returns the code generator.
+func (s *setup) enrol(t *testing.T, c *client, name string) *totpGen {
+	t.Helper()
+	api := func(p string) string { return s.nginx.url(loginHost, "/api/v1"+p) }
+	c.do("POST", api("/login"), map[string]string{"username": name, "password": password}).want(t, 200, "login "+name)
+	c.do("POST", api("/setup/plan"), map[string]any{"methods": []string{"totp"}}).want(t, 200, "plan")
+	st := c.do("POST", api("/setup/totp"), map[string]any{}).want(t, 200, "setup totp")
+	gen := newTOTPGen(t, st.str(t, "secret"))
+	c.do("POST", api("/setup/totp/confirm"), map[string]string{"code": gen.next(t)}).want(t, 200, "confirm")
+	return gen
+}
