@@ -46,7 +46,8 @@ type smsView struct {
 // again when the code is sent).
 func (h *Web) setupSMSShow(w http.ResponseWriter, r *http.Request, s *session) error {
 	q := r.URL.Query()
-	v := smsView{RD: h.target(q.Get("rd")), Country: h.country}
+	_, preselected := h.countries()
+	v := smsView{RD: h.target(q.Get("rd")), Country: preselected}
 	methods, err := h.svc.Methods(r.Context(), s.User.ID)
 	if err != nil {
 		return err
@@ -101,10 +102,11 @@ func smsSetupURL(rd, replace string) string {
 // renderSMS fills in what the page derives and renders it.
 func (h *Web) renderSMS(w http.ResponseWriter, r *http.Request, s *session, status int, v smsView) {
 	v.Page = h.page(r, s, "Set up SMS/Text")
-	v.Countries = h.picker
-	c, ok := findCountry(h.picker, v.Country)
+	picker, preselected := h.countries()
+	v.Countries = picker
+	c, ok := findCountry(picker, v.Country)
 	if !ok {
-		c, _ = findCountry(h.picker, h.country)
+		c, _ = findCountry(picker, preselected)
 	}
 	v.Country, v.Example = c.Code, c.Example
 	steps := strings.Split(s.Session.Plan, ",")

@@ -15,6 +15,7 @@ package web
 import (
 	"log/slog"
 	"net/http"
+	"sync"
 
 	"github.com/twostep/twostep/internal/auth"
 	"github.com/twostep/twostep/internal/httpx"
@@ -55,9 +56,10 @@ type Web struct {
 	cookies httpx.Cookies
 	brand   brandView
 	support Support
-	country string    // preselected in the phone form
-	picker  []country // the phone form's country list
 	assets  *assets
+	// countries gives the phone form's country list and preselected
+	// country (see countryPicker).
+	countries func() ([]country, string)
 }
 
 // New returns the page handlers.
@@ -65,18 +67,6 @@ func New(svc *auth.Service, log *slog.Logger, o Options) *Web {
 	name := o.Brand.Name
 	if name == "" {
 		name = svc.Config().Issuer
-	}
-	allowed := svc.Config().SMSAllowedCountries
-	picker := pickerCountries(allowed)
-	country := o.DefaultCountry
-	if _, ok := findCountry(picker, country); !ok {
-		country = picker[0].Code
-		for _, code := range allowed {
-			if _, ok := findCountry(picker, code); ok {
-				country = code
-				break
-			}
-		}
 	}
 	a := newAssets(o.Brand)
 	return &Web{
@@ -86,10 +76,30 @@ func New(svc *auth.Service, log *slog.Logger, o Options) *Web {
 		cookies: o.Cookies,
 		brand:   brandView{Name: name, LogoURL: a.url("logo")},
 		support: o.Support,
-		country: country,
-		picker:  picker,
 		assets:  a,
+		countries: sync.OnceValues(func() ([]country, string) {
+			return countryPicker(svc.Config().SMSAllowedCountries, o.DefaultCountry)
+		}),
 	}
+}
+
+// countryPicker returns the phone form's country list and the country
+// preselected in it: the configured default when texts may go there, else
+// the first allowed country. Built on first use, not at start-up: it
+// collates every country name and formats an example number for each
+// (tens of milliseconds and megabytes that an instance without SMS users
+// never needs).
+func countryPicker(allowed []string, def string) ([]country, string) {
+	picker := pickerCountries(allowed)
+	if _, ok := findCountry(picker, def); ok {
+		return picker, def
+	}
+	for _, code := range allowed {
+		if _, ok := findCountry(picker, code); ok {
+			return picker, code
+		}
+	}
+	return picker, picker[0].Code
 }
 
 // client describes the caller for limits and the audit log.
