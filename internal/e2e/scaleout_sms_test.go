@@ -1,0 +1,63 @@
+package e2e
+
+import (
+	"fmt"
+	"os"
+	"sync"
+	"testing"
+
+	"github.com/twostep/twostep/internal/store/storetest"
+)
+
+// TestScaleOutSMSBudget: an SMS budget of N is N across three instances
+// on one PostgreSQL (and Redis, when set), not N per instance (issue #6).
+// Twelve users ask at once, spread over the instances, from one client IP
+// whose hourly budget is 5: exactly 5 texts go out.
+func TestScaleOutSMSBudget(t *testing.T) {
+	t.Parallel()
+	const budget, users = 5, 12
+	env := []string{
+		"TWOSTEP_SMS_BUDGET_IP_HOUR=5",
+		"TWOSTEP_LIMITS_LOGIN_PER_IP=1000",
+	}
+	if os.Getenv(redisURLEnv) != "" {
+		redisURL, _, _ := testRedis(t)
+		env = append(env, "TWOSTEP_REDIS="+redisURL)
+	}
+	in, ob := smsInstance(t, storetest.PostgresDSN(t), env...)
+	for i := range users {
+		in.addUser(t, fmt.Sprintf("u%02d", i))
+	}
+	srv := []*server{in.start(t), in.start(t), in.start(t)}
+	toks := make([]string, users)
+	for i := range toks {
+		toks[i] = srv[i%3].login(t, fmt.Sprintf("u%02d", i)).str(t, "token")
+	}
+	statuses := make([]int, users)
+	var wg sync.WaitGroup
+	start := make(chan struct{})
+	for i := range users {
+		wg.Go(func() {
+			<-start
+			r, err := srv[i%3].send("POST", "/api/v1/setup/sms",
+				map[string]string{"country": "US", "phone": fmt.Sprintf("(201) 555-01%02d", i)}, bearer(toks[i]))
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			statuses[i] = r.status
+		})
+	}
+	close(start)
+	wg.Wait()
+	count := map[int]int{}
+	for _, s := range statuses {
+		count[s]++
+	}
+	if count[200] != budget || count[429] != users-budget {
+		t.Fatalf("statuses %v over three instances; want %d × 200 and %d × 429", count, budget, users-budget)
+	}
+	if n := len(ob.all(t)); n != budget {
+		t.Fatalf("%d texts sent, want exactly the budget %d", n, budget)
+	}
+}
