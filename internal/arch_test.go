@@ -37,6 +37,7 @@ var allowed = map[string][]string{
 	"phone":                   {},
 	"sms":                     {},
 	"auth":                    {"audit", "keyring", "model", "password", "phone", "ratelimit", "sms", "store", "token", "totp"},
+	"auth/authtest":           {"audit", "auth", "keyring", "password", "ratelimit", "sms", "store", "store/storetest", "totp"},
 	"httpx":                   {},
 	"api":                     {"auth", "httpx", "model", "phone"},
 	"web":                     {"auth", "httpx", "model", "phone"},

@@ -2,22 +2,14 @@ package api_test
 
 import (
 	"context"
-	"io"
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
-	"path/filepath"
 	"testing"
-	"time"
 
 	"github.com/twostep/twostep/internal/api"
-	"github.com/twostep/twostep/internal/audit"
 	"github.com/twostep/twostep/internal/auth"
+	"github.com/twostep/twostep/internal/auth/authtest"
 	"github.com/twostep/twostep/internal/httpx"
-	"github.com/twostep/twostep/internal/keyring"
-	"github.com/twostep/twostep/internal/password"
-	"github.com/twostep/twostep/internal/ratelimit"
-	"github.com/twostep/twostep/internal/store"
 	"github.com/twostep/twostep/internal/totp"
 )
 
@@ -74,14 +66,6 @@ func BenchmarkForwardAuth(b *testing.B) {
 func forwardAuthFixture(b *testing.B) (*http.ServeMux, string) {
 	b.Helper()
 	ctx := context.Background()
-	st, err := store.Open(ctx, store.SQLite, filepath.Join(b.TempDir(), "t.db"))
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(func() { st.Close() })
-	if _, err := st.Migrate(ctx); err != nil {
-		b.Fatal(err)
-	}
 	var rules []auth.Rule
 	for _, s := range []string{"app.example.test/public bypass", "app.example.test/blocked deny", "*.example.test two_factor"} {
 		r, err := auth.ParseRule(s)
@@ -90,28 +74,11 @@ func forwardAuthFixture(b *testing.B) (*http.ServeMux, string) {
 		}
 		rules = append(rules, r)
 	}
-	per := ratelimit.Limit{Count: 1000, Window: time.Minute}
-	lim := [2]ratelimit.Limit{{Count: 100, Window: time.Hour}, {Count: 100, Window: 24 * time.Hour}}
-	cfg := auth.Config{
-		Issuer: "Bench", PublicURL: "http://login.example.test", MFARequired: true, InviteTTL: time.Hour,
-		IdleTimeout: 30 * time.Minute, AbsoluteTimeout: 12 * time.Hour, RecentAuth: 5 * time.Minute,
-		TOTP:    totp.DefaultParams(),
-		SMSHost: "login.example.test", SMSAllowedCountries: []string{"US"},
-		SMSBudgets: auth.SMSBudgets{PerNumber: lim, PerUser: lim, PerIP: lim, PerCountry: lim, Global: lim},
-		LoginPerIP: per, VerifyPerIP: per, VerifyPerUser: per,
-		Access: auth.Access{Rules: rules, Default: auth.PolicyDeny},
-	}
-	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	backend := ratelimit.NewMemory(time.Now)
-	svc := auth.New(cfg, auth.Deps{
-		Store:   st,
-		Keys:    keyring.Generate(),
-		Hasher:  password.NewHasher(password.Params{Memory: 64, Time: 1, Threads: 1, SaltLen: 16, KeyLen: 32}, 2, time.Second),
-		Limiter: ratelimit.NewLimiter(backend),
-		Backoff: ratelimit.NewBackoff(backend, 5, 30*time.Second, time.Hour),
-		Audit:   audit.New(st, log, time.Now),
-		Log:     log,
-	})
+	cfg := authtest.Config()
+	cfg.Issuer, cfg.PublicURL = "Bench", "http://login.example.test"
+	cfg.Access = auth.Access{Rules: rules, Default: auth.PolicyDeny}
+	e := authtest.New(b, cfg, nil)
+	svc := e.Service
 
 	client := auth.Client{IP: "192.0.2.1", UserAgent: "bench"}
 	const pw = "correct horse battery"
@@ -134,11 +101,11 @@ func forwardAuthFixture(b *testing.B) (*http.ServeMux, string) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	conf, err := svc.ConfirmTOTP(ctx, client, cur, setup.FactorID, totp.Code(secret, totp.DefaultParams(), time.Now()))
+	conf, err := svc.ConfirmTOTP(ctx, client, cur, setup.FactorID, totp.Code(secret, totp.DefaultParams(), e.Clock.Now()))
 	if err != nil {
 		b.Fatal(err)
 	}
 	mux := http.NewServeMux()
-	api.New(svc, log, httpx.ClientIP{}, httpx.Cookies{}).Routes(mux)
+	api.New(svc, e.Log, httpx.ClientIP{}, httpx.Cookies{}).Routes(mux)
 	return mux, conf.Token
 }

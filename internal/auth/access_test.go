@@ -123,7 +123,7 @@ func TestForwardAuthCheck(t *testing.T) {
 	if d, _, _ := f.svc.Check(ctx, tok2, "app.example.com", "/"); d != auth.Allow {
 		t.Fatalf("within the cache window: %v (the cache is allowed to answer for up to 1 s)", d)
 	}
-	f.clock.add(1001 * time.Millisecond)
+	f.clock.Add(1001 * time.Millisecond)
 	if d, _, _ := f.svc.Check(ctx, tok2, "app.example.com", "/"); d != auth.NeedLogin {
 		t.Fatalf("1 s after disable: %v, want NeedLogin", d)
 	}

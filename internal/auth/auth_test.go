@@ -66,7 +66,7 @@ func TestLoginPerIPLimit(t *testing.T) {
 	if _, err := f.svc.Login(ctx, other, "alice", pw, ""); err != nil {
 		t.Fatalf("another IP is limited too: %v", err)
 	}
-	f.clock.add(time.Minute)
+	f.clock.Add(time.Minute)
 	if _, err := f.svc.Login(ctx, client, "alice", pw, ""); err != nil {
 		t.Fatalf("after the window: %v", err)
 	}
@@ -80,7 +80,7 @@ func TestSessionTimeouts(t *testing.T) {
 		t.Fatal(err)
 	}
 	// Idle: 31 minutes without a request ends the session.
-	f.clock.add(31 * time.Minute)
+	f.clock.Add(31 * time.Minute)
 	if _, err := f.svc.Authenticate(ctx, tok.Token); !errors.Is(err, auth.ErrUnauthenticated) {
 		t.Fatalf("idle session accepted: %v", err)
 	}
@@ -90,12 +90,12 @@ func TestSessionTimeouts(t *testing.T) {
 		t.Fatal(err)
 	}
 	for elapsed := time.Duration(0); elapsed < 12*time.Hour-20*time.Minute; elapsed += 20 * time.Minute {
-		f.clock.add(20 * time.Minute)
+		f.clock.Add(20 * time.Minute)
 		if _, err := f.svc.Authenticate(ctx, res.Token); err != nil {
 			t.Fatalf("active session refused after %v: %v", elapsed, err)
 		}
 	}
-	f.clock.add(40 * time.Minute)
+	f.clock.Add(40 * time.Minute)
 	if _, err := f.svc.Authenticate(ctx, res.Token); !errors.Is(err, auth.ErrUnauthenticated) {
 		t.Fatalf("session past the absolute timeout accepted: %v", err)
 	}
@@ -171,7 +171,7 @@ func TestBackoffAfterFiveFailures(t *testing.T) {
 	if wait := wantRetry(t, err, auth.ErrTooManyAttempts); wait > 30*time.Second {
 		t.Fatalf("first back-off = %v, want 30s", wait)
 	}
-	f.clock.add(31 * time.Second)
+	f.clock.Add(31 * time.Second)
 	if _, err := f.svc.Verify(ctx, client, cur, "totp", f.code(secret)); err != nil {
 		t.Fatalf("correct code after the back-off: %v", err)
 	}
@@ -259,7 +259,7 @@ func TestRecentAuthAndLastFactor(t *testing.T) {
 	first := fs[0].ID
 	wantErr(t, f.svc.RemoveFactor(ctx, client, aal2, first), auth.ErrLastFactor)
 
-	f.clock.add(6 * time.Minute)
+	f.clock.Add(6 * time.Minute)
 	aal2 = f.reload(aal2)
 	wantErr(t, f.svc.RemoveFactor(ctx, client, aal2, first), auth.ErrRecentAuthRequired)
 	_, err := f.svc.RegenerateRecoveryCodes(ctx, client, aal2)
@@ -314,7 +314,7 @@ func TestInviteEnrollment(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	f.clock.add(2 * time.Hour)
+	f.clock.Add(2 * time.Hour)
 	_, err = f.svc.Login(ctx, client, "bob", pw, late)
 	wantErr(t, err, auth.ErrInviteRequired) // expired
 

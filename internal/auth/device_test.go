@@ -22,7 +22,7 @@ func rememberedUser(t *testing.T, f *fixture, name string) (auth.Current, string
 	if err != nil {
 		t.Fatalf("RememberDevice: %v", err)
 	}
-	if d.Token == "" || d.ID == "" || d.MaxAge != days*24*time.Hour || !d.ExpiresAt.Equal(f.clock.now().Add(d.MaxAge)) {
+	if d.Token == "" || d.ID == "" || d.MaxAge != days*24*time.Hour || !d.ExpiresAt.Equal(f.clock.Now().Add(d.MaxAge)) {
 		t.Fatalf("RememberDevice = %+v", d)
 	}
 	return cur, d.Token
@@ -33,12 +33,12 @@ func TestRememberedDeviceSkipsSecondFactor(t *testing.T) {
 	cur, dev := rememberedUser(t, f, "alice")
 
 	// Only the hash is stored.
-	ds, err := f.st.ListDevices(ctx, cur.User.ID, f.clock.now())
+	ds, err := f.st.ListDevices(ctx, cur.User.ID, f.clock.Now())
 	if err != nil || len(ds) != 1 || string(ds[0].TokenHash) == dev || ds[0].Label != "test" {
 		t.Fatalf("stored devices = %+v, %v", ds, err)
 	}
 
-	f.clock.add(24 * time.Hour)
+	f.clock.Add(24 * time.Hour)
 	res, err := f.svc.LoginWithDevice(ctx, client, "alice", pw, "", dev)
 	if err != nil || res.AAL != model.AAL2 || res.Next != auth.NextDone || res.Device != ds[0].ID {
 		t.Fatalf("login with the device = %+v, %v; want aal2, done", res, err)
@@ -47,7 +47,7 @@ func TestRememberedDeviceSkipsSecondFactor(t *testing.T) {
 	if sess.Session.AAL != model.AAL2 || !sess.Session.AAL2At.IsZero() {
 		t.Fatalf("session = %+v; want aal2 without a second-factor time", sess.Session)
 	}
-	if ds, _ := f.st.ListDevices(ctx, cur.User.ID, f.clock.now()); !ds[0].LastUsedAt.Equal(f.clock.now()) {
+	if ds, _ := f.st.ListDevices(ctx, cur.User.ID, f.clock.Now()); !ds[0].LastUsedAt.Equal(f.clock.Now()) {
 		t.Fatalf("last used = %v, want now", ds[0].LastUsedAt)
 	}
 	events, _ := f.st.AuditEvents(ctx, 0, 1000)
@@ -72,11 +72,11 @@ func TestRememberedDeviceSkipsSecondFactor(t *testing.T) {
 func TestRememberedDeviceExpires(t *testing.T) {
 	f := newFixture(t, remembering)
 	_, dev := rememberedUser(t, f, "alice")
-	f.clock.add(days*24*time.Hour - time.Minute)
+	f.clock.Add(days*24*time.Hour - time.Minute)
 	if res, _ := f.svc.LoginWithDevice(ctx, client, "alice", pw, "", dev); res.AAL != model.AAL2 {
 		t.Fatalf("a minute before expiry: %+v", res)
 	}
-	f.clock.add(time.Minute)
+	f.clock.Add(time.Minute)
 	res, err := f.svc.LoginWithDevice(ctx, client, "alice", pw, "", dev)
 	if err != nil || res.AAL != model.AAL1 || res.Next != auth.NextVerify || res.Device != "" {
 		t.Fatalf("after %d days = %+v, %v; want aal1 and verify", days, res, err)
@@ -129,7 +129,7 @@ func TestRememberedDeviceIgnored(t *testing.T) {
 			return "alice", auth.New(cfg, f.svc.Deps)
 		}},
 		{"remember_device.days shortened", func(t *testing.T, f *fixture, _ auth.Current, _ string) (string, *auth.Service) {
-			f.clock.add(8 * 24 * time.Hour)
+			f.clock.Add(8 * 24 * time.Hour)
 			cfg := f.svc.Config()
 			cfg.RememberDeviceDays = 7
 			return "alice", auth.New(cfg, f.svc.Deps)
@@ -187,7 +187,7 @@ func TestRememberDeviceRules(t *testing.T) {
 	wantErr(t, err, auth.ErrUnauthenticated)
 	_, cur, _ = f.enrolTOTP(aal1)
 	// Too long after the second factor: no longer a fresh check.
-	f.clock.add(6 * time.Minute)
+	f.clock.Add(6 * time.Minute)
 	cur = f.reload(cur)
 	_, err = f.svc.RememberDevice(ctx, client, f.tokenOf(cur), "")
 	wantErr(t, err, auth.ErrRecentAuthRequired)
@@ -196,7 +196,7 @@ func TestRememberDeviceRules(t *testing.T) {
 func TestDevicesListAndReplace(t *testing.T) {
 	f := newFixture(t, remembering)
 	cur, first := rememberedUser(t, f, "alice")
-	f.clock.add(time.Second)
+	f.clock.Add(time.Second)
 	firefox := auth.Client{IP: client.IP, UserAgent: "Mozilla/5.0 (X11; Linux x86_64; rv:140.0) Gecko/20100101 Firefox/140.0"}
 	second, err := f.svc.RememberDevice(ctx, firefox, f.tokenOf(cur), "")
 	if err != nil {
@@ -207,7 +207,7 @@ func TestDevicesListAndReplace(t *testing.T) {
 		t.Fatalf("Devices = %+v, %v", ds, err)
 	}
 	// Remembering again from a browser that holds a token replaces it.
-	f.clock.add(time.Second)
+	f.clock.Add(time.Second)
 	third, err := f.svc.RememberDevice(ctx, firefox, f.tokenOf(cur), second.Token)
 	if err != nil {
 		t.Fatal(err)

@@ -3,18 +3,13 @@ package auth_test
 import (
 	"context"
 	"errors"
-	"io"
-	"log/slog"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
-	"github.com/twostep/twostep/internal/audit"
 	"github.com/twostep/twostep/internal/auth"
-	"github.com/twostep/twostep/internal/keyring"
-	"github.com/twostep/twostep/internal/password"
+	"github.com/twostep/twostep/internal/auth/authtest"
 	"github.com/twostep/twostep/internal/ratelimit"
 	"github.com/twostep/twostep/internal/sms"
 	"github.com/twostep/twostep/internal/store"
@@ -23,20 +18,11 @@ import (
 
 var ctx = context.Background()
 
-// clock is a settable test clock shared by the service and the limiter.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) now() time.Time      { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
-func (c *clock) add(d time.Duration) { c.mu.Lock(); c.t = c.t.Add(d); c.mu.Unlock() }
-
 type fixture struct {
 	t     *testing.T
 	svc   *auth.Service
 	st    *store.Store
-	clock *clock
+	clock *authtest.Clock
 	cfg   auth.Config
 	toks  map[string]string // session hash -> raw token, for re-reading
 	sms   *fakeSMS
@@ -82,21 +68,9 @@ func (s *fakeSMS) count() int { s.mu.Lock(); defer s.mu.Unlock(); return len(s.s
 var client = auth.Client{IP: "192.0.2.1", UserAgent: "test"}
 
 // lim is an hourly and a daily budget of n.
-func lim(n int64) [2]ratelimit.Limit {
-	return [2]ratelimit.Limit{{Count: n, Window: time.Hour}, {Count: n, Window: 24 * time.Hour}}
-}
+func lim(n int64) [2]ratelimit.Limit { return authtest.Budget(n) }
 
-func defaultConfig() auth.Config {
-	per := func(n int64) ratelimit.Limit { return ratelimit.Limit{Count: n, Window: time.Minute} }
-	return auth.Config{
-		Issuer: "Test", PublicURL: "http://127.0.0.1:8080", MFARequired: true, InviteTTL: time.Hour,
-		IdleTimeout: 30 * time.Minute, AbsoluteTimeout: 12 * time.Hour, RecentAuth: 5 * time.Minute,
-		TOTP:    totp.DefaultParams(),
-		SMSHost: "login.example.com", SMSAllowedCountries: []string{"US", "GB", "DE"},
-		SMSBudgets: auth.SMSBudgets{PerNumber: lim(100), PerUser: lim(100), PerIP: lim(100), PerCountry: lim(1000), Global: lim(1000)},
-		LoginPerIP: per(1000), VerifyPerIP: per(1000), VerifyPerUser: per(1000),
-	}
-}
+func defaultConfig() auth.Config { return authtest.Config() }
 
 func newFixture(t *testing.T, mod func(*auth.Config)) *fixture {
 	t.Helper()
@@ -104,31 +78,9 @@ func newFixture(t *testing.T, mod func(*auth.Config)) *fixture {
 	if mod != nil {
 		mod(&cfg)
 	}
-	st, err := store.Open(ctx, store.SQLite, filepath.Join(t.TempDir(), "t.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
-	if _, err := st.Migrate(ctx); err != nil {
-		t.Fatal(err)
-	}
-	// Start mid-window so "the next step" is 30 s away, not at a boundary.
-	c := &clock{t: time.Unix(1_800_000_015, 0)}
-	backend := ratelimit.NewMemory(c.now)
-	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	fake := &fakeSMS{}
-	svc := auth.New(cfg, auth.Deps{
-		SMS:     fake,
-		Store:   st,
-		Keys:    keyring.Generate(),
-		Hasher:  password.NewHasher(password.Params{Memory: 64, Time: 1, Threads: 1, SaltLen: 16, KeyLen: 32}, 2, time.Second),
-		Limiter: ratelimit.NewLimiter(backend),
-		Backoff: ratelimit.NewBackoff(backend, 5, 30*time.Second, time.Hour),
-		Audit:   audit.New(st, log, c.now),
-		Log:     log,
-		Now:     c.now,
-	})
-	return &fixture{t: t, svc: svc, st: st, clock: c, cfg: cfg, toks: map[string]string{}, sms: fake}
+	e := authtest.New(t, cfg, fake)
+	return &fixture{t: t, svc: e.Service, st: e.Store, clock: e.Clock, cfg: cfg, toks: map[string]string{}, sms: fake}
 }
 
 const pw = "correct horse battery"
@@ -204,10 +156,10 @@ func (f *fixture) enrolTOTPNamed(cur auth.Current, name string) ([]byte, auth.Cu
 // code is the current TOTP code; step moves the clock to the next step
 // first, since a step once accepted is never accepted again.
 func (f *fixture) code(secret []byte) string {
-	return totp.Code(secret, totp.DefaultParams(), f.clock.now())
+	return totp.Code(secret, totp.DefaultParams(), f.clock.Now())
 }
 
-func (f *fixture) nextStep() { f.clock.add(30 * time.Second) }
+func (f *fixture) nextStep() { f.clock.Add(30 * time.Second) }
 
 func wantErr(t *testing.T, err, want error) {
 	t.Helper()

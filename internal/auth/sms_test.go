@@ -92,7 +92,7 @@ func TestSMSSignInCodes(t *testing.T) {
 
 	var err error
 	// Expired: a code older than 5 minutes.
-	f.clock.add(time.Minute)
+	f.clock.Add(time.Minute)
 	if _, err := f.svc.ChallengeSMS(ctx, client, cur, ""); err != nil {
 		t.Fatal(err)
 	}
@@ -100,7 +100,7 @@ func TestSMSSignInCodes(t *testing.T) {
 		t.Fatal("challenge sent no text")
 	}
 	code := f.sms.lastCode(t)
-	f.clock.add(5*time.Minute + time.Second)
+	f.clock.Add(5*time.Minute + time.Second)
 	cur = f.login("alice")
 	_, err = f.svc.Verify(ctx, client, cur, "sms", code)
 	wantErr(t, err, auth.ErrCodeExpired)
@@ -114,7 +114,7 @@ func TestSMSSignInCodes(t *testing.T) {
 	if wait := wantRetry(t, err, auth.ErrRateLimited); wait > 30*time.Second {
 		t.Fatalf("resend cooldown = %v", wait)
 	}
-	f.clock.add(31 * time.Second)
+	f.clock.Add(31 * time.Second)
 	if _, err := f.svc.ChallengeSMS(ctx, client, cur, ""); err != nil {
 		t.Fatalf("resend after the cooldown: %v", err)
 	}
@@ -134,7 +134,7 @@ func TestSMSSignInCodes(t *testing.T) {
 func TestSMSAttemptLimit(t *testing.T) {
 	f := newFixture(t, nil)
 	cur := smsUser(t, f)
-	f.clock.add(time.Minute)
+	f.clock.Add(time.Minute)
 	if _, err := f.svc.ChallengeSMS(ctx, client, cur, ""); err != nil {
 		t.Fatal(err)
 	}
@@ -147,7 +147,7 @@ func TestSMSAttemptLimit(t *testing.T) {
 		_, err := f.svc.Verify(ctx, client, cur, "sms", wrong)
 		wantErr(t, err, auth.ErrInvalidCode)
 	}
-	f.clock.add(31 * time.Second) // past the user's back-off
+	f.clock.Add(31 * time.Second) // past the user's back-off
 	_, err := f.svc.Verify(ctx, client, cur, "sms", code)
 	wantErr(t, err, auth.ErrCodeExpired) // 6th attempt: the code is spent
 }
@@ -182,7 +182,7 @@ func TestSMSPumping(t *testing.T) {
 	cur := f.user("alice")
 	refused := 0
 	for i := range 1000 {
-		f.clock.add(31 * time.Second) // past the resend cooldown: only the budget may refuse
+		f.clock.Add(31 * time.Second) // past the resend cooldown: only the budget may refuse
 		_, err := f.svc.StartSMS(ctx, client, cur, "US", fmt.Sprintf("+1 201 555 %04d", i))
 		if err != nil {
 			wantRetry(t, err, auth.ErrRateLimited)
@@ -211,7 +211,7 @@ func TestSMSSetupCooldown(t *testing.T) {
 	if f.sms.count() != 1 {
 		t.Fatalf("texts sent = %d, want 1", f.sms.count())
 	}
-	f.clock.add(31 * time.Second)
+	f.clock.Add(31 * time.Second)
 	if _, err := f.svc.StartSMS(ctx, client, cur, "US", "(201) 555-0199"); err != nil {
 		t.Fatalf("after the cooldown: %v", err)
 	}

@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"html"
 	"io"
-	"log/slog"
 	"net/http"
 	"net/http/cookiejar"
 	"net/http/httptest"
@@ -15,19 +14,13 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
-	"sync"
 	"testing"
-	"time"
 
-	"github.com/twostep/twostep/internal/audit"
 	"github.com/twostep/twostep/internal/auth"
-	"github.com/twostep/twostep/internal/keyring"
+	"github.com/twostep/twostep/internal/auth/authtest"
 	"github.com/twostep/twostep/internal/metrics"
-	"github.com/twostep/twostep/internal/password"
-	"github.com/twostep/twostep/internal/ratelimit"
 	"github.com/twostep/twostep/internal/server"
 	"github.com/twostep/twostep/internal/sms"
-	"github.com/twostep/twostep/internal/store"
 	"github.com/twostep/twostep/internal/totp"
 )
 
@@ -42,23 +35,13 @@ const (
 	chatURL    = "https://chat.example.com/room"
 )
 
-// clock is a settable test clock shared by the service and the limiter, so
-// "the next TOTP step" is a clock move, not a 30-second sleep.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) now() time.Time      { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
-func (c *clock) add(d time.Duration) { c.mu.Lock(); c.t = c.t.Add(d); c.mu.Unlock() }
-
 // env is a twostep server (API and pages, through server.Handler with all
 // its middleware) on a fresh SQLite database. Texts go to a file (the
 // file provider), one JSON line each.
 type env struct {
 	t       *testing.T
 	svc     *auth.Service
-	clock   *clock
+	clock   *authtest.Clock
 	srv     *httptest.Server
 	smsFile string
 }
@@ -66,49 +49,18 @@ type env struct {
 // newEnv starts a server; mods adjust the service configuration.
 func newEnv(t *testing.T, mods ...func(*auth.Config)) *env {
 	t.Helper()
-	st, err := store.Open(ctx, store.SQLite, filepath.Join(t.TempDir(), "t.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
-	if _, err := st.Migrate(ctx); err != nil {
-		t.Fatal(err)
-	}
-	// Mid-window, so the next step is 30 s away rather than at a boundary.
-	c := &clock{t: time.Unix(1_800_000_015, 0)}
-	per := func(n int64) ratelimit.Limit { return ratelimit.Limit{Count: n, Window: time.Minute} }
-	budget := func(n int64) [2]ratelimit.Limit {
-		return [2]ratelimit.Limit{{Count: n, Window: time.Hour}, {Count: n, Window: 24 * time.Hour}}
-	}
 	smsFile := filepath.Join(t.TempDir(), "sms.jsonl")
-	sender, err := sms.NewFile(sms.FileConfig{Path: smsFile, Now: c.now})
+	sender, err := sms.NewFile(sms.FileConfig{Path: smsFile})
 	if err != nil {
 		t.Fatal(err)
 	}
-	backend := ratelimit.NewMemory(c.now)
-	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	cfg := auth.Config{
-		Issuer: "Test", PublicURL: "http://127.0.0.1", MFARequired: true, InviteTTL: time.Hour,
-		IdleTimeout: 30 * time.Minute, AbsoluteTimeout: 12 * time.Hour, RecentAuth: 5 * time.Minute,
-		TOTP:       totp.DefaultParams(),
-		LoginPerIP: per(1000), VerifyPerIP: per(1000), VerifyPerUser: per(1000),
-		SMSHost: "login.example.com", SMSAllowedCountries: []string{"US", "GB", "DE"},
-		SMSBudgets: auth.SMSBudgets{PerNumber: budget(100), PerUser: budget(100), PerIP: budget(100), PerCountry: budget(1000), Global: budget(1000)},
-	}
+	cfg := authtest.Config()
+	cfg.PublicURL = "http://127.0.0.1"
 	for _, m := range mods {
 		m(&cfg)
 	}
-	svc := auth.New(cfg, auth.Deps{
-		SMS:     sender,
-		Store:   st,
-		Keys:    keyring.Generate(),
-		Hasher:  password.NewHasher(password.Params{Memory: 64, Time: 1, Threads: 1, SaltLen: 16, KeyLen: 32}, 2, time.Second),
-		Limiter: ratelimit.NewLimiter(backend),
-		Backoff: ratelimit.NewBackoff(backend, 5, 30*time.Second, time.Hour),
-		Audit:   audit.New(st, log, c.now),
-		Log:     log,
-		Now:     c.now,
-	})
+	e := authtest.New(t, cfg, sender)
+	svc, st, log, c := e.Service, e.Store, e.Log, e.Clock
 	h := server.Handler(svc, st, log, server.Options{Metrics: metrics.New(), Pages: server.Pages{
 		BrandName: "Example Corp", AccentColor: "#0f766e", ContactURL: contactURL, ChatURL: chatURL, DefaultCountry: "DE",
 	}})
@@ -272,7 +224,7 @@ func (b *browser) enrol(user string) ([]byte, *page) {
 
 // code is the TOTP code at the test clock.
 func (e *env) code(secret []byte) string {
-	return totp.Code(secret, totp.DefaultParams(), e.clock.now())
+	return totp.Code(secret, totp.DefaultParams(), e.clock.Now())
 }
 
 var (

@@ -85,7 +85,7 @@ func TestJourneyWithoutJavaScript(t *testing.T) {
 	if !p.has("Use another method") || !p.has("Recovery code") {
 		t.Error("verify page lacks Use another method → Recovery code")
 	}
-	e.clock.add(30 * time.Second)
+	e.clock.Add(30 * time.Second)
 	p = b.submit("/verify", url.Values{"code": {e.code(secret)}})
 	p.want(t, http.StatusOK, "/settings", "Your sign-in methods")
 
@@ -114,7 +114,7 @@ func TestWrongCodeMessageTiedToField(t *testing.T) {
 	secret, _ := b.enrol("bob")
 	b.submit("/logout", nil)
 	b.login("bob", pw)
-	e.clock.add(30 * time.Second)
+	e.clock.Add(30 * time.Second)
 	wrong := "000000"
 	if e.code(secret) == wrong {
 		wrong = "111111"
@@ -148,7 +148,7 @@ func TestTooManyWrongCodes(t *testing.T) {
 	secret, _ := b.enrol("carol")
 	b.submit("/logout", nil)
 	b.login("carol", pw)
-	e.clock.add(30 * time.Second)
+	e.clock.Add(30 * time.Second)
 	wrong := "000000"
 	if e.code(secret) == wrong {
 		wrong = "111111"
@@ -180,7 +180,7 @@ func TestRedirectKeptThroughLoginAndVerify(t *testing.T) {
 	if p.url.Path != "/verify" || p.url.Query().Get("rd") != "/recovery-codes" {
 		t.Fatalf("at %s, want /verify?rd=/recovery-codes", p.url)
 	}
-	e.clock.add(30 * time.Second)
+	e.clock.Add(30 * time.Second)
 	p = b.submit("/verify", url.Values{"code": {e.code(secret)}})
 	p.want(t, http.StatusOK, "/recovery-codes", "New recovery codes")
 }
@@ -209,7 +209,7 @@ func TestOpenRedirectRefused(t *testing.T) {
 				t.Fatalf("after sign-in Location = %q, want /verify", loc)
 			}
 			p = b.get("/verify?rd=" + url.QueryEscape(rd))
-			e.clock.add(30 * time.Second)
+			e.clock.Add(30 * time.Second)
 			form = p.form(t, "/verify")
 			form.Set("code", e.code(secret))
 			form.Set("rd", rd)
@@ -242,7 +242,7 @@ func TestManageMethods(t *testing.T) {
 	secret, _ := b.enrol("hank")
 
 	// Adding an app needs a recent verification: stale → verify → back.
-	e.clock.add(6 * time.Minute)
+	e.clock.Add(6 * time.Minute)
 	p := b.get("/settings")
 	p = b.do(http.NewRequest("GET", e.srv.URL+"/setup/totp?name=Laptop", nil))
 	if p.url.Path != "/verify" || p.url.Query().Get("why") != "recent" {
@@ -254,7 +254,7 @@ func TestManageMethods(t *testing.T) {
 		t.Error("a second app promises recovery codes")
 	}
 	laptop := p.secret(t)
-	e.clock.add(30 * time.Second) // the step just used to verify is spent
+	e.clock.Add(30 * time.Second) // the step just used to verify is spent
 	p = b.submit("/setup/totp", url.Values{"code": {e.code(laptop)}})
 	p.want(t, http.StatusOK, "/settings", "Your sign-in methods")
 	if !p.has("Laptop") || !p.has("Your new authenticator app is ready.") {
@@ -367,7 +367,7 @@ func TestRedirectToProtectedApp(t *testing.T) {
 	if p.url.Path != "/verify" || p.url.Query().Get("rd") != app {
 		t.Fatalf("at %s, want /verify?rd=%s", p.url, app)
 	}
-	e.clock.add(30 * time.Second)
+	e.clock.Add(30 * time.Second)
 	form := p.form(t, "/verify")
 	form.Set("code", e.code(secret))
 	resp := b.noFollow("POST", "/verify", form)

@@ -47,7 +47,7 @@ func allPages(t *testing.T) (*env, map[string]*page) {
 	bob.get("/settings")
 	bob.submit("/logout", nil)
 	pages["verify sms"] = bob.login("bob", pw)
-	e.clock.add(30 * time.Second) // the set-up's text started the resend cooldown
+	e.clock.Add(30 * time.Second) // the set-up's text started the resend cooldown
 	pages["verify sms sent"] = bob.submit("/verify", url.Values{"send": {"1"}})
 	if pages["verify sms sent"].url.Query().Get("sent") != "1" {
 		t.Fatalf("verify sms sent: %d %s\n%s", pages["verify sms sent"].status, pages["verify sms sent"].url, pages["verify sms sent"].body)

@@ -79,7 +79,7 @@ func TestRememberOnVerify(t *testing.T) {
 	if !p.has("Remember this device for 7 days") {
 		t.Fatalf("verify page lacks the checkbox:\n%s", p.body)
 	}
-	e.clock.add(30 * time.Second)
+	e.clock.Add(30 * time.Second)
 	form := p.form(t, "/verify")
 	form.Set("code", e.code(secret))
 	form.Set("remember", "1")
@@ -110,7 +110,7 @@ func TestRememberOnVerify(t *testing.T) {
 
 	// Seven days later Bob is asked again (the test's cookie jar does not
 	// expire the cookie on the test clock, so this is the server's check).
-	e.clock.add(7 * 24 * time.Hour) // Carl's session has timed out meanwhile
+	e.clock.Add(7 * 24 * time.Hour) // Carl's session has timed out meanwhile
 	b.login("bob", pw).want(t, http.StatusOK, "/verify", "Enter your code")
 }
 
@@ -129,7 +129,7 @@ func TestRememberOffByDefault(t *testing.T) {
 	if p.has(`id="remember"`) || p.has("Remember this device") {
 		t.Fatalf("checkbox while the feature is off:\n%s", p.body)
 	}
-	e.clock.add(30 * time.Second)
+	e.clock.Add(30 * time.Second)
 	p = b.submit("/verify", url.Values{"code": {e.code(secret)}, "remember": {"1"}})
 	p.want(t, http.StatusOK, "/settings", "Your sign-in methods")
 	if p.has("Remembered browsers") {
@@ -172,7 +172,7 @@ func TestRememberThroughTheAPI(t *testing.T) {
 	if st, out := api("POST", "/api/v1/login", login); st != 200 || out["next"] != "verify" {
 		t.Fatalf("login: %d %v", st, out)
 	}
-	e.clock.add(30 * time.Second)
+	e.clock.Add(30 * time.Second)
 	st, out := api("POST", "/api/v1/verify", map[string]any{"method": "totp", "code": e.code(secret), "remember_device": true})
 	dev, _ := out["device"].(map[string]any)
 	if st != 200 || out["aal"] != "aal2" || dev == nil || dev["id"] == "" || dev["expires_at"] == "" {

@@ -127,7 +127,7 @@ func TestSMSResend(t *testing.T) {
 	b.submit("/setup", url.Values{"method": {"sms"}})
 	b.submit("/setup/sms", url.Values{"country": {"US"}, "phone": {usPhone}})
 	first := e.smsCode()
-	e.clock.add(10 * time.Second)
+	e.clock.Add(10 * time.Second)
 	p := b.submit("/setup/sms", nil) // the resend form: country, number, resend=1
 	if p.status != http.StatusTooManyRequests || p.header.Get("Retry-After") != "20" || !p.has("Wait 20 seconds before asking for a new code.") ||
 		!p.has(`id="resend-error"`) || !p.has(`data-wait="20"`) || !p.has(usMasked) {
@@ -136,7 +136,7 @@ func TestSMSResend(t *testing.T) {
 	if n := len(e.texts()); n != 1 {
 		t.Fatalf("early resend sent a text: %d texts", n)
 	}
-	e.clock.add(20 * time.Second)
+	e.clock.Add(20 * time.Second)
 	p = b.submit("/setup/sms", nil)
 	if p.status != http.StatusOK || len(e.texts()) != 2 || !p.has(`data-wait="30"`) {
 		t.Fatalf("resend after the cooldown: %d, %d texts\n%s", p.status, len(e.texts()), p.body)
@@ -160,7 +160,7 @@ func TestSMSSetupProblems(t *testing.T) {
 	b.login("hal", pw)
 	b.get("/setup/sms")
 	b.submit("/setup/sms", url.Values{"country": {"US"}, "phone": {usPhone}})
-	e.clock.add(6 * time.Minute)
+	e.clock.Add(6 * time.Minute)
 	p := b.submit("/setup/sms/confirm", url.Values{"code": {e.smsCode()}})
 	if p.status != http.StatusUnprocessableEntity || !p.has("This code has expired or was already used. Press Resend code") {
 		t.Fatalf("expired code: %d\n%s", p.status, p.body)
@@ -211,7 +211,7 @@ func TestVerifyWithSMS(t *testing.T) {
 	b := smsUser(t, e, "ida")
 	b.submit("/logout", nil)
 	sent := len(e.texts())
-	e.clock.add(time.Minute)
+	e.clock.Add(time.Minute)
 
 	p := b.login("ida", pw)
 	p.want(t, http.StatusOK, "/verify", "Enter your code")
@@ -259,7 +259,7 @@ func TestVerifyOffersEveryPhone(t *testing.T) {
 	b := e.browser()
 	secret, _ := b.enrol("jo")
 	// Add a phone from the settings page (fresh verification first).
-	e.clock.add(6 * time.Minute)
+	e.clock.Add(6 * time.Minute)
 	p := b.get("/setup/sms")
 	if p.url.Path != "/verify" || p.url.Query().Get("why") != "recent" || p.url.Query().Get("rd") != "/setup/sms" {
 		t.Fatalf("stale add phone: at %s", p.url)
@@ -304,7 +304,7 @@ func TestChangePhone(t *testing.T) {
 	if !p.has(`name="replace" value="`+m[1]+`"`) || !p.has(`href="/settings">Cancel`) {
 		t.Fatalf("change phone form:\n%s", p.body)
 	}
-	e.clock.add(time.Minute)
+	e.clock.Add(time.Minute)
 	p = b.smsSetup("US", usPhone)
 	p.want(t, http.StatusOK, "/settings", "Your sign-in methods")
 	if !p.has("Your phone number was changed.") || !p.has("SMS to "+usMasked) || p.has("SMS to "+deMasked) {

@@ -1,0 +1,89 @@
+// Package authtest builds a real auth.Service for the tests of the packages
+// that use it (auth, web, api): a fresh SQLite store, a generated keyring,
+// cheap argon2id, an in-memory limiter and a settable clock — the wiring the
+// CLI does, minus the configuration file.
+package authtest
+
+import (
+	"io"
+	"log/slog"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/twostep/twostep/internal/audit"
+	"github.com/twostep/twostep/internal/auth"
+	"github.com/twostep/twostep/internal/keyring"
+	"github.com/twostep/twostep/internal/password"
+	"github.com/twostep/twostep/internal/ratelimit"
+	"github.com/twostep/twostep/internal/sms"
+	"github.com/twostep/twostep/internal/store"
+	"github.com/twostep/twostep/internal/store/storetest"
+	"github.com/twostep/twostep/internal/totp"
+)
+
+// Clock is a settable clock shared by the service and the limiter, so "the
+// next TOTP step" or "after the back-off" is a clock move, not a sleep.
+type Clock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+// NewClock starts mid-way through a 30-s TOTP window, so the next step is
+// 30 s away rather than at a boundary.
+func NewClock() *Clock { return &Clock{t: time.Unix(1_800_000_015, 0)} }
+
+// Now returns the clock's time.
+func (c *Clock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
+
+// Add moves the clock on.
+func (c *Clock) Add(d time.Duration) { c.mu.Lock(); c.t = c.t.Add(d); c.mu.Unlock() }
+
+// Budget is an hourly and a daily SMS budget of n.
+func Budget(n int64) [2]ratelimit.Limit {
+	return [2]ratelimit.Limit{{Count: n, Window: time.Hour}, {Count: n, Window: 24 * time.Hour}}
+}
+
+// Config is a test configuration: MFA required, limits high enough not to
+// interfere, SMS to US, GB and DE with roomy budgets.
+func Config() auth.Config {
+	per := func(n int64) ratelimit.Limit { return ratelimit.Limit{Count: n, Window: time.Minute} }
+	return auth.Config{
+		Issuer: "Test", PublicURL: "http://127.0.0.1:8080", MFARequired: true, InviteTTL: time.Hour,
+		IdleTimeout: 30 * time.Minute, AbsoluteTimeout: 12 * time.Hour, RecentAuth: 5 * time.Minute,
+		TOTP:       totp.DefaultParams(),
+		LoginPerIP: per(1000), VerifyPerIP: per(1000), VerifyPerUser: per(1000),
+		SMSHost: "login.example.com", SMSAllowedCountries: []string{"US", "GB", "DE"},
+		SMSBudgets: auth.SMSBudgets{PerNumber: Budget(100), PerUser: Budget(100), PerIP: Budget(100), PerCountry: Budget(1000), Global: Budget(1000)},
+	}
+}
+
+// Env is a service with its parts, for tests that look behind it.
+type Env struct {
+	Service *auth.Service
+	Store   *store.Store
+	Clock   *Clock
+	Log     *slog.Logger // discards
+}
+
+// New builds the service with cfg, sending texts through sender, on a
+// fresh SQLite database. The back-off starts after 5 failures at 30 s.
+func New(t testing.TB, cfg auth.Config, sender sms.Sender) Env {
+	t.Helper()
+	st := storetest.NewSQLite(t)
+	c := NewClock()
+	backend := ratelimit.NewMemory(c.Now)
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	svc := auth.New(cfg, auth.Deps{
+		SMS:     sender,
+		Store:   st,
+		Keys:    keyring.Generate(),
+		Hasher:  password.NewHasher(password.Params{Memory: 64, Time: 1, Threads: 1, SaltLen: 16, KeyLen: 32}, 2, time.Second),
+		Limiter: ratelimit.NewLimiter(backend),
+		Backoff: ratelimit.NewBackoff(backend, 5, 30*time.Second, time.Hour),
+		Audit:   audit.New(st, log, c.Now),
+		Log:     log,
+		Now:     c.Now,
+	})
+	return Env{Service: svc, Store: st, Clock: c, Log: log}
+}
