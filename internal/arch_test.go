@@ -44,6 +44,7 @@ var allowed = map[string][]string{
 	"server":                  {"api", "auth", "httpx", "metrics", "store", "web"},
 	"cli":                     {"audit", "auth", "config", "httpx", "keyring", "metrics", "password", "ratelimit", "server", "sms", "store", "totp", "version"},
 	"e2e":                     {},
+	"e2e/e2etest":             {"cli"},
 }
 
 // forbiddenStd lists standard-library imports a package must not use: the

@@ -16,13 +16,13 @@ import (
 	"regexp"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	_ "modernc.org/sqlite" // database/sql driver "sqlite", to inspect the store from outside
 
 	"github.com/twostep/twostep/internal/cli"
+	"github.com/twostep/twostep/internal/e2e/e2etest"
 )
 
 // testPassword is a password that passes the policy; every test user has it.
@@ -31,25 +31,8 @@ const testPassword = "correct horse battery staple 42"
 // adminToken is a valid admin token (at least 32 characters).
 const adminToken = "e2e-admin-token-0123456789abcdef0123456789"
 
-// syncBuffer is a bytes.Buffer safe for the server goroutine to write while
+// e2etest.Log is a bytes.Buffer safe for the server goroutine to write while
 // the test reads.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
 // instance is one twostep installation: its environment (database, key
 // file, settings) and everything it wrote to stdout and stderr, from CLI
 // commands and the server alike.
@@ -58,7 +41,7 @@ type instance struct {
 	env     []string
 	dbPath  string // "" unless the database is SQLite
 	keyFile string
-	log     *syncBuffer
+	log     *e2etest.Log
 }
 
 // newInstance returns an instance on database (empty: a new SQLite file in
@@ -68,7 +51,7 @@ type instance struct {
 func newInstance(t *testing.T, database string, overrides ...string) *instance {
 	t.Helper()
 	dir := t.TempDir()
-	in := &instance{dir: dir, keyFile: filepath.Join(dir, "twostep.key"), log: &syncBuffer{}}
+	in := &instance{dir: dir, keyFile: filepath.Join(dir, "twostep.key"), log: &e2etest.Log{}}
 	if database == "" {
 		in.dbPath = filepath.Join(dir, "twostep.db")
 		database = "sqlite:" + in.dbPath
@@ -100,7 +83,7 @@ func newInstance(t *testing.T, database string, overrides ...string) *instance {
 // output is the command's answer, such as an invite link, not log).
 func (in *instance) cli(t *testing.T, stdin string, args ...string) (int, string) {
 	t.Helper()
-	var out syncBuffer
+	var out e2etest.Log
 	code := cli.RunEnv(context.Background(), args, in.env, strings.NewReader(stdin), &out, in.log)
 	return code, out.String()
 }
@@ -129,35 +112,14 @@ type server struct {
 	stop   func() // stops the server and waits for it; safe to call twice
 }
 
-var listeningRE = regexp.MustCompile(`msg="twostep listening" addr=(127\.0\.0\.1:\d+)`)
-
 // start runs `twostep serve` for the instance in a goroutine, waits for its
 // start-up log line and returns the server. It is stopped at test cleanup
 // (or earlier by calling stop), and its exit code must then be 0.
 func (in *instance) start(t *testing.T) *server {
 	t.Helper()
-	from := len(in.log.String()) // several servers of one instance share the log
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan int, 1)
-	go func() { done <- cli.RunEnv(ctx, []string{"serve"}, in.env, strings.NewReader(""), in.log, in.log) }()
-
-	var addr string
-	deadline := time.Now().Add(10 * time.Second)
-	for addr == "" {
-		if m := listeningRE.FindStringSubmatch(in.log.String()[from:]); m != nil {
-			addr = m[1]
-			break
-		}
-		select {
-		case code := <-done:
-			cancel()
-			t.Fatalf("twostep serve exited with %d before listening; log:\n%s", code, in.log.String())
-		case <-time.After(10 * time.Millisecond):
-		}
-		if time.Now().After(deadline) {
-			cancel()
-			t.Fatalf("twostep serve did not log its address within 10 s; log:\n%s", in.log.String())
-		}
+	addr, stopServe, err := e2etest.Serve(in.env, in.log)
+	if err != nil {
+		t.Fatalf("%v; log:\n%s", err, in.log.String())
 	}
 	tr := &http.Transport{MaxIdleConnsPerHost: 64}
 	s := &server{instance: in, url: "http://" + addr, client: &http.Client{
@@ -165,20 +127,11 @@ func (in *instance) start(t *testing.T) *server {
 		Timeout:       20 * time.Second,
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
 	}}
-	var once sync.Once
 	s.stop = func() {
-		once.Do(func() {
-			tr.CloseIdleConnections()
-			cancel()
-			select {
-			case code := <-done:
-				if code != 0 {
-					t.Errorf("twostep serve exited with %d after cancel; log:\n%s", code, in.log.String())
-				}
-			case <-time.After(15 * time.Second):
-				t.Errorf("twostep serve did not stop within 15 s of cancel")
-			}
-		})
+		tr.CloseIdleConnections()
+		if code := stopServe(); code != 0 {
+			t.Errorf("twostep serve exited with %d after cancel (-1: did not stop within 15 s); log:\n%s", code, in.log.String())
+		}
 	}
 	t.Cleanup(s.stop)
 	return s

@@ -17,15 +17,14 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"regexp"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/chromedp/chromedp"
 
 	"github.com/twostep/twostep/internal/cli"
+	"github.com/twostep/twostep/internal/e2e/e2etest"
 )
 
 const (
@@ -35,32 +34,11 @@ const (
 	chatURL      = "https://chat.example.com/support"
 )
 
-// syncBuffer is a bytes.Buffer safe for the server goroutine to write while
-// the test reads.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
-var listenRe = regexp.MustCompile(`msg="twostep listening" addr=(\S+)`)
-
 // server is a running twostep instance.
 type server struct {
 	url     string // http://localhost:PORT
 	env     []string
-	log     *syncBuffer
+	log     *e2etest.Log
 	smsFile string // where the file SMS provider appends its texts
 }
 
@@ -90,38 +68,24 @@ func startServer(t *testing.T, extra []string, users ...string) *server {
 		"TWOSTEP_ACCESS_RULES=127.0.0.1 two_factor",
 	}
 	env = append(env, extra...)
-	s := &server{env: env, log: &syncBuffer{}, smsFile: smsFile}
-	ctx, cancel := context.WithCancel(context.Background())
+	s := &server{env: env, log: &e2etest.Log{}, smsFile: smsFile}
 	for _, u := range users {
-		if code := cli.RunEnv(ctx, []string{"user", "add", u, "--password-stdin"}, env, strings.NewReader(password+"\n"), s.log, s.log); code != 0 {
+		if code := cli.RunEnv(context.Background(), []string{"user", "add", u, "--password-stdin"}, env, strings.NewReader(password+"\n"), s.log, s.log); code != 0 {
 			t.Fatalf("user add %s: exit %d\n%s", u, code, s.log)
 		}
 	}
-	done := make(chan int, 1)
-	go func() { done <- cli.RunEnv(ctx, []string{"serve"}, env, strings.NewReader(""), s.log, s.log) }()
+	addr, stop, err := e2etest.Serve(env, s.log)
+	if err != nil {
+		t.Fatalf("%v:\n%s", err, s.log)
+	}
 	t.Cleanup(func() {
-		cancel()
-		select {
-		case <-done:
-		case <-time.After(15 * time.Second):
+		if stop() == -1 {
 			t.Error("server did not stop within 15 s")
 		}
 	})
-	deadline := time.Now().Add(10 * time.Second)
-	for time.Now().Before(deadline) {
-		if m := listenRe.FindStringSubmatch(s.log.String()); m != nil {
-			_, port, _ := strings.Cut(m[1], ":")
-			s.url = "http://localhost:" + port
-			return s
-		}
-		select {
-		case code := <-done:
-			t.Fatalf("server exited with %d:\n%s", code, s.log)
-		case <-time.After(20 * time.Millisecond):
-		}
-	}
-	t.Fatalf("server did not report its address:\n%s", s.log)
-	return nil
+	_, port, _ := strings.Cut(addr, ":")
+	s.url = "http://localhost:" + port
+	return s
 }
 
 // startBrowser starts one headless Chromium for the whole test; each

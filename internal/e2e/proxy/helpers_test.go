@@ -43,13 +43,13 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
 
 	"github.com/twostep/twostep/internal/cli"
+	"github.com/twostep/twostep/internal/e2e/e2etest"
 )
 
 const (
@@ -76,34 +76,13 @@ var accessRules = []string{
 	"*.example.test two_factor",
 }
 
-// syncBuffer is a bytes.Buffer safe for the server goroutine to write while
-// the test reads.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
 // twostep is a running "twostep serve".
 type twostep struct {
 	addr   string // 127.0.0.1:PORT, for nginx and for direct requests
 	env    []string
 	dbPath string
-	log    *syncBuffer
+	log    *e2etest.Log
 }
-
-var listenRE = regexp.MustCompile(`msg="twostep listening" addr=(127\.0\.0\.1:\d+)`)
 
 // startTwostep runs "twostep serve" in-process on a random loopback port
 // with small argon2 parameters, raised per-IP limits (every request comes
@@ -112,7 +91,7 @@ var listenRE = regexp.MustCompile(`msg="twostep listening" addr=(127\.0\.0\.1:\d
 func startTwostep(t *testing.T, extra ...string) *twostep {
 	t.Helper()
 	dir := t.TempDir()
-	s := &twostep{dbPath: filepath.Join(dir, "twostep.db"), log: &syncBuffer{}}
+	s := &twostep{dbPath: filepath.Join(dir, "twostep.db"), log: &e2etest.Log{}}
 	vars := map[string]string{
 		"TWOSTEP_LISTEN":                   "127.0.0.1:0",
 		"TWOSTEP_DATABASE":                 "sqlite:" + s.dbPath,
@@ -149,7 +128,7 @@ func startTwostep(t *testing.T, extra ...string) *twostep {
 // second instance behind a load balancer would run.
 func (s *twostep) another(t *testing.T) *twostep {
 	t.Helper()
-	b := &twostep{env: s.env, dbPath: s.dbPath, log: &syncBuffer{}}
+	b := &twostep{env: s.env, dbPath: s.dbPath, log: &e2etest.Log{}}
 	b.serve(t)
 	return b
 }
@@ -158,45 +137,26 @@ func (s *twostep) another(t *testing.T) *twostep {
 // for its address.
 func (s *twostep) serve(t *testing.T) {
 	t.Helper()
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan int, 1)
-	go func() { done <- cli.RunEnv(ctx, []string{"serve"}, s.env, strings.NewReader(""), s.log, s.log) }()
+	addr, stop, err := e2etest.Serve(s.env, s.log)
+	if err != nil {
+		t.Fatalf("%v; log:\n%s", err, s.log)
+	}
 	t.Cleanup(func() {
-		cancel()
-		select {
-		case code := <-done:
-			if code != 0 {
-				t.Errorf("twostep serve exited with %d; log:\n%s", code, s.log)
-			}
-		case <-time.After(15 * time.Second):
-			t.Error("twostep serve did not stop within 15 s")
+		if code := stop(); code != 0 {
+			t.Errorf("twostep serve exited with %d (-1: did not stop within 15 s); log:\n%s", code, s.log)
 		}
 		if t.Failed() {
 			l := s.log.String()
 			t.Logf("twostep log (end):\n%s", l[max(0, len(l)-4000):])
 		}
 	})
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		if m := listenRE.FindStringSubmatch(s.log.String()); m != nil {
-			s.addr = m[1]
-			return
-		}
-		select {
-		case code := <-done:
-			t.Fatalf("twostep serve exited with %d before listening; log:\n%s", code, s.log)
-		case <-time.After(10 * time.Millisecond):
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("twostep serve did not log its address within 10 s; log:\n%s", s.log)
-		}
-	}
+	s.addr = addr
 }
 
 // cli runs a twostep command on the server's database and key file.
 func (s *twostep) cli(t *testing.T, stdin string, args ...string) string {
 	t.Helper()
-	var out syncBuffer
+	var out e2etest.Log
 	if code := cli.RunEnv(context.Background(), args, s.env, strings.NewReader(stdin), &out, s.log); code != 0 {
 		t.Fatalf("twostep %s: exit %d\nstdout: %s\nlog:\n%s", strings.Join(args, " "), code, out.String(), s.log)
 	}
@@ -434,7 +394,7 @@ func startNginx(t *testing.T, port int, tsAddr, appAddr string, cert *testCert) 
 	if err := os.WriteFile(conf, []byte(text), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	var stderr syncBuffer
+	var stderr e2etest.Log
 	cmd := exec.Command(nginxPath, "-p", n.dir, "-c", conf, "-e", filepath.Join(n.dir, "error.log"),
 		"-g", "daemon off; pid "+filepath.Join(n.dir, "nginx.pid")+";")
 	cmd.Stdout, cmd.Stderr = &stderr, &stderr
