@@ -15,15 +15,17 @@ import (
 
 // client speaks twostep's public JSON API over one keep-alive transport.
 type client struct {
-	base string
-	http *http.Client
+	base  string   // first instance; the lean client spreads by worker itself
+	bases []string // every instance, used round robin (sessions live in the shared database)
+	rr    atomic.Uint64
+	http  *http.Client
 	// setupRetries counts 503 answers retried in the unmeasured phases.
 	setupRetries atomic.Int64
 }
 
 // newClient returns a client whose transport keeps at least conns idle
 // connections to the server, so C workers never redial.
-func newClient(base string, conns int) *client {
+func newClient(bases []string, conns int) *client {
 	t := &http.Transport{
 		DialContext:           (&net.Dialer{Timeout: 5 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
 		MaxIdleConns:          conns + 16,
@@ -33,7 +35,15 @@ func newClient(base string, conns int) *client {
 		DisableCompression:    true,
 		ForceAttemptHTTP2:     false,
 	}
-	return &client{base: base, http: &http.Client{Transport: t, Timeout: 30 * time.Second}}
+	return &client{base: bases[0], bases: bases, http: &http.Client{Transport: t, Timeout: 30 * time.Second}}
+}
+
+// pick returns the base URL of the next instance, round robin.
+func (c *client) pick() string {
+	if len(c.bases) <= 1 {
+		return c.base
+	}
+	return c.bases[(c.rr.Add(1)-1)%uint64(len(c.bases))]
 }
 
 // post sends body as JSON to path with an optional Bearer token. On a 2xx
@@ -45,7 +55,7 @@ func (c *client) post(ctx context.Context, path, bearer string, body, out any) (
 	if err != nil {
 		return 0, err
 	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.base+path, bytes.NewReader(b))
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.pick()+path, bytes.NewReader(b))
 	if err != nil {
 		return 0, err
 	}
@@ -70,7 +80,7 @@ func (c *client) post(ctx context.Context, path, bearer string, body, out any) (
 // get sends GET path with the given headers, drains the answer and returns
 // its status and headers; err is set only for a transport failure.
 func (c *client) get(ctx context.Context, path string, header http.Header) (int, http.Header, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, c.base+path, nil)
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, c.pick()+path, nil)
 	if err != nil {
 		return 0, nil, err
 	}

@@ -11,9 +11,13 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"net/url"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"runtime"
+	"strconv"
+	"strings"
 	"syscall"
 	"time"
 )
@@ -21,9 +25,13 @@ import (
 // options are the command-line flags.
 type options struct {
 	server      string
-	target      string
+	target      string // --target or --targets, comma-separated
 	adminToken  string
 	pid         int
+	pids        string // --pids of the --targets, comma-separated
+	instances   int
+	database    string
+	redis       string
 	users       int
 	scenario    string
 	concurrency int
@@ -83,10 +91,15 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	f.SetOutput(stderr)
 	f.StringVar(&o.server, "server", "", "twostep binary to start (`twostep serve` in a fresh temp dir on a free 127.0.0.1 port)")
 	f.StringVar(&o.target, "target", "", "base URL of an already-running server instead of --server")
+	f.StringVar(&o.target, "targets", "", "comma-separated base URLs of already-running instances sharing one database; requests go round robin")
+	f.StringVar(&o.pids, "pids", "", "comma-separated PIDs of the --targets, for CPU and memory figures")
+	f.IntVar(&o.instances, "instances", 1, "with --server: instances to start on the same database (more than 1 needs --database postgres://...)")
+	f.StringVar(&o.database, "database", "", "with --server: postgres:// URL of an existing (empty) database; default a fresh SQLite file")
+	f.StringVar(&o.redis, "redis", "", "with --server: Redis URL; a random key_prefix is added unless one is given")
 	f.StringVar(&o.adminToken, "admin-token", "", "admin token of the --target server")
 	f.IntVar(&o.pid, "pid", 0, "PID of the --target server, for CPU and memory figures")
 	f.IntVar(&o.users, "users", 1000, "users to seed (admin API + TOTP enrolment)")
-	f.StringVar(&o.scenario, "scenario", "all", "login, verify-totp, all (login then verify-totp) or forward-auth")
+	f.StringVar(&o.scenario, "scenario", "all", "login, verify-totp, all (login then verify-totp), forward-auth, sms-setup or login-flood")
 	f.IntVar(&o.concurrency, "concurrency", 64, "concurrent workers in the measured scenarios")
 	f.DurationVar(&o.duration, "duration", 20*time.Second, "length of the login and forward-auth scenarios")
 	f.IntVar(&o.maxRequests, "max-requests", 1_000_000, "cap on requests in the login and forward-auth scenarios")
@@ -114,9 +127,26 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 		problems = append(problems, errors.New("--target needs --admin-token"))
 	}
 	switch o.scenario {
-	case "login", "verify-totp", "all", "forward-auth":
+	case "login", "verify-totp", "all", "forward-auth", "sms-setup", "login-flood":
 	default:
-		problems = append(problems, fmt.Errorf("--scenario %q: want login, verify-totp, all or forward-auth", o.scenario))
+		problems = append(problems, fmt.Errorf("--scenario %q: want login, verify-totp, all, forward-auth, sms-setup or login-flood", o.scenario))
+	}
+	if o.instances < 1 || o.instances > 16 {
+		problems = append(problems, fmt.Errorf("--instances %d: want 1 to 16", o.instances))
+	}
+	if o.server == "" && (o.instances != 1 || o.database != "" || o.redis != "") {
+		problems = append(problems, errors.New("--instances, --database and --redis apply to --server only"))
+	}
+	if o.database != "" && !strings.HasPrefix(o.database, "postgres://") && !strings.HasPrefix(o.database, "postgresql://") {
+		problems = append(problems, fmt.Errorf("--database: want a postgres:// URL (SQLite is the default)"))
+	}
+	if o.instances > 1 && o.database == "" {
+		problems = append(problems, errors.New("--instances > 1 needs --database postgres://... (SQLite is single-instance)"))
+	}
+	if _, err := splitPIDs(o.pids); err != nil {
+		problems = append(problems, err)
+	} else if o.pids != "" && o.target == "" {
+		problems = append(problems, errors.New("--pids applies to --targets only"))
 	}
 	if o.httpClient != "lean" && o.httpClient != "stdlib" {
 		problems = append(problems, fmt.Errorf("--http-client %q: want lean or stdlib", o.httpClient))
@@ -145,6 +175,8 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 type report struct {
 	Server       string        `json:"server"`         // binary started, or target URL
 	PID          int           `json:"pid,omitempty"`  // 0: unknown (--target without --pid)
+	PIDs         []int         `json:"pids,omitempty"` // every instance measured
+	Instances    int           `json:"instances"`      // servers the load was spread over
 	Database     string        `json:"database"`       // what the started server used
 	Argon2       *argon2Params `json:"argon2id"`       // nil for --target: whatever it runs with
 	CPUs         int           `json:"cpus"`           // shared by server and load generator
@@ -163,30 +195,54 @@ type report struct {
 // measured, even when a later step fails.
 func bench(ctx context.Context, o options, log io.Writer) (*report, error) {
 	rep := &report{CPUs: runtime.NumCPU(), GoVersion: runtime.Version(), Users: o.users, StartedAtUTC: time.Now().UTC().Truncate(time.Second)}
-	base, token, pid := o.target, o.adminToken, o.pid
+	var bases []string
+	var pids []int
+	token := o.adminToken
 	if o.server != "" {
-		fmt.Fprintf(log, "starting %s serve (argon2id m=%d KiB t=%d p=%d)\n", o.server, o.argon2.MemoryKiB, o.argon2.Time, o.argon2.Threads)
-		srv, startup, err := startServer(ctx, o.server, o.argon2)
-		if err != nil {
-			return nil, err
+		sc := serverConfig{database: o.database, redis: redisWithPrefix(o.redis)}
+		rep.Database = "sqlite (fresh temp dir)"
+		if o.database != "" {
+			rep.Database = "postgresql " + redactURL(o.database)
 		}
-		defer srv.stop()
-		base, token, pid = srv.url, srv.token, srv.pid()
-		rep.Server, rep.Database, rep.Argon2 = o.server, "sqlite (fresh temp dir)", &o.argon2
-		ms := float64(startup.Microseconds()) / 1000
-		rep.StartupMs = &ms
-		fmt.Fprintf(log, "  pid %d at %s, ready in %.1f ms\n", pid, base, ms)
+		if sc.redis != "" {
+			rep.Database += " + redis " + redactURL(sc.redis)
+		}
+		rep.Server, rep.Argon2, rep.Instances = o.server, &o.argon2, o.instances
+		// Instances start one after the other: the first creates the schema
+		// and the key file, which the others share.
+		for n := range o.instances {
+			fmt.Fprintf(log, "starting %s serve #%d (argon2id m=%d KiB t=%d p=%d)\n", o.server, n+1, o.argon2.MemoryKiB, o.argon2.Time, o.argon2.Threads)
+			srv, startup, err := startServer(ctx, o.server, o.argon2, sc)
+			if err != nil {
+				return nil, err
+			}
+			defer srv.stop() // deferred: the first instance (owner of the key file) stops last
+			if n == 0 {
+				sc.token, sc.keyFile = srv.token, filepath.Join(srv.dir, "twostep.key")
+				ms := float64(startup.Microseconds()) / 1000
+				rep.StartupMs = &ms
+			}
+			bases, pids = append(bases, srv.url), append(pids, srv.pid())
+			token = srv.token
+			fmt.Fprintf(log, "  pid %d at %s, ready in %.1f ms\n", srv.pid(), srv.url, float64(startup.Microseconds())/1000)
+		}
 		select {
 		case <-time.After(o.settle):
 		case <-ctx.Done():
 			return rep, ctx.Err()
 		}
 	} else {
-		rep.Server, rep.Database = o.target, "as configured on the target"
+		bases = strings.Split(o.target, ",")
+		pids, _ = splitPIDs(o.pids)
+		if o.pid > 0 {
+			pids = append([]int{o.pid}, pids...)
+		}
+		rep.Server, rep.Database, rep.Instances = o.target, "as configured on the target", len(bases)
 	}
-	rep.PID = pid
-	if pid > 0 {
-		rss, err := memStatus(pid, "VmRSS")
+	if len(pids) > 0 {
+		rep.PID = pids[0]
+		rep.PIDs = pids
+		rss, err := memStatus(pids[0], "VmRSS")
 		if err != nil {
 			return rep, fmt.Errorf("idle rss: %w", err)
 		}
@@ -194,20 +250,37 @@ func bench(ctx context.Context, o options, log io.Writer) (*report, error) {
 		rep.IdleRSSMiB = &v
 	}
 
-	c := newClient(base, max(o.concurrency, o.seedConc, o.preConc))
+	c := newClient(bases, max(o.concurrency, o.seedConc, o.preConc))
 	defer func() { rep.SetupRetries = c.setupRetries.Load() }()
 	fmt.Fprintf(log, "seeding %d users at concurrency %d (not measured)\n", o.users, o.seedConc)
 	t0 := time.Now()
-	users, lastStep, err := seed(ctx, c, token, o.users, o.seedConc, log)
+	users, lastStep, err := seed(ctx, c, token, o.users, o.seedConc, o.scenario != "sms-setup" && o.scenario != "login-flood", log)
 	if err != nil {
 		return rep, err
 	}
 	rep.SeedSeconds = time.Since(t0).Seconds()
 
-	if o.scenario == "login" || o.scenario == "all" {
-		fmt.Fprintf(log, "login: %d workers for %v\n", o.concurrency, o.duration)
-		r, err := measure(pid, func() (result, error) {
-			return runLogin(ctx, c, users, o.concurrency, o.duration, o.maxRequests), nil
+	if o.scenario == "login" || o.scenario == "all" || o.scenario == "login-flood" {
+		name := "login"
+		if o.scenario == "login-flood" {
+			name = "login-flood"
+		}
+		fmt.Fprintf(log, "%s: %d workers for %v over %d instance(s)\n", name, o.concurrency, o.duration, len(bases))
+		r, err := measure(pids, func() (result, error) {
+			return runLogin(ctx, c, users, o.concurrency, o.duration, o.maxRequests, name), nil
+		})
+		rep.Scenarios = append(rep.Scenarios, r)
+		if err == nil {
+			err = ctx.Err()
+		}
+		if err != nil {
+			return rep, err
+		}
+	}
+	if o.scenario == "sms-setup" {
+		fmt.Fprintf(log, "sms-setup: %d workers, one POST /api/v1/setup/sms per user (file provider)\n", o.concurrency)
+		r, err := measure(pids, func() (result, error) {
+			return runSMSSetup(ctx, c, users, o.concurrency, o.duration), nil
 		})
 		rep.Scenarios = append(rep.Scenarios, r)
 		if err == nil {
@@ -223,7 +296,7 @@ func bench(ctx context.Context, o options, log io.Writer) (*report, error) {
 			what = "no session (anonymous)"
 		}
 		fmt.Fprintf(log, "forward-auth: %d workers for %v, GET /api/v1/auth with %s, %s HTTP client\n", o.concurrency, o.duration, what, o.httpClient)
-		r, err := measure(pid, func() (result, error) {
+		r, err := measure(pids, func() (result, error) {
 			return runForwardAuth(ctx, c, users, o.concurrency, o.duration, o.maxRequests, o.anonymous, o.httpClient == "lean")
 		})
 		r.HTTPClient = o.httpClient
@@ -245,7 +318,7 @@ func bench(ctx context.Context, o options, log io.Writer) (*report, error) {
 			return rep, err
 		}
 		fmt.Fprintf(log, "verify-totp: %d workers, one code per user\n", o.concurrency)
-		r, err := measure(pid, func() (result, error) {
+		r, err := measure(pids, func() (result, error) {
 			return runVerify(ctx, c, users, o.concurrency, step, windowEnd), nil
 		})
 		rep.Scenarios = append(rep.Scenarios, r)
@@ -257,4 +330,42 @@ func bench(ctx context.Context, o options, log io.Writer) (*report, error) {
 		}
 	}
 	return rep, nil
+}
+
+// splitPIDs parses the --pids list.
+func splitPIDs(s string) ([]int, error) {
+	if s == "" {
+		return nil, nil
+	}
+	var out []int
+	for _, f := range strings.Split(s, ",") {
+		n, err := strconv.Atoi(strings.TrimSpace(f))
+		if err != nil || n <= 0 {
+			return nil, fmt.Errorf("--pids: %q is not a PID", f)
+		}
+		out = append(out, n)
+	}
+	return out, nil
+}
+
+// redisWithPrefix adds a random key_prefix to a Redis URL that has none,
+// so runs never share (or clobber) keys.
+func redisWithPrefix(u string) string {
+	if u == "" || strings.Contains(u, "key_prefix=") {
+		return u
+	}
+	sep := "?"
+	if strings.Contains(u, "?") {
+		sep = "&"
+	}
+	return u + sep + "key_prefix=bench-" + lowerToken(8) + ":"
+}
+
+// redactURL hides a password in a URL for the report.
+func redactURL(s string) string {
+	u, err := url.Parse(s)
+	if err != nil {
+		return "(unparsable URL)"
+	}
+	return u.Redacted()
 }

@@ -127,6 +127,15 @@ func TestFlags(t *testing.T) {
 		{"forward-auth", []string{"--server", "a", "--scenario", "forward-auth"}, true},
 		{"forward-auth anonymous", []string{"--server", "a", "--scenario", "forward-auth", "--anonymous"}, true},
 		{"anonymous without forward-auth", []string{"--server", "a", "--scenario", "login", "--anonymous"}, false},
+		{"sms-setup", []string{"--server", "a", "--scenario", "sms-setup"}, true},
+		{"login-flood", []string{"--server", "a", "--scenario", "login-flood", "--concurrency", "500"}, true},
+		{"3 instances on postgres", []string{"--server", "a", "--instances", "3", "--database", "postgres://u@127.0.0.1/db", "--redis", "redis://127.0.0.1:6379/0"}, true},
+		{"3 instances on sqlite", []string{"--server", "a", "--instances", "3"}, false},
+		{"database not postgres", []string{"--server", "a", "--database", "sqlite:x.db"}, false},
+		{"instances with targets", []string{"--targets", "http://a,http://b", "--admin-token", "x", "--instances", "2"}, false},
+		{"targets with pids", []string{"--targets", "http://a,http://b", "--admin-token", "x", "--pids", "10,11"}, true},
+		{"bad pids", []string{"--targets", "http://a", "--admin-token", "x", "--pids", "10,x"}, false},
+		{"pids without targets", []string{"--server", "a", "--pids", "10"}, false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -205,5 +214,45 @@ func TestLeanConn(t *testing.T) {
 	if !strings.Contains(string(forwardAuthRequest("h:1", "")), "X-Original-URL: "+forwardAuthURL+"\r\n") ||
 		strings.Contains(string(forwardAuthRequest("h:1", "")), "Authorization") {
 		t.Error("anonymous request malformed")
+	}
+}
+
+func TestScaleOutHelpers(t *testing.T) {
+	if got, err := splitPIDs("10, 11"); err != nil || len(got) != 2 || got[1] != 11 {
+		t.Errorf("splitPIDs = %v, %v", got, err)
+	}
+	if got := redisWithPrefix("redis://h:6379/0?key_prefix=x:"); got != "redis://h:6379/0?key_prefix=x:" {
+		t.Errorf("redisWithPrefix kept prefix: %q", got)
+	}
+	if got := redisWithPrefix("redis://h:6379/0"); !strings.HasPrefix(got, "redis://h:6379/0?key_prefix=bench-") {
+		t.Errorf("redisWithPrefix added: %q", got)
+	}
+	if got := redisWithPrefix("redis://h:6379/0?db=1"); !strings.Contains(got, "&key_prefix=bench-") {
+		t.Errorf("redisWithPrefix with query: %q", got)
+	}
+	seen := map[string]bool{}
+	for i := range 20000 {
+		p := smsPhone(i)
+		if seen[p] {
+			t.Fatalf("smsPhone(%d) = %q repeats", i, p)
+		}
+		seen[p] = true
+	}
+	if smsPhone(0) != "(201) 555-0000" || smsPhone(10001) != "(202) 555-0001" {
+		t.Errorf("smsPhone: %q %q", smsPhone(0), smsPhone(10001))
+	}
+	if got := redactURL("postgres://u:secret@h/db"); strings.Contains(got, "secret") {
+		t.Errorf("redactURL leaked: %q", got)
+	}
+}
+
+func TestClientRoundRobin(t *testing.T) {
+	c := newClient([]string{"http://a", "http://b", "http://c"}, 1)
+	var got []string
+	for range 4 {
+		got = append(got, c.pick())
+	}
+	if strings.Join(got, " ") != "http://a http://b http://c http://a" {
+		t.Errorf("pick order %v", got)
 	}
 }

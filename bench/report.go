@@ -35,6 +35,17 @@ func checks(r *report) []check {
 			if s.PeakRSSScope != "n/a (no --pid)" {
 				out = append(out, check{"server peak RSS under login", "≤ 256 MB (244 MiB)", fmt.Sprintf("%.1f MiB", s.ServerPeakRSSMiB), s.ServerPeakRSSMiB*(1<<20) <= 256*mb})
 			}
+		case "login-flood":
+			fivexx := 0
+			for k, v := range s.Errors {
+				if len(k) == 3 && k[0] == '5' {
+					fivexx += v
+				}
+			}
+			out = append(out, check{fmt.Sprintf("login-flood 5xx other than 503 (c=%d)", s.Concurrency), "0", fmt.Sprintf("%d (503 busy: %d)", fivexx, s.Busy503), fivexx == 0})
+			if len(s.Instances) > 0 {
+				out = append(out, check{"login-flood peak RSS of each instance", "≤ 256 MB (244 MiB)", fmt.Sprintf("%.1f MiB (largest of %d)", s.ServerPeakRSSMiB, len(s.Instances)), s.ServerPeakRSSMiB*(1<<20) <= 256*mb})
+			}
 		case "verify-totp":
 			out = append(out,
 				check{fmt.Sprintf("verify-totp req/s (c=%d)", s.Concurrency), "≥ 2000/s", fmt.Sprintf("%.0f/s", s.ReqPerSec), s.ReqPerSec >= 2000},
@@ -96,7 +107,16 @@ func printTable(w io.Writer, r *report) {
 		if s.ServerRSSStartMiB > 0 {
 			fmt.Fprintf(w, "; RSS %.1f → %.1f MiB over the scenario", s.ServerRSSStartMiB, s.ServerRSSEndMiB)
 		}
+		if s.Scenario == "login-flood" {
+			fmt.Fprintf(w, "; intended 503 (busy): %d", s.Busy503)
+		}
 		fmt.Fprintln(w)
+		if len(s.Instances) > 1 {
+			for _, in := range s.Instances {
+				fmt.Fprintf(w, "  instance pid %d: CPU %.2f s, peak RSS %.1f MiB, RSS at end %.1f MiB\n", in.PID, in.CPUSeconds, in.PeakRSSMiB, in.RSSEndMiB)
+			}
+			fmt.Fprintf(w, "  all %d instances: CPU %.2f s, peak RSS sum %.1f MiB\n", len(s.Instances), s.ServerCPUSeconds, s.ServerPeakRSSSumMiB)
+		}
 		if s.MachineCPUSeconds > 0 {
 			fmt.Fprintf(w, "  machine CPU over the scenario: %.2f s busy of %.2f s available (server %.2f, bench %.2f, other processes %.2f)\n",
 				s.MachineBusySecs, s.MachineCPUSeconds, s.ServerCPUSeconds, s.BenchCPUSeconds, s.OtherCPUSeconds)

@@ -30,8 +30,12 @@ type result struct {
 
 	ServerCPUSeconds float64 `json:"server_cpu_seconds"`
 	ServerCPUPerReq  float64 `json:"server_cpu_ms_per_request"`
-	ServerPeakRSSMiB float64 `json:"server_peak_rss_mib"`
-	PeakRSSScope     string  `json:"peak_rss_scope"` // "scenario" after a VmHWM reset, else "process lifetime"
+	ServerPeakRSSMiB float64 `json:"server_peak_rss_mib"` // largest instance
+	// Several instances: their sum, and each one's figures.
+	ServerPeakRSSSumMiB float64        `json:"server_peak_rss_sum_mib"`
+	Instances           []instanceStat `json:"instances,omitempty"`
+	Busy503             int            `json:"busy_503,omitempty"` // login-flood: intended 503s (not errors)
+	PeakRSSScope        string         `json:"peak_rss_scope"`     // "scenario" after a VmHWM reset, else "process lifetime"
 	// VmRSS just before and just after the scenario: what the requests
 	// left behind (the Go runtime returns freed memory to the OS only
 	// slowly, so growth is an upper bound of what was kept).
@@ -46,19 +50,33 @@ type result struct {
 	OtherCPUSeconds   float64 `json:"other_processes_cpu_seconds"`
 }
 
-// measure runs fn between two samples of the server's and bench's own
-// counters and fills the resource fields of the result fn returns.
-func measure(pid int, fn func() (result, error)) (result, error) {
+// instanceStat is one server process's share of a scenario.
+type instanceStat struct {
+	PID        int     `json:"pid"`
+	CPUSeconds float64 `json:"cpu_seconds"`
+	PeakRSSMiB float64 `json:"peak_rss_mib"`
+	RSSEndMiB  float64 `json:"rss_end_mib"`
+}
+
+// measure runs fn between two samples of the servers' and bench's own
+// counters and fills the resource fields of the result fn returns. With
+// several instances, CPU is summed, the peak RSS is the largest single
+// instance's (the per-instance figures are in Instances) and
+// ServerPeakRSSSumMiB adds them up.
+func measure(pids []int, fn func() (result, error)) (result, error) {
 	scope := "n/a (no --pid)"
-	var cpu0 time.Duration
+	cpu0 := make([]time.Duration, len(pids))
 	var rss0 int64
-	if pid > 0 {
-		scope = "process lifetime"
-		if resetPeakRSS(pid) {
-			scope = "scenario"
+	if len(pids) > 0 {
+		scope = "scenario"
+		for i, pid := range pids {
+			if !resetPeakRSS(pid) {
+				scope = "process lifetime"
+			}
+			cpu0[i], _ = cpuTime(pid)
+			r, _ := memStatus(pid, "VmRSS")
+			rss0 += r
 		}
-		cpu0, _ = cpuTime(pid)
-		rss0, _ = memStatus(pid, "VmRSS")
 	}
 	self0 := selfCPU()
 	busy0, total0, merr := machineCPU()
@@ -72,27 +90,34 @@ func measure(pid int, fn func() (result, error)) (result, error) {
 		r.MachineBusySecs = (busy1 - busy0).Seconds()
 	}
 	r.PeakRSSScope = scope
-	if pid > 0 {
+	if len(pids) == 0 {
+		return r, nil
+	}
+	var rss1 int64
+	for i, pid := range pids {
 		cpu1, err := cpuTime(pid)
 		if err != nil {
-			return r, fmt.Errorf("server cpu: %w", err)
-		}
-		r.ServerCPUSeconds = (cpu1 - cpu0).Seconds()
-		r.ServerRSSStartMiB = mib(rss0)
-		if rss1, err := memStatus(pid, "VmRSS"); err == nil {
-			r.ServerRSSEndMiB = mib(rss1)
-		}
-		if r.MachineBusySecs > 0 {
-			r.OtherCPUSeconds = max(0, r.MachineBusySecs-r.ServerCPUSeconds-r.BenchCPUSeconds)
-		}
-		if r.Requests > 0 {
-			r.ServerCPUPerReq = r.ServerCPUSeconds * 1000 / float64(r.Requests)
+			return r, fmt.Errorf("server %d cpu: %w", pid, err)
 		}
 		hwm, err := memStatus(pid, "VmHWM")
 		if err != nil {
-			return r, fmt.Errorf("server peak rss: %w", err)
+			return r, fmt.Errorf("server %d peak rss: %w", pid, err)
 		}
-		r.ServerPeakRSSMiB = mib(hwm)
+		end, _ := memStatus(pid, "VmRSS")
+		rss1 += end
+		st := instanceStat{PID: pid, CPUSeconds: (cpu1 - cpu0[i]).Seconds(), PeakRSSMiB: mib(hwm), RSSEndMiB: mib(end)}
+		r.Instances = append(r.Instances, st)
+		r.ServerCPUSeconds += st.CPUSeconds
+		r.ServerPeakRSSMiB = max(r.ServerPeakRSSMiB, st.PeakRSSMiB)
+		r.ServerPeakRSSSumMiB += st.PeakRSSMiB
+	}
+	r.ServerRSSStartMiB = mib(rss0)
+	r.ServerRSSEndMiB = mib(rss1)
+	if r.MachineBusySecs > 0 {
+		r.OtherCPUSeconds = max(0, r.MachineBusySecs-r.ServerCPUSeconds-r.BenchCPUSeconds)
+	}
+	if r.Requests > 0 {
+		r.ServerCPUPerReq = r.ServerCPUSeconds * 1000 / float64(r.Requests)
 	}
 	return r, nil
 }
@@ -119,7 +144,10 @@ func finishExpect(name string, conc int, rec *recorder, expected string) result 
 // runLogin has conc workers post correct passwords for distinct users in
 // turn until dur has passed or maxReq requests were started. Requests in
 // flight at the deadline finish and count.
-func runLogin(ctx context.Context, c *client, users []*user, conc int, dur time.Duration, maxReq int) result {
+//
+// As login-flood, a 503 (every hashing slot busy for password.max_wait) is
+// the intended answer to overload and counted apart, not as an error.
+func runLogin(ctx context.Context, c *client, users []*user, conc int, dur time.Duration, maxReq int, name string) result {
 	rec := newRecorder(min(maxReq, 1<<16))
 	var next atomic.Int64
 	deadline := time.Now().Add(dur)
@@ -144,7 +172,56 @@ func runLogin(ctx context.Context, c *client, users []*user, conc int, dur time.
 		})
 	}
 	wg.Wait()
-	return finish("login", conc, rec)
+	r := finish(name, conc, rec)
+	if name == "login-flood" {
+		r.Busy503 = r.Errors["503"]
+		delete(r.Errors, "503")
+		r.ErrorsTotal -= r.Busy503
+	}
+	return r
+}
+
+// smsAreaCodes are assigned US area codes (N11 codes like 211 are not), so
+// (AAA) 555-NNNN is valid for libphonenumber's US metadata: 10,000
+// numbers per code, 170,000 in all (--users is at most 100,000).
+var smsAreaCodes = []int{201, 202, 203, 205, 206, 207, 208, 209, 210, 212, 213, 214, 215, 216, 217, 218, 219}
+
+// smsPhone returns the i-th distinct US number of the sms-setup scenario.
+func smsPhone(i int) string {
+	return fmt.Sprintf("(%03d) 555-%04d", smsAreaCodes[i/10000%len(smsAreaCodes)], i%10000)
+}
+
+// runSMSSetup has conc workers take the seeded users in turn, each once,
+// and POST /api/v1/setup/sms on the user's aal1 session with a number of
+// its own: the server checks budgets, stores the number encrypted and
+// sends a text through the file provider. Expected answer 200.
+func runSMSSetup(ctx context.Context, c *client, users []*user, conc int, dur time.Duration) result {
+	rec := newRecorder(len(users))
+	var next atomic.Int64
+	deadline := time.Now().Add(dur)
+	var wg sync.WaitGroup
+	for range conc {
+		wg.Go(func() {
+			for ctx.Err() == nil && time.Now().Before(deadline) {
+				i := int(next.Add(1) - 1)
+				if i >= len(users) {
+					return
+				}
+				var a struct {
+					FactorID string `json:"factor_id"`
+				}
+				start := time.Now()
+				st, err := c.post(ctx, "/api/v1/setup/sms", users[i].aal1, map[string]string{"country": "US", "phone": smsPhone(i)}, &a)
+				d := time.Since(start)
+				if err == nil && st == 200 && a.FactorID == "" {
+					err = errors.New("setup answer without factor_id")
+				}
+				rec.add(start, d, outcome(st, err))
+			}
+		})
+	}
+	wg.Wait()
+	return finish("sms-setup", conc, rec)
 }
 
 // forwardAuthURL is the application URL every forward-auth check asks
@@ -161,17 +238,22 @@ const forwardAuthURL = "http://app.example.test/"
 // HTTP/1.1 on its own keep-alive connection (leanhttp.go); otherwise the
 // workers share c's net/http client.
 func runForwardAuth(ctx context.Context, c *client, users []*user, conc int, dur time.Duration, maxReq int, anonymous, lean bool) (result, error) {
-	host := strings.TrimPrefix(c.base, "http://")
-	reqs := make([][]byte, len(users))
-	for i, u := range users {
-		if anonymous {
-			reqs[i] = forwardAuthRequest(host, "")
-		} else {
-			reqs[i] = forwardAuthRequest(host, u.aal2)
+	// One prepared request set per instance (the Host header differs);
+	// lean worker w talks to instance w mod N on its own connection.
+	reqs := make([][][]byte, len(c.bases))
+	for b, base := range c.bases {
+		host := strings.TrimPrefix(base, "http://")
+		reqs[b] = make([][]byte, len(users))
+		for i, u := range users {
+			if anonymous {
+				reqs[b][i] = forwardAuthRequest(host, "")
+			} else {
+				reqs[b][i] = forwardAuthRequest(host, u.aal2)
+			}
 		}
-	}
-	if _, err := newLeanConn(c.base); lean && err != nil {
-		return result{}, err
+		if _, err := newLeanConn(base); lean && err != nil {
+			return result{}, err
+		}
 	}
 	// A 200 must name the user; anything else that the scenario does not
 	// expect is an error of its own kind.
@@ -185,9 +267,10 @@ func runForwardAuth(ctx context.Context, c *client, users []*user, conc int, dur
 	var next atomic.Int64
 	deadline := time.Now().Add(dur)
 	var wg sync.WaitGroup
-	for range conc {
+	for w := range conc {
 		wg.Go(func() {
-			lc, _ := newLeanConn(c.base)
+			inst := w % len(c.bases)
+			lc, _ := newLeanConn(c.bases[inst])
 			defer lc.close()
 			h := http.Header{"X-Original-Url": {forwardAuthURL}}
 			for ctx.Err() == nil && time.Now().Before(deadline) {
@@ -197,7 +280,7 @@ func runForwardAuth(ctx context.Context, c *client, users []*user, conc int, dur
 				}
 				start := time.Now()
 				if lean {
-					a, err := lc.do(ctx, reqs[i%len(reqs)])
+					a, err := lc.do(ctx, reqs[inst][i%len(users)])
 					rec.add(start, time.Since(start), label(a.status, a.remoteUser, err))
 					continue
 				}

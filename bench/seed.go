@@ -31,7 +31,10 @@ type sessionAnswer struct {
 // with conc requests in flight. It returns the users and the latest TOTP
 // time step a confirm consumed: verify-totp must use a later one, since a
 // step is accepted once per user.
-func seed(ctx context.Context, c *client, adminToken string, n, conc int, progress io.Writer) ([]*user, uint64, error) {
+//
+// With totp false (sms-setup) users are only created and logged in: each
+// keeps its aal1 session and has no factor yet.
+func seed(ctx context.Context, c *client, adminToken string, n, conc int, totp bool, progress io.Writer) ([]*user, uint64, error) {
 	prefix := "bench-" + lowerToken(6) + "-"
 	users := make([]*user, n)
 	for i := range users {
@@ -55,7 +58,7 @@ func seed(ctx context.Context, c *client, adminToken string, n, conc int, progre
 				if i >= n {
 					return
 				}
-				step, err := enrol(ctx, c, adminToken, users[i])
+				step, err := enrol(ctx, c, adminToken, users[i], totp)
 				if err != nil {
 					errOnce.Do(func() { firstErr = fmt.Errorf("seed user %s: %w", users[i].name, err); cancel() })
 					return
@@ -80,7 +83,7 @@ func seed(ctx context.Context, c *client, adminToken string, n, conc int, progre
 
 // enrol creates u and activates a TOTP factor; it returns the time step of
 // the code used to confirm it.
-func enrol(ctx context.Context, c *client, adminToken string, u *user) (uint64, error) {
+func enrol(ctx context.Context, c *client, adminToken string, u *user, totp bool) (uint64, error) {
 	st, err := postSetup(ctx, c, "/api/v1/admin/users", adminToken, map[string]string{"username": u.name, "password": u.password}, nil)
 	if err := want(st, err, 201, "create user"); err != nil {
 		return 0, err
@@ -89,6 +92,10 @@ func enrol(ctx context.Context, c *client, adminToken string, u *user) (uint64, 
 	st, err = postSetup(ctx, c, "/api/v1/login", "", map[string]string{"username": u.name, "password": u.password}, &login)
 	if err := want(st, err, 200, "login"); err != nil {
 		return 0, err
+	}
+	if !totp {
+		u.aal1 = login.Token
+		return 0, nil
 	}
 	var setup struct {
 		FactorID string `json:"factor_id"`

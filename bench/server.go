@@ -39,7 +39,16 @@ type server struct {
 // loopback port, with limits raised so one client IP is not throttled,
 // and waits for the first 200 on /readyz. It returns the time from process
 // start to that answer.
-func startServer(ctx context.Context, bin string, a argon2Params) (*server, time.Duration, error) {
+// serverConfig is what instances of one run share. Empty fields mean a
+// single SQLite instance with its own key and a fresh admin token.
+type serverConfig struct {
+	database string // postgres:// URL; empty: SQLite in the instance's directory
+	redis    string // optional Redis URL
+	keyFile  string // shared key file; empty: the instance's directory
+	token    string // shared admin token; empty: a fresh one
+}
+
+func startServer(ctx context.Context, bin string, a argon2Params, sc serverConfig) (*server, time.Duration, error) {
 	bin, err := filepath.Abs(bin)
 	if err != nil {
 		return nil, 0, err
@@ -53,7 +62,16 @@ func startServer(ctx context.Context, bin string, a argon2Params) (*server, time
 		os.RemoveAll(dir)
 		return nil, 0, err
 	}
-	s := &server{dir: dir, url: "http://" + addr, token: randomToken(40), logPath: filepath.Join(dir, "server.log"), done: make(chan struct{})}
+	if sc.token == "" {
+		sc.token = randomToken(40)
+	}
+	if sc.database == "" {
+		sc.database = "sqlite:" + filepath.Join(dir, "twostep.db")
+	}
+	if sc.keyFile == "" {
+		sc.keyFile = filepath.Join(dir, "twostep.key")
+	}
+	s := &server{dir: dir, url: "http://" + addr, token: sc.token, logPath: filepath.Join(dir, "server.log"), done: make(chan struct{})}
 	logf, err := os.Create(s.logPath)
 	if err != nil {
 		os.RemoveAll(dir)
@@ -63,8 +81,8 @@ func startServer(ctx context.Context, bin string, a argon2Params) (*server, time
 
 	env := []string{
 		"TWOSTEP_LISTEN=" + addr,
-		"TWOSTEP_DATABASE=sqlite:" + filepath.Join(dir, "twostep.db"),
-		"TWOSTEP_KEY_FILE=" + filepath.Join(dir, "twostep.key"),
+		"TWOSTEP_DATABASE=" + sc.database,
+		"TWOSTEP_KEY_FILE=" + sc.keyFile,
 		"TWOSTEP_ADMIN_TOKEN=" + s.token,
 		"TWOSTEP_PASSWORD_ARGON2_MEMORY=" + strconv.Itoa(a.MemoryKiB),
 		"TWOSTEP_PASSWORD_ARGON2_TIME=" + strconv.Itoa(a.Time),
@@ -73,6 +91,15 @@ func startServer(ctx context.Context, bin string, a argon2Params) (*server, time
 		"TWOSTEP_LIMITS_VERIFY_PER_IP=100000000",
 		"TWOSTEP_LIMITS_VERIFY_PER_USER=1000",
 		"TWOSTEP_LOG_LEVEL=warn",
+		// sms-setup: texts go to a file, budgets out of the way.
+		"TWOSTEP_SMS_PROVIDER=file",
+		"TWOSTEP_SMS_FILE=" + filepath.Join(dir, "sms.jsonl"),
+	}
+	for _, b := range []string{"NUMBER_HOUR", "NUMBER_DAY", "USER_HOUR", "USER_DAY", "IP_HOUR", "IP_DAY", "COUNTRY_HOUR", "COUNTRY_DAY", "GLOBAL_HOUR", "GLOBAL_DAY"} {
+		env = append(env, "TWOSTEP_SMS_BUDGET_"+b+"=100000000")
+	}
+	if sc.redis != "" {
+		env = append(env, "TWOSTEP_REDIS="+sc.redis)
 	}
 	// The parent's TWOSTEP_* variables must not leak into the run: the
 	// server refuses unknown ones and a stray one would change the test.
