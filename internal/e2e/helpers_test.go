@@ -8,6 +8,7 @@ import (
 	"database/sql"
 	"encoding/base32"
 	"encoding/binary"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -21,8 +22,10 @@ import (
 
 	_ "modernc.org/sqlite" // database/sql driver "sqlite", to inspect the store from outside
 
+	_ "github.com/jackc/pgx/v5/stdlib" // PostgreSQL instances, opened from outside
 	"github.com/twostep/twostep/internal/cli"
 	"github.com/twostep/twostep/internal/e2e/e2etest"
+	"github.com/twostep/twostep/internal/store/storetest"
 )
 
 // testPassword is a password that passes the policy; every test user has it.
@@ -40,6 +43,7 @@ type instance struct {
 	dir     string
 	env     []string
 	dbPath  string // "" unless the database is SQLite
+	dsn     string // the PostgreSQL URL, "" for SQLite
 	keyFile string
 	log     *e2etest.Log
 }
@@ -48,13 +52,27 @@ type instance struct {
 // a temporary directory) with small argon2 parameters, a debug log and a
 // random local port; overrides are KEY=VALUE pairs replacing or adding
 // environment variables.
+// sqliteOnly skips a test that inspects the SQLite file itself when the
+// suite runs on PostgreSQL; its PostgreSQL twin says which.
+func sqliteOnly(t *testing.T, twin string) {
+	if storetest.OnPostgres() {
+		t.Skipf("reads the SQLite database file; on PostgreSQL see %s", twin)
+	}
+}
+
 func newInstance(t *testing.T, database string, overrides ...string) *instance {
 	t.Helper()
 	dir := t.TempDir()
 	in := &instance{dir: dir, keyFile: filepath.Join(dir, "twostep.key"), log: &e2etest.Log{}}
-	if database == "" {
+	if database == "" && storetest.OnPostgres() {
+		database = storetest.PostgresDSN(t)
+	}
+	switch {
+	case database == "":
 		in.dbPath = filepath.Join(dir, "twostep.db")
 		database = "sqlite:" + in.dbPath
+	case strings.HasPrefix(database, "postgres"):
+		in.dsn = database
 	}
 	vars := map[string]string{
 		"TWOSTEP_DATABASE":               database,
@@ -405,13 +423,14 @@ func (g *totpGen) wrong() string {
 	}
 }
 
-// openDB opens the instance's SQLite file from outside the server.
+// openDB opens the instance's database from outside the server.
 func (in *instance) openDB(t *testing.T) *sql.DB {
 	t.Helper()
-	if in.dbPath == "" {
-		t.Fatal("openDB: not a SQLite instance")
+	driver, dsn := "sqlite", "file:"+in.dbPath+"?_pragma=busy_timeout(10000)"
+	if in.dsn != "" {
+		driver, dsn = "pgx", in.dsn
 	}
-	db, err := sql.Open("sqlite", "file:"+in.dbPath+"?_pragma=busy_timeout(10000)")
+	db, err := sql.Open(driver, dsn)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -426,22 +445,57 @@ func snapshot(t *testing.T, db *sql.DB) string {
 	t.Helper()
 	queries := []string{
 		`SELECT COUNT(*) FROM sessions`,
-		`SELECT COALESCE(GROUP_CONCAT(hex(token_hash) || ':' || aal || ':' || plan, ','), '') FROM (SELECT * FROM sessions ORDER BY token_hash)`,
-		`SELECT COALESCE(GROUP_CONCAT(id || ':' || status || ':' || preferred, ','), '') FROM (SELECT * FROM factors ORDER BY id)`,
+		`SELECT token_hash, aal, plan FROM sessions ORDER BY token_hash`,
+		`SELECT id, status, preferred FROM factors ORDER BY id`,
 		`SELECT COUNT(*) FROM recovery_codes WHERE used_at = 0`,
-		`SELECT COALESCE(GROUP_CONCAT(username || ':' || disabled || ':' || totp_last_step, ','), '') FROM (SELECT * FROM users ORDER BY username)`,
+		`SELECT username, disabled, totp_last_step FROM users ORDER BY username`,
 		`SELECT COUNT(*) FROM invites WHERE used_at = 0`,
 		`SELECT COUNT(*) FROM audit_log`,
 	}
 	var parts []string
 	for _, q := range queries {
-		var v string
-		if err := db.QueryRow(q).Scan(&v); err != nil {
-			t.Fatalf("snapshot %q: %v", q, err)
-		}
-		parts = append(parts, v)
+		parts = append(parts, rowsText(t, db, q))
 	}
 	return strings.Join(parts, "\n")
+}
+
+// rowsText runs a query (plain SQL, valid on SQLite and PostgreSQL) and
+// writes its rows as "col:col,col:col", bytes in hex, for comparing states.
+func rowsText(t *testing.T, db *sql.DB, q string, args ...any) string {
+	t.Helper()
+	rows, err := db.Query(q, args...)
+	if err != nil {
+		t.Fatalf("state %q: %v", q, err)
+	}
+	defer rows.Close()
+	cols, err := rows.Columns()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []string
+	for rows.Next() {
+		vals := make([]any, len(cols))
+		ptrs := make([]any, len(cols))
+		for i := range vals {
+			ptrs[i] = &vals[i]
+		}
+		if err := rows.Scan(ptrs...); err != nil {
+			t.Fatalf("state %q: %v", q, err)
+		}
+		fields := make([]string, len(vals))
+		for i, v := range vals {
+			if b, ok := v.([]byte); ok {
+				fields[i] = hex.EncodeToString(b)
+			} else {
+				fields[i] = fmt.Sprint(v)
+			}
+		}
+		out = append(out, strings.Join(fields, ":"))
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatalf("state %q: %v", q, err)
+	}
+	return strings.Join(out, ",")
 }
 
 // TestTOTPHelper checks the test's own RFC 6238 code against the RFC's

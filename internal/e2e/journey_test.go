@@ -367,6 +367,7 @@ func tail(s string, n int) string {
 // secret reached the log or the database files, and that the installation
 // refuses to run without its key file.
 func TestJourney(t *testing.T) {
+	sqliteOnly(t, "TestJourneyPostgres")
 	t.Parallel()
 	s, sec := journey(t, "")
 	running := readDBFiles(t, s.dbPath) // with the WAL of the running server

@@ -112,6 +112,7 @@ func TestKeyRotationPostgres(t *testing.T) {
 // and without the key file twostep refuses to start on it rather than
 // make the secrets unreadable.
 func TestBackupRestoreSQLite(t *testing.T) {
+	sqliteOnly(t, "TestKeyRotationPostgres")
 	t.Parallel()
 	in := newInstance(t, "")
 	s := in.start(t)

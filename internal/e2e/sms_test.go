@@ -168,12 +168,12 @@ func retryAfter(t *testing.T, r response, lo, hi int) int {
 func userState(t *testing.T, db *sql.DB, username string, audit bool) string {
 	t.Helper()
 	queries := []string{
-		`SELECT COALESCE(GROUP_CONCAT(id || ':' || type || ':' || status || ':' || preferred || ':' || label, ','), '') FROM
-			(SELECT f.* FROM factors f JOIN users u ON u.id = f.user_id WHERE u.username = $1 ORDER BY f.id)`,
-		`SELECT COALESCE(GROUP_CONCAT(factor_id || ':' || hex(code_hash) || ':' || attempts || ':' || used_at || ':' || sent_at, ','), '') FROM
-			(SELECT c.* FROM sms_codes c JOIN users u ON u.id = c.user_id WHERE u.username = $1 ORDER BY c.factor_id)`,
-		`SELECT COALESCE(GROUP_CONCAT(hex(token_hash) || ':' || aal || ':' || plan, ','), '') FROM
-			(SELECT s.* FROM sessions s JOIN users u ON u.id = s.user_id WHERE u.username = $1 ORDER BY s.token_hash)`,
+		`SELECT f.id, f.type, f.status, f.preferred, f.label FROM factors f JOIN users u ON u.id = f.user_id
+			WHERE u.username = $1 ORDER BY f.id`,
+		`SELECT c.factor_id, c.code_hash, c.attempts, c.used_at, c.sent_at FROM sms_codes c JOIN users u ON u.id = c.user_id
+			WHERE u.username = $1 ORDER BY c.factor_id`,
+		`SELECT s.token_hash, s.aal, s.plan FROM sessions s JOIN users u ON u.id = s.user_id
+			WHERE u.username = $1 ORDER BY s.token_hash`,
 		`SELECT COUNT(*) FROM recovery_codes r JOIN users u ON u.id = r.user_id WHERE u.username = $1 AND r.used_at = 0`,
 	}
 	if audit {
@@ -181,11 +181,7 @@ func userState(t *testing.T, db *sql.DB, username string, audit bool) string {
 	}
 	var parts []string
 	for _, q := range queries {
-		var v string
-		if err := db.QueryRow(q, username).Scan(&v); err != nil {
-			t.Fatalf("user state %q: %v", q, err)
-		}
-		parts = append(parts, v)
+		parts = append(parts, rowsText(t, db, q, username))
 	}
 	return strings.Join(parts, "\n")
 }
@@ -462,6 +458,7 @@ func assertSMSSecretsAbsent(t *testing.T, name string, data []byte, sec smsSecre
 // the phone number nor any code texted (nor the other secrets) reached the
 // log or the database files, and that the audit chain holds.
 func TestSMSJourney(t *testing.T) {
+	sqliteOnly(t, "TestSMSJourneyPostgres")
 	t.Parallel()
 	s, _, sec := smsJourney(t, "")
 	running := readDBFiles(t, s.dbPath) // with the WAL of the running server

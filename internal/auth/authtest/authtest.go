@@ -67,10 +67,11 @@ type Env struct {
 }
 
 // New builds the service with cfg, sending texts through sender, on a
-// fresh SQLite database. The back-off starts after 5 failures at 30 s.
+// fresh database (SQLite, or PostgreSQL under storetest.BackendEnv). The
+// back-off starts after 5 failures at 30 s.
 func New(t testing.TB, cfg auth.Config, sender sms.Sender) Env {
 	t.Helper()
-	st := storetest.NewSQLite(t)
+	st := storetest.New(t)
 	c := NewClock()
 	backend := ratelimit.NewMemory(c.Now)
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))

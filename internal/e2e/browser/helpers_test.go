@@ -25,6 +25,7 @@ import (
 
 	"github.com/twostep/twostep/internal/cli"
 	"github.com/twostep/twostep/internal/e2e/e2etest"
+	"github.com/twostep/twostep/internal/store/storetest"
 )
 
 const (
@@ -52,7 +53,7 @@ func startServer(t *testing.T, extra []string, users ...string) *server {
 	smsFile := filepath.Join(dir, "sms.jsonl")
 	env := []string{
 		"TWOSTEP_LISTEN=127.0.0.1:0",
-		"TWOSTEP_DATABASE=sqlite:" + filepath.Join(dir, "t.db"),
+		"TWOSTEP_DATABASE=" + database(t, dir),
 		"TWOSTEP_KEY_FILE=" + filepath.Join(dir, "k"),
 		"TWOSTEP_PASSWORD_ARGON2_MEMORY=64",
 		"TWOSTEP_PASSWORD_ARGON2_TIME=1",
@@ -86,6 +87,15 @@ func startServer(t *testing.T, extra []string, users ...string) *server {
 	_, port, _ := strings.Cut(addr, ":")
 	s.url = "http://localhost:" + port
 	return s
+}
+
+// database is a fresh SQLite file, or a fresh PostgreSQL database when the
+// suite runs on PostgreSQL (storetest.BackendEnv).
+func database(t *testing.T, dir string) string {
+	if storetest.OnPostgres() {
+		return storetest.PostgresDSN(t)
+	}
+	return "sqlite:" + filepath.Join(dir, "t.db")
 }
 
 // startBrowser starts one headless Chromium for the whole test; each

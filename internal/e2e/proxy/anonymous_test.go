@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"database/sql"
+	_ "github.com/jackc/pgx/v5/stdlib"
 	"io"
 	"maps"
 	"net"
@@ -113,13 +114,13 @@ func TestAnonymousChecksLeaveNoState(t *testing.T) {
 	if _, wrong := run(ctx, warmup); len(wrong) > 0 {
 		t.Fatalf("warm-up answers other than 401: %v", wrong)
 	}
-	rows0 := countRows(t, ts.dbPath)
+	rows0 := countRows(t, ts)
 	heap0 := heapAfterGC()
 	start := time.Now()
 	sent, wrong := run(ctx, total)
 	elapsed := time.Since(start)
 	heap1 := heapAfterGC()
-	rows1 := countRows(t, ts.dbPath)
+	rows1 := countRows(t, ts)
 
 	t.Logf("%d anonymous checks in %v (%.0f/s); heap %d → %d bytes (%+d)", sent, elapsed.Round(time.Millisecond),
 		float64(sent)/elapsed.Seconds(), heap0, heap1, int64(heap1)-int64(heap0))
@@ -148,9 +149,13 @@ func heapAfterGC() uint64 {
 }
 
 // countRows counts the rows of the tables a request could write to.
-func countRows(t *testing.T, dbPath string) map[string]int {
+func countRows(t *testing.T, ts *twostep) map[string]int {
 	t.Helper()
-	db, err := sql.Open("sqlite", "file:"+dbPath+"?_pragma=busy_timeout(10000)&mode=ro")
+	driver, dsn := "sqlite", "file:"+ts.dbPath+"?_pragma=busy_timeout(10000)&mode=ro"
+	if ts.dsn != "" {
+		driver, dsn = "pgx", ts.dsn
+	}
+	db, err := sql.Open(driver, dsn)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -50,6 +50,7 @@ import (
 
 	"github.com/twostep/twostep/internal/cli"
 	"github.com/twostep/twostep/internal/e2e/e2etest"
+	"github.com/twostep/twostep/internal/store/storetest"
 )
 
 const (
@@ -80,7 +81,8 @@ var accessRules = []string{
 type twostep struct {
 	addr   string // 127.0.0.1:PORT, for nginx and for direct requests
 	env    []string
-	dbPath string
+	dbPath string // SQLite file, "" on PostgreSQL
+	dsn    string // PostgreSQL URL, "" on SQLite
 	log    *e2etest.Log
 }
 
@@ -91,10 +93,18 @@ type twostep struct {
 func startTwostep(t *testing.T, extra ...string) *twostep {
 	t.Helper()
 	dir := t.TempDir()
-	s := &twostep{dbPath: filepath.Join(dir, "twostep.db"), log: &e2etest.Log{}}
+	s := &twostep{log: &e2etest.Log{}}
+	database := ""
+	if storetest.OnPostgres() {
+		s.dsn = storetest.PostgresDSN(t)
+		database = s.dsn
+	} else {
+		s.dbPath = filepath.Join(dir, "twostep.db")
+		database = "sqlite:" + s.dbPath
+	}
 	vars := map[string]string{
 		"TWOSTEP_LISTEN":                   "127.0.0.1:0",
-		"TWOSTEP_DATABASE":                 "sqlite:" + s.dbPath,
+		"TWOSTEP_DATABASE":                 database,
 		"TWOSTEP_KEY_FILE":                 filepath.Join(dir, "twostep.key"),
 		"TWOSTEP_PASSWORD_ARGON2_MEMORY":   "64",
 		"TWOSTEP_PASSWORD_ARGON2_TIME":     "1",
@@ -128,7 +138,7 @@ func startTwostep(t *testing.T, extra ...string) *twostep {
 // second instance behind a load balancer would run.
 func (s *twostep) another(t *testing.T) *twostep {
 	t.Helper()
-	b := &twostep{env: s.env, dbPath: s.dbPath, log: &e2etest.Log{}}
+	b := &twostep{env: s.env, dbPath: s.dbPath, dsn: s.dsn, log: &e2etest.Log{}}
 	b.serve(t)
 	return b
 }

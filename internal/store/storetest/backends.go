@@ -21,6 +21,23 @@ import (
 // server URL used by tests (e.g. postgres://postgres@127.0.0.1:5432/postgres).
 const PostgresURLEnv = "TWOSTEP_TEST_POSTGRES_URL"
 
+// BackendEnv set to "postgres" makes New, and the test harnesses built on
+// it, use a fresh PostgreSQL database instead of SQLite, so .ci/run can
+// run the whole suite on both backends.
+const BackendEnv = "TWOSTEP_TEST_BACKEND"
+
+// OnPostgres reports whether the suite runs on PostgreSQL (BackendEnv).
+func OnPostgres() bool { return os.Getenv(BackendEnv) == "postgres" }
+
+// New opens a fresh store on the backend the suite runs on (BackendEnv).
+func New(t testing.TB) *store.Store {
+	t.Helper()
+	if OnPostgres() {
+		return NewPostgres(t)
+	}
+	return NewSQLite(t)
+}
+
 // NewSQLite opens and migrates a store on a new SQLite file in t.TempDir().
 func NewSQLite(t testing.TB) *store.Store {
 	t.Helper()
