@@ -90,6 +90,13 @@ func describe(err error) (p problem, ok bool) {
 		}
 		return p, true
 	}
+	if httpx.Unavailable(err) {
+		// The database or Redis is unreachable: the request was refused
+		// (limits fail closed); say when to try again, as the API does.
+		p = problem{status: http.StatusServiceUnavailable, retry: 5 * time.Second}
+		p.msg = fmt.Sprintf("The service is briefly unavailable. Wait %s and try again.", waitText(p.retry))
+		return p, true
+	}
 	return problem{status: http.StatusInternalServerError}, false
 }
 
