@@ -36,6 +36,7 @@ var allowed = map[string][]string{
 	"audit":                   {"model", "store"},
 	"phone":                   {},
 	"sms":                     {},
+	"sms/kanneltest":          {},
 	"auth":                    {"audit", "keyring", "model", "password", "phone", "ratelimit", "sms", "store", "token", "totp"},
 	"auth/authtest":           {"audit", "auth", "keyring", "password", "ratelimit", "sms", "store", "store/storetest", "totp"},
 	"httpx":                   {},

@@ -1,22 +1,15 @@
 package e2e
 
 import (
-	"context"
-	"net"
+	"github.com/twostep/twostep/internal/sms/kanneltest"
 	"net/url"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"regexp"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
 )
-
-// kannelTestkit holds kannel-up.sh and kannel-down.sh, relative to this
-// package's directory (go test runs in it).
-const kannelTestkit = "../../../shared/testkit"
 
 // kannelGateway is a running Kannel: bearerbox, smsbox and the fake SMSC
 // from kannel-extras, all on loopback ports that were free.
@@ -25,72 +18,12 @@ type kannelGateway struct {
 	sendsms string // smsbox's sendsms URL
 }
 
-// startKannel starts a Kannel with kannel-up.sh, or skips the test when
-// Kannel or the testkit is missing. kannel-down.sh runs at cleanup.
+// startKannel starts a Kannel, or skips the test when Kannel or the
+// testkit is missing; it stops at cleanup.
 func startKannel(t *testing.T) kannelGateway {
 	t.Helper()
-	for _, bin := range []string{"/usr/sbin/bearerbox", "/usr/sbin/smsbox", "/usr/lib/kannel/test/fakesmsc"} {
-		if _, err := os.Stat(bin); err != nil {
-			t.Skipf("Kannel is not installed (%s missing): apt-get install -y kannel kannel-extras", bin)
-		}
-	}
-	up, err := filepath.Abs(filepath.Join(kannelTestkit, "kannel-up.sh"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	down := filepath.Join(filepath.Dir(up), "kannel-down.sh")
-	for _, s := range []string{up, down} {
-		if _, err := os.Stat(s); err != nil {
-			t.Skipf("testkit script %s not found: %v", s, err)
-		}
-	}
-
-	ports := loopbackPorts(t, 4)
-	dir := t.TempDir()
-	env := append(os.Environ(),
-		"KANNEL_SENDSMS_PORT="+ports[0],
-		"KANNEL_ADMIN_PORT="+ports[1],
-		"KANNEL_SMSBOX_PORT="+ports[2],
-		"KANNEL_FAKE_PORT="+ports[3],
-		"KANNEL_TTL=300", // bounds the processes should the cleanup fail
-	)
-	// Registered before the start, so a half-started gateway is stopped
-	// too; kannel-down.sh stops exactly the PIDs kannel-up.sh recorded.
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		defer cancel()
-		cmd := exec.CommandContext(ctx, down, dir)
-		cmd.Env = env
-		cmd.WaitDelay = 5 * time.Second
-		if out, err := cmd.CombinedOutput(); err != nil {
-			t.Errorf("kannel-down.sh: %v\n%s", err, out)
-		}
-	})
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, up, dir)
-	cmd.Env = env
-	cmd.WaitDelay = 5 * time.Second
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("kannel-up.sh: %v\n%s", err, out)
-	}
-	return kannelGateway{dir: dir, sendsms: "http://127.0.0.1:" + ports[0] + "/cgi-bin/sendsms"}
-}
-
-// loopbackPorts returns n distinct loopback ports that were free a moment
-// ago (all held open together, so none is handed out twice).
-func loopbackPorts(t *testing.T, n int) []string {
-	t.Helper()
-	var ports []string
-	for range n {
-		l, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer l.Close()
-		ports = append(ports, strconv.Itoa(l.Addr().(*net.TCPAddr).Port))
-	}
-	return ports
+	g := kanneltest.Start(t)
+	return kannelGateway{dir: g.Dir, sendsms: g.SendSMS}
 }
 
 // smscHeadRE starts each message in messages.txt: "<sender> <receiver>
