@@ -130,6 +130,12 @@ func (bo *Backoff) Reset(ctx context.Context, key string) error {
 	if err != nil {
 		return fmt.Errorf("ratelimit: backoff reset: %w", err)
 	}
+	if n == 0 {
+		// Nothing to reset — the usual case on a successful check, which
+		// then costs one read, not a write. A failure racing in stays
+		// counted (stricter than erasing it).
+		return nil
+	}
 	// The count goes first: with it gone Check no longer looks at locks.
 	if err := bo.b.Delete(ctx, failureKey(key)); err != nil {
 		return fmt.Errorf("ratelimit: backoff reset: %w", err)
