@@ -20,7 +20,7 @@ import (
 // writes a request prepared once and reads the answer's status line and
 // headers with no allocation in the common case, like wrk or h2load.
 //
-// It understands what twostep sends to GET /api/v1/auth: a status line,
+// It understands what twostep sends to GET /api/v1/auth/auth-request: a status line,
 // headers and a body of Content-Length bytes (possibly 0). Anything else
 // (chunked encoding, no Content-Length, "Connection: close") ends the
 // connection; the next request dials again.
@@ -138,11 +138,11 @@ func (c *leanConn) close() {
 }
 
 // forwardAuthRequest is the request a reverse proxy sends for one check:
-// GET /api/v1/auth with the original URL and, unless bearer is empty, the
+// GET /api/v1/auth/auth-request with the original URL and, unless bearer is empty, the
 // session as a Bearer token.
 func forwardAuthRequest(host, bearer string) []byte {
 	var b bytes.Buffer
-	b.WriteString("GET /api/v1/auth HTTP/1.1\r\nHost: " + host + "\r\nUser-Agent: twostep-bench\r\nX-Original-URL: " + forwardAuthURL + "\r\n")
+	b.WriteString("GET /api/v1/auth/auth-request HTTP/1.1\r\nHost: " + host + "\r\nUser-Agent: twostep-bench\r\nX-Original-URL: " + forwardAuthURL + "\r\n")
 	if bearer != "" {
 		b.WriteString("Authorization: Bearer " + bearer + "\r\n")
 	}

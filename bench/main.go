@@ -295,7 +295,7 @@ func bench(ctx context.Context, o options, log io.Writer) (*report, error) {
 		if o.anonymous {
 			what = "no session (anonymous)"
 		}
-		fmt.Fprintf(log, "forward-auth: %d workers for %v, GET /api/v1/auth with %s, %s HTTP client\n", o.concurrency, o.duration, what, o.httpClient)
+		fmt.Fprintf(log, "forward-auth: %d workers for %v, GET /api/v1/auth/auth-request with %s, %s HTTP client\n", o.concurrency, o.duration, what, o.httpClient)
 		r, err := measure(pids, func() (result, error) {
 			return runForwardAuth(ctx, c, users, o.concurrency, o.duration, o.maxRequests, o.anonymous, o.httpClient == "lean")
 		})

@@ -229,7 +229,7 @@ func runSMSSetup(ctx context.Context, c *client, users []*user, conc int, dur ti
 // rule for it, so the default policy, two_factor, applies.
 const forwardAuthURL = "http://app.example.test/"
 
-// runForwardAuth has conc workers ask GET /api/v1/auth, as a reverse proxy
+// runForwardAuth has conc workers ask GET /api/v1/auth/auth-request, as a reverse proxy
 // does for every request to a protected application, until dur has passed
 // or maxReq checks were started: with the aal2 session of each seeded user
 // in turn (Authorization: Bearer; expected answer 200 with a Remote-User
@@ -287,7 +287,7 @@ func runForwardAuth(ctx context.Context, c *client, users []*user, conc int, dur
 				if !anonymous {
 					h.Set("Authorization", "Bearer "+users[i%len(users)].aal2)
 				}
-				st, hdr, err := c.get(ctx, "/api/v1/auth", h)
+				st, hdr, err := c.get(ctx, "/api/v1/auth/auth-request", h)
 				rec.add(start, time.Since(start), label(st, hdr.Get("Remote-User") != "", err))
 			}
 		})

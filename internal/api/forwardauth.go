@@ -9,22 +9,83 @@ import (
 	"github.com/twostep/twostep/internal/httpx"
 )
 
-// GET /api/v1/auth — forward-auth for nginx auth_request, Traefik
-// forwardAuth and Caddy forward_auth (docs/proxies.md). The proxy passes the
-// original request as X-Original-URL (nginx) or X-Forwarded-Proto/Host/Uri.
+// Forward-auth: a reverse proxy asks before every request to a protected
+// application whether to let it through (docs/proxies.md).
 //
-// 200 with Remote-User, Remote-Name, Remote-Email and Remote-Groups when
-// the rules allow; 403 when they refuse; otherwise 401 (nginx cannot follow
-// a redirect from auth_request) or, with ?mode=redirect or a browser asking
-// for HTML through a proxy that passes answers on, 302 to the login page
-// with the original URL as rd.
-func (a *API) forwardAuth(w http.ResponseWriter, r *http.Request) error {
-	orig, ok := originalURL(r)
-	if !ok {
-		return &httpx.Error{Status: http.StatusBadRequest, Code: "invalid_request",
-			Msg: "Forward-auth needs X-Original-URL or X-Forwarded-Proto, X-Forwarded-Host and X-Forwarded-Uri."}
+// There is one endpoint per proxy family, and each reads exactly one family
+// of headers and ignores the other (SPEC §2 Forward-auth):
+//
+//	GET /api/v1/auth/auth-request  nginx auth_request: X-Original-URL, X-Original-Method
+//	GET /api/v1/auth/forward-auth  Traefik forwardAuth, Caddy forward_auth:
+//	                               X-Forwarded-Proto, -Host, -Uri, -Method
+//
+// Each proxy sets its own family and passes the client's other headers
+// through unchanged: Caddy and Traefik forward a client's X-Original-URL,
+// nginx a client's X-Forwarded-Host. One endpoint that read both families
+// let an anonymous client behind Caddy add X-Original-URL naming a public
+// path and reach /admin (OWASP ASVS V4.1.1: access control decided on the
+// resource actually served, never on a client-chosen description of it).
+//
+// 200 with Remote-User, Remote-Name, Remote-Email and Remote-Groups when the
+// rules allow; 403 when they refuse or when the original request is
+// malformed or ambiguous; otherwise 401, or 302 to the login page with the
+// original URL as rd (?mode=redirect, or a browser's GET through a
+// forward-auth proxy, which passes answers on; nginx cannot follow a
+// redirect from auth_request, so its endpoint answers 401 unless asked).
+
+// original is the request the user sent to the proxy, as the proxy reports it.
+type original struct {
+	method string // "" when the proxy does not say
+	scheme string // http or https
+	host   string // validated host[:port]
+	uri    string // path and query as sent, "/..."
+}
+
+// url is the original request's URL, the rd of a sign-in redirect.
+func (o original) url() string { return o.scheme + "://" + o.host + o.uri }
+
+// path is the still percent-encoded path, without the query.
+func (o original) path() string {
+	p, _, _ := strings.Cut(o.uri, "?")
+	return p
+}
+
+var (
+	errNoOriginal = &httpx.Error{Status: http.StatusBadRequest, Code: "invalid_request",
+		Msg: "Forward-auth needs the proxy to describe the original request; see docs/proxies.md."}
+	errBadOriginal = &httpx.Error{Status: http.StatusForbidden, Code: "forbidden",
+		Msg: "This address cannot be checked."}
+	errMoved = &httpx.Error{Status: http.StatusGone, Code: "endpoint_moved",
+		Msg: "Use /api/v1/auth/auth-request (nginx) or /api/v1/auth/forward-auth (Traefik, Caddy); see docs/proxies.md."}
+)
+
+// GET /api/v1/auth/auth-request (nginx auth_request)
+func (a *API) forwardAuthNginx(w http.ResponseWriter, r *http.Request) error {
+	o, err := fromOriginalURL(r.Header)
+	if err != nil {
+		return err
 	}
-	dec, u, err := a.svc.Check(r.Context(), httpx.SessionToken(r), orig.Host, orig.EscapedPath())
+	return a.forwardAuth(w, r, o, false)
+}
+
+// GET /api/v1/auth/forward-auth (Traefik forwardAuth, Caddy forward_auth)
+func (a *API) forwardAuthForwarded(w http.ResponseWriter, r *http.Request) error {
+	o, err := fromForwarded(r.Header)
+	if err != nil {
+		return err
+	}
+	return a.forwardAuth(w, r, o, true)
+}
+
+// GET /api/v1/auth, the single endpoint of earlier releases that read both
+// header families. It refuses (nginx turns that into 500, Traefik and Caddy
+// pass it on), so an old proxy configuration fails closed and says why.
+func (a *API) forwardAuthMoved(http.ResponseWriter, *http.Request) error { return errMoved }
+
+// forwardAuth decides o. browserRedirect: a browser's GET asking for HTML
+// may get the 302 without ?mode=redirect.
+func (a *API) forwardAuth(w http.ResponseWriter, r *http.Request, o original, browserRedirect bool) error {
+	dec, u, err := a.svc.Check(r.Context(), httpx.SessionToken(r), o.host, o.path())
 	if err != nil {
 		return err // store unavailable: 500/503, never a pass (fail closed)
 	}
@@ -46,41 +107,123 @@ func (a *API) forwardAuth(w http.ResponseWriter, r *http.Request) error {
 	case auth.Forbidden:
 		return &httpx.Error{Status: http.StatusForbidden, Code: "forbidden", Msg: "You do not have access to this page."}
 	}
-	if wantsRedirect(r) {
-		login := a.svc.Config().PublicURL + "/login?" + url.Values{"rd": {orig.String()}}.Encode()
+	if wantsRedirect(r, o, browserRedirect) {
+		login := a.svc.Config().PublicURL + "/login?" + url.Values{"rd": {o.url()}}.Encode()
 		http.Redirect(w, r, login, http.StatusFound)
 		return nil
 	}
 	return &httpx.Error{Status: http.StatusUnauthorized, Code: "unauthenticated", Msg: "Sign in first."}
 }
 
-// originalURL rebuilds the URL the user asked the proxy for.
-func originalURL(r *http.Request) (*url.URL, bool) {
-	if raw := r.Header.Get("X-Original-URL"); raw != "" {
-		u, err := url.Parse(raw)
-		return u, err == nil && u.Host != "" && (u.Scheme == "http" || u.Scheme == "https")
-	}
-	proto, host := r.Header.Get("X-Forwarded-Proto"), r.Header.Get("X-Forwarded-Host")
-	if host == "" || (proto != "http" && proto != "https") {
-		return nil, false
-	}
-	uri := r.Header.Get("X-Forwarded-Uri")
-	if uri == "" {
-		uri = "/"
-	}
-	u, err := url.Parse(proto + "://" + host + uri)
-	return u, err == nil && u.Host == host
-}
-
 // wantsRedirect: ?mode=redirect forces 302 and ?mode=401 forces 401;
-// otherwise nginx (which sends X-Original-URL and cannot pass a redirect
-// on) gets 401, and a browser asking for HTML gets 302.
-func wantsRedirect(r *http.Request) bool {
+// otherwise a browser's GET or HEAD asking for HTML gets 302 where the
+// proxy passes answers on (browserRedirect), and anything else 401 (a
+// redirect would turn a POST into a GET of the sign-in page).
+func wantsRedirect(r *http.Request, o original, browserRedirect bool) bool {
 	switch r.URL.Query().Get("mode") {
 	case "redirect":
 		return true
 	case "401":
 		return false
 	}
-	return r.Header.Get("X-Original-URL") == "" && strings.Contains(r.Header.Get("Accept"), "text/html")
+	return browserRedirect && (o.method == "" || o.method == http.MethodGet || o.method == http.MethodHead) &&
+		strings.Contains(r.Header.Get("Accept"), "text/html")
+}
+
+// single returns the one value of header name: "" and ok when absent, and
+// not ok when it is sent twice (which copy would the proxy have meant?).
+func single(h http.Header, name string) (string, bool) {
+	v := h.Values(name)
+	switch len(v) {
+	case 0:
+		return "", true
+	case 1:
+		return v[0], true
+	}
+	return "", false
+}
+
+// fromOriginalURL reads nginx's family: X-Original-URL (absolute http(s)
+// URL) and X-Original-Method. Every X-Forwarded-* header is ignored: nginx
+// passes the client's own copies through to the subrequest.
+func fromOriginalURL(h http.Header) (original, error) {
+	raw, ok := single(h, "X-Original-URL")
+	if !ok {
+		return original{}, errBadOriginal
+	}
+	if raw == "" {
+		return original{}, errNoOriginal
+	}
+	method, ok := single(h, "X-Original-Method")
+	if !ok {
+		return original{}, errBadOriginal
+	}
+	scheme, rest, found := strings.Cut(raw, "://")
+	scheme = strings.ToLower(scheme)
+	if !found || (scheme != "http" && scheme != "https") {
+		return original{}, errBadOriginal
+	}
+	end := strings.IndexAny(rest, "/?#")
+	if end < 0 {
+		end = len(rest)
+	}
+	host, uri := rest[:end], rest[end:]
+	if uri == "" || uri[0] == '?' {
+		uri = "/" + uri
+	}
+	return checked(original{method: method, scheme: scheme, host: host, uri: uri})
+}
+
+// fromForwarded reads the forward-auth family: X-Forwarded-Proto, -Host,
+// -Uri and -Method. X-Original-URL is ignored: Traefik and Caddy pass a
+// client's copy through unchanged.
+func fromForwarded(h http.Header) (original, error) {
+	var o original
+	var oks [4]bool
+	o.scheme, oks[0] = single(h, "X-Forwarded-Proto")
+	o.host, oks[1] = single(h, "X-Forwarded-Host")
+	o.uri, oks[2] = single(h, "X-Forwarded-Uri")
+	o.method, oks[3] = single(h, "X-Forwarded-Method")
+	if oks != [4]bool{true, true, true, true} {
+		return original{}, errBadOriginal
+	}
+	if o.scheme == "" || o.host == "" {
+		return original{}, errNoOriginal
+	}
+	o.scheme = strings.ToLower(o.scheme)
+	if o.scheme != "http" && o.scheme != "https" {
+		return original{}, errBadOriginal
+	}
+	if o.uri == "" {
+		o.uri = "/"
+	}
+	return checked(o)
+}
+
+// checked refuses what a back-end could read differently from the rules: a
+// host with user-info ("app.example.com@other.example", which url.Parse
+// would judge as other.example's), a malformed host, a request target that
+// is not a path (origin-form, RFC 9112 §3.2.1), a fragment (nobody sends
+// one; some back-ends resolve "/public#/../admin" to /admin), or a method
+// that is not a token. The path itself is checked by the rules
+// (auth.NormalizePath).
+func checked(o original) (original, error) {
+	if !auth.ValidHost(o.host) || o.uri[0] != '/' || strings.ContainsAny(o.uri, "# \t\r\n") || !isToken(o.method) {
+		return original{}, errBadOriginal
+	}
+	return o, nil
+}
+
+// isToken reports whether s is empty or a method name: letters, '-' and
+// '_' (a subset of RFC 9110's token that covers GET and VERSION-CONTROL).
+func isToken(s string) bool {
+	if len(s) > 32 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if c := s[i] | 0x20; (c < 'a' || c > 'z') && s[i] != '-' && s[i] != '_' {
+			return false
+		}
+	}
+	return true
 }

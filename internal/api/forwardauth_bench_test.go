@@ -13,7 +13,7 @@ import (
 	"github.com/twostep/twostep/internal/totp"
 )
 
-// BenchmarkForwardAuth measures GET /api/v1/auth at handler level (the
+// BenchmarkForwardAuth measures GET /api/v1/auth/auth-request at handler level (the
 // api.Routes mux, no network): a real service on SQLite in a temporary
 // directory, as internal/auth's fixture builds it, with the rules.
 //
@@ -45,7 +45,7 @@ func BenchmarkForwardAuth(b *testing.B) {
 		b.Run(tc.name, func(b *testing.B) {
 			b.ReportAllocs()
 			b.RunParallel(func(pb *testing.PB) {
-				r := httptest.NewRequest("GET", "/api/v1/auth", nil)
+				r := httptest.NewRequest("GET", "/api/v1/auth/auth-request", nil)
 				r.Header.Set("X-Original-URL", "http://app.example.test"+tc.path)
 				tc.header(r)
 				for pb.Next() {
@@ -63,11 +63,12 @@ func BenchmarkForwardAuth(b *testing.B) {
 // forwardAuthFixture builds the service and the API routes and returns the
 // mux and the token of an aal2 session (password, then an authenticator app
 // confirmed with a code computed here).
-func forwardAuthFixture(b *testing.B) (*http.ServeMux, string) {
+func forwardAuthFixture(b testing.TB) (*http.ServeMux, string) {
 	b.Helper()
 	ctx := context.Background()
 	var rules []auth.Rule
-	for _, s := range []string{"app.example.test/public bypass", "app.example.test/blocked deny", "*.example.test two_factor"} {
+	for _, s := range []string{"app.example.test/public bypass", "app.example.test/blocked deny",
+		"app.example.test/admin two_factor admins", "*.example.test two_factor"} {
 		r, err := auth.ParseRule(s)
 		if err != nil {
 			b.Fatal(err)

@@ -29,7 +29,11 @@ func (a *API) Routes(mux *http.ServeMux) {
 	mux.Handle("POST /api/v1/setup/sms/confirm", a.aal1(a.setupSMSConfirm))
 	mux.Handle("POST /api/v1/challenge/sms", a.aal1(a.challengeSMS))
 	mux.Handle("GET /api/v1/countries", a.public(a.countries))
-	mux.Handle("GET /api/v1/auth", a.public(a.forwardAuth)) // the access rules decide (internal/auth/access.go)
+	// Forward-auth: one endpoint per proxy family (forwardauth.go); the
+	// access rules decide (internal/auth/access.go).
+	mux.Handle("GET /api/v1/auth/auth-request", a.public(a.forwardAuthNginx))
+	mux.Handle("GET /api/v1/auth/forward-auth", a.public(a.forwardAuthForwarded))
+	mux.Handle("GET /api/v1/auth", a.public(a.forwardAuthMoved))
 	mux.Handle("POST /api/v1/verify", a.aal1(a.verify))
 
 	mux.Handle("GET /api/v1/factors", a.aal2(a.factorsList))

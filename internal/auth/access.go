@@ -5,10 +5,12 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"net/netip"
 	"net/url"
 	"path"
 	"slices"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/twostep/twostep/internal/model"
 )
@@ -101,19 +103,28 @@ func (a Access) Match(host, path string) Rule {
 // percent-encoded) into the form rules are compared with, the way the
 // application behind the proxy will resolve it: decoded once, dot segments
 // and repeated slashes removed, lower-cased (so /BLOCKED on a case-
-// insensitive application cannot slip past a rule for /blocked). Encoded
-// slashes or backslashes, raw backslashes and control characters are
-// refused (ok false): applications disagree on what they mean, so no rule
-// can safely decide. Without this, /public/../admin matched a bypass rule
-// for /public (OWASP ASVS V4.1.1: access control on the resource actually
-// served).
+// insensitive application cannot slip past a rule for /blocked). Without
+// this, /public/../admin matched a bypass rule for /public (OWASP ASVS
+// V4.1.1: access control on the resource actually served).
+//
+// What back-ends disagree on is refused (ok false), since no rule can
+// safely decide it (SPEC §2 Forward-auth):
+//   - ';' path parameters, raw or encoded: Tomcat, Jetty and Spring resolve
+//     /public/..;/admin to /admin, most others serve a file named "..;";
+//   - an encoded '%' (%25): a back-end that decodes twice reads
+//     /public/%252e%252e/admin as /admin;
+//   - an encoded slash or backslash and a raw backslash: some back-ends
+//     split segments on them after decoding, others do not;
+//   - NUL and other control characters, and invalid UTF-8 after decoding.
 func NormalizePath(escaped string) (string, bool) {
 	low := strings.ToLower(escaped)
-	if strings.Contains(low, "%2f") || strings.Contains(low, "%5c") || strings.Contains(escaped, "\\") {
-		return "", false
+	for _, bad := range []string{"%2f", "%5c", "%25", "%3b", ";", "\\"} {
+		if strings.Contains(low, bad) {
+			return "", false
+		}
 	}
 	p, err := url.PathUnescape(escaped)
-	if err != nil || strings.ContainsFunc(p, func(r rune) bool { return r < 0x20 || r == 0x7f || r == '\\' }) {
+	if err != nil || !utf8.ValidString(p) || strings.ContainsFunc(p, func(r rune) bool { return r < 0x20 || r == 0x7f }) {
 		return "", false
 	}
 	trailing := strings.HasSuffix(p, "/")
@@ -122,6 +133,47 @@ func NormalizePath(escaped string) (string, bool) {
 		p += "/"
 	}
 	return strings.ToLower(p), true
+}
+
+// ValidHost reports whether hostport is a plain host name or IP literal
+// with an optional port: letters, digits, '-', '_' and '.' in non-empty
+// labels, or [IPv6]. User-info ("app.example.com@other.example"), a list
+// ("a.example, b.example"), spaces or any other character make it invalid,
+// so the host a rule is matched against is the host the proxy routed on.
+func ValidHost(hostport string) bool {
+	host, port := hostport, ""
+	if strings.HasPrefix(hostport, "[") {
+		end := strings.IndexByte(hostport, ']')
+		if end < 0 {
+			return false
+		}
+		a, err := netip.ParseAddr(hostport[1:end])
+		if err != nil || !a.Is6() || a.Zone() != "" {
+			return false
+		}
+		host, port = "", hostport[end+1:]
+		if port != "" && port[0] != ':' {
+			return false
+		}
+	} else if i := strings.LastIndexByte(hostport, ':'); i >= 0 {
+		host, port = hostport[:i], hostport[i:]
+	}
+	if port != "" && (len(port) < 2 || len(port) > 6 || strings.Trim(port[1:], "0123456789") != "") {
+		return false
+	}
+	if strings.HasPrefix(hostport, "[") {
+		return true
+	}
+	host = strings.TrimSuffix(host, ".")
+	if host == "" || len(host) > 253 {
+		return false
+	}
+	for _, label := range strings.Split(host, ".") {
+		if label == "" || len(label) > 63 || strings.Trim(label, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_") != "" {
+			return false
+		}
+	}
+	return true
 }
 
 // Covers reports whether a rule names host: only such hosts (and twostep's
@@ -157,10 +209,10 @@ const (
 // aal2 where two_factor applies needs sign-in, as does a missing one.
 //
 // rawPath is the path as the client sent it (percent-encoded); a path that
-// cannot be normalised safely is refused.
+// cannot be normalised safely, or a malformed host, is refused.
 func (s *Service) Check(ctx context.Context, tok, host, rawPath string) (Decision, model.User, error) {
 	path, ok := NormalizePath(rawPath)
-	if !ok {
+	if !ok || !ValidHost(host) {
 		return Forbidden, model.User{}, nil
 	}
 	rule := s.cfg.Access.Match(host, path)

@@ -171,6 +171,17 @@ func TestNormalizePathAndMatch(t *testing.T) {
 		{"/public\\..\\blocked", ""},
 		{"/bad%zz", ""},
 		{"/nul%00", ""},
+		// What back-ends disagree on (SPEC §2 Forward-auth): each of these
+		// matched the bypass or no rule on earlier releases.
+		{"/public/..;/blocked/x", ""},
+		{"/blocked;x", ""},
+		{"/admin;/", ""},
+		{"/public/%3b/../blocked", ""},
+		{"/public/%252e%252e/blocked/", ""},
+		{"/public/%25", ""},
+		{"/bad%ff", ""},
+		{"/bad%c0%af", ""}, // overlong '/': invalid UTF-8
+		{"/caf%C3%A9", auth.PolicyTwoFactor},
 	}
 	for _, tc := range tests {
 		raw, _, _ := strings.Cut(tc.raw, "?")
@@ -187,6 +198,23 @@ func TestNormalizePathAndMatch(t *testing.T) {
 		}
 		if got := a.Match("app.example.com", p).Policy; got != tc.want {
 			t.Errorf("%q → %q → %s, want %s", tc.raw, p, got, tc.want)
+		}
+	}
+}
+
+func TestValidHost(t *testing.T) {
+	for host, want := range map[string]bool{
+		"app.example.com": true, "APP.example.com:8443": true, "app.example.com.": true, "127.0.0.1": true,
+		"[::1]": true, "[2001:db8::1]:443": true, "under_score.example": true, "localhost": true,
+		"": false, "app.example.com@other.example": false, "user:pw@app.example.com": false,
+		"a.example, b.example": false, "a b": false, "app..example.com": false, ".example.com": false,
+		"app.example.com:": false, "app.example.com:8x": false, "app.example.com:1234567": false,
+		"[::1": false, "[::1]x": false, "[127.0.0.1]": false, "[fe80::1%25eth0]": false,
+		"app.example.com/x": false, "app.example.com\\x": false, "app%2eexample.com": false,
+		strings.Repeat("a", 64) + ".example": false,
+	} {
+		if got := auth.ValidHost(host); got != want {
+			t.Errorf("ValidHost(%q) = %v, want %v", host, got, want)
 		}
 	}
 }

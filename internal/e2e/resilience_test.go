@@ -171,7 +171,7 @@ func testRedis(t *testing.T) (rawURL, prefix string, c *redis.Client) {
 
 // forwardAuth asks s whether the session tok may reach a protected app.
 func (s *server) forwardAuth(tok string) (response, error) {
-	return s.send("GET", "/api/v1/auth", nil, bearer(tok), header("X-Original-URL", "https://app.example.test/"))
+	return s.send("GET", "/api/v1/auth/auth-request", nil, bearer(tok), header("X-Original-URL", "https://app.example.test/"))
 }
 
 // outageAnswer checks an answer given while a backing service is down:

@@ -56,7 +56,7 @@ func TestAnonymousChecksLeaveNoState(t *testing.T) {
 		DialContext: (&net.Dialer{Timeout: 5 * time.Second}).DialContext}
 	defer tr.CloseIdleConnections()
 	hc := &http.Client{Transport: tr, Timeout: 10 * time.Second}
-	url := "http://" + ts.addr + "/api/v1/auth"
+	url := "http://" + ts.addr + "/api/v1/auth/auth-request"
 
 	// run sends n checks from 8 keep-alive workers, stopping at the
 	// deadline; it returns how many were sent and the answers that were

@@ -1,4 +1,4 @@
-// Package proxy tests twostep's forward-auth (GET /api/v1/auth) behind a
+// Package proxy tests twostep's forward-auth (GET /api/v1/auth/auth-request and /forward-auth) behind a
 // real nginx, as docs/proxies.md tells an administrator to set it up: nginx
 // (Debian package nginx, started by the test with a configuration it
 // writes) serves twostep's pages at login.example.test and a small upstream
@@ -296,7 +296,7 @@ http {
 
         location = /_twostep {
             internal;
-            proxy_pass http://twostep/api/v1/auth;
+            proxy_pass http://twostep/api/v1/auth/auth-request;
             proxy_pass_request_body off;
             proxy_set_header Content-Length "";
             proxy_set_header X-Original-URL $scheme://$http_host$request_uri;
@@ -340,7 +340,7 @@ const appServer = `    server {
         # The check: the original URL goes to twostep, the body does not.
         location = /_twostep {
             internal;
-            proxy_pass http://twostep/api/v1/auth;
+            proxy_pass http://twostep/api/v1/auth/auth-request;
             proxy_http_version 1.1;
             proxy_set_header Connection "";
             proxy_pass_request_body off;
@@ -352,7 +352,7 @@ const appServer = `    server {
         # Sign in first: twostep builds the redirect to its login page, with
         # the original URL correctly encoded as rd.
         location @twostep_login {
-            rewrite ^ /api/v1/auth?mode=redirect? break;
+            rewrite ^ /api/v1/auth/auth-request?mode=redirect? break;
             proxy_method GET;
             proxy_pass http://twostep;
             proxy_http_version 1.1;

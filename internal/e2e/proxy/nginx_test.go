@@ -165,7 +165,7 @@ func TestNginxForwardAuth(t *testing.T) {
 	// still holds the session (entries are trusted for at most 1 s).
 	other := s.ts.another(t)
 	check := func(tok string) int {
-		req, _ := http.NewRequest("GET", "http://"+other.addr+"/api/v1/auth", nil)
+		req, _ := http.NewRequest("GET", "http://"+other.addr+"/api/v1/auth/auth-request", nil)
 		req.Header.Set("X-Original-URL", appURL("/page"))
 		req.AddCookie(&http.Cookie{Name: "twostep_session", Value: tok})
 		res, err := http.DefaultClient.Do(req)
