@@ -2,18 +2,11 @@ package api
 
 import (
 	"net/http"
-	"strings"
 	"time"
 
 	"github.com/twostep/twostep/internal/auth"
 	"github.com/twostep/twostep/internal/httpx"
 )
-
-// bearer returns the Authorization: Bearer token.
-func bearer(r *http.Request) (string, bool) {
-	tok, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
-	return strings.TrimSpace(tok), ok
-}
 
 // GET /api/v1/admin/users
 func (a *API) adminUsers(w http.ResponseWriter, r *http.Request) error {
@@ -25,12 +18,13 @@ func (a *API) adminUsers(w http.ResponseWriter, r *http.Request) error {
 		ID        string    `json:"id"`
 		Username  string    `json:"username"`
 		Disabled  bool      `json:"disabled"`
+		Locked    bool      `json:"locked"`
 		Methods   int       `json:"methods"`
 		CreatedAt time.Time `json:"created_at"`
 	}
 	out := make([]userJSON, len(us))
 	for i, u := range us {
-		out[i] = userJSON{u.ID, u.Username, u.Disabled, u.Methods, u.CreatedAt}
+		out[i] = userJSON{u.ID, u.Username, u.Disabled, u.Locked, u.Methods, u.CreatedAt}
 	}
 	writeJSON(w, map[string]any{"users": out})
 	return nil
@@ -59,6 +53,10 @@ func (a *API) adminUserDisable(w http.ResponseWriter, r *http.Request) error {
 
 func (a *API) adminUserEnable(w http.ResponseWriter, r *http.Request) error {
 	return noContent(w, a.svc.SetDisabled(r.Context(), a.adminClient(r), r.PathValue("username"), false))
+}
+
+func (a *API) adminUserUnlock(w http.ResponseWriter, r *http.Request) error {
+	return noContent(w, a.svc.Unlock(r.Context(), a.adminClient(r), r.PathValue("username")))
 }
 
 func (a *API) adminUserResetMFA(w http.ResponseWriter, r *http.Request) error {

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/twostep/twostep/internal/auth"
+	"github.com/twostep/twostep/internal/httpx"
 )
 
 // "Remember this device" (remember_device.days > 0): after POST /verify
@@ -15,20 +16,12 @@ import (
 // (no Domain, unlike the session cookie with cookie_domain): only twostep
 // reads it, so the applications sharing the session cookie never see it.
 
-// deviceToken is the device token the client presents, or "".
-func deviceToken(r *http.Request) string {
-	if c, err := r.Cookie(auth.DeviceCookieName); err == nil {
-		return c.Value
-	}
-	return ""
-}
-
 // rememberDevice asks the service for a device token for the session just
 // raised to aal2 and sets the cookie. The second factor already passed, so
 // a failure here only means the browser is not remembered: it is logged,
 // and the answer stays a success.
 func (a *API) rememberDevice(w http.ResponseWriter, r *http.Request, sessionTok string) (auth.RememberedDevice, bool) {
-	d, err := a.svc.RememberDevice(r.Context(), a.client(r), sessionTok, deviceToken(r))
+	d, err := a.svc.RememberDevice(r.Context(), a.client(r), sessionTok, a.cookies.Get(r, httpx.DeviceCookie))
 	if errors.Is(err, auth.ErrRememberOff) {
 		return d, false
 	}
@@ -36,8 +29,7 @@ func (a *API) rememberDevice(w http.ResponseWriter, r *http.Request, sessionTok 
 		a.log.WarnContext(r.Context(), "remember device failed", "error", err)
 		return d, false
 	}
-	http.SetCookie(w, &http.Cookie{Name: auth.DeviceCookieName, Value: d.Token, Path: "/", MaxAge: int(d.MaxAge / time.Second),
-		HttpOnly: true, Secure: a.cookies.Secure, SameSite: http.SameSiteLaxMode})
+	a.cookies.SetDevice(w, d.Token, d.MaxAge)
 	return d, true
 }
 
@@ -53,7 +45,7 @@ type deviceJSON struct {
 
 // GET /api/v1/devices
 func (a *API) devicesList(w http.ResponseWriter, r *http.Request, cur auth.Current) error {
-	ds, err := a.svc.Devices(r.Context(), cur, deviceToken(r))
+	ds, err := a.svc.Devices(r.Context(), cur, a.cookies.Get(r, httpx.DeviceCookie))
 	if err != nil {
 		return err
 	}

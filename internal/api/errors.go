@@ -22,6 +22,8 @@ var errorTable = []struct {
 	{auth.ErrInvalidCode, http.StatusUnauthorized, "invalid_code", "That code is not valid. Check it and try again."},
 	{auth.ErrCodeFormat, http.StatusBadRequest, "invalid_code", "Enter the 6-digit code from your authenticator app, or a recovery code such as abcde-fghjk."},
 	{auth.ErrUnauthenticated, http.StatusUnauthorized, "unauthenticated", "Sign in first."},
+	{auth.ErrBadToken, http.StatusUnauthorized, "unauthenticated", "A valid admin token is required."},
+	{auth.ErrMFALocked, http.StatusForbidden, "mfa_locked", "Too many wrong codes: your second factor is locked. Ask your administrator to unlock it."},
 	{auth.ErrAAL2Required, http.StatusForbidden, "aal2_required", "Verify with your second factor first."},
 	{auth.ErrRecentAuthRequired, http.StatusForbidden, "recent_auth_required", "Verify with your second factor again to do this."},
 	{auth.ErrInviteRequired, http.StatusForbidden, "invite_required", "Your account needs a set-up link from your administrator. Open the link you were sent, or ask for a new one."},

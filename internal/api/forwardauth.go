@@ -85,7 +85,7 @@ func (a *API) forwardAuthMoved(http.ResponseWriter, *http.Request) error { retur
 // forwardAuth decides o. browserRedirect: a browser's GET asking for HTML
 // may get the 302 without ?mode=redirect.
 func (a *API) forwardAuth(w http.ResponseWriter, r *http.Request, o original, browserRedirect bool) error {
-	dec, u, err := a.svc.Check(r.Context(), httpx.SessionToken(r), o.host, o.path())
+	dec, u, err := a.svc.Check(r.Context(), a.cookies.SessionToken(r), o.host, o.path())
 	if err != nil {
 		return err // store unavailable: 500/503, never a pass (fail closed)
 	}

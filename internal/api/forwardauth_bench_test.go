@@ -86,7 +86,7 @@ func forwardAuthFixture(b testing.TB) (*http.ServeMux, string) {
 	if _, err := svc.CreateUser(ctx, client, "alice", pw); err != nil {
 		b.Fatal(err)
 	}
-	res, err := svc.Login(ctx, client, "alice", pw, "")
+	res, err := svc.Login(ctx, client, auth.Credentials{Username: "alice", Password: pw})
 	if err != nil {
 		b.Fatal(err)
 	}

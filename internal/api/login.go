@@ -9,6 +9,9 @@ import (
 
 // POST /api/v1/login {"username","password","invite"?}. A remembered
 // browser's device cookie (see devices.go) makes the answer aal2 and "done".
+// A successful answer also sets the known-browser cookie, which keeps this
+// client's own password allowance when the account is under attack from
+// elsewhere (auth/known.go).
 func (a *API) login(w http.ResponseWriter, r *http.Request) error {
 	var in struct {
 		Username string `json:"username"`
@@ -18,11 +21,13 @@ func (a *API) login(w http.ResponseWriter, r *http.Request) error {
 	if err := decode(w, r, &in); err != nil {
 		return err
 	}
-	res, err := a.svc.LoginWithDevice(r.Context(), a.client(r), in.Username, in.Password, in.Invite, deviceToken(r))
+	res, err := a.svc.Login(r.Context(), a.client(r), auth.Credentials{Username: in.Username, Password: in.Password,
+		Invite: in.Invite, Device: a.cookies.Get(r, httpx.DeviceCookie), Known: a.cookies.Get(r, httpx.KnownCookie)})
 	if err != nil {
 		return err
 	}
-	a.cookies.Set(w, res.Token)
+	a.cookies.SetSession(w, res.Token)
+	a.cookies.SetKnown(w, res.Known)
 	writeJSON(w, map[string]any{"token": res.Token, "aal": res.AAL, "next": res.Next, "methods": factorsJSON(res.Methods)})
 	return nil
 }
@@ -46,7 +51,7 @@ func (a *API) logout(w http.ResponseWriter, r *http.Request, cur auth.Current) e
 	if err := a.svc.Logout(r.Context(), a.client(r), cur); err != nil {
 		return err
 	}
-	a.cookies.Clear(w)
+	a.cookies.ClearSession(w)
 	w.WriteHeader(http.StatusNoContent)
 	return nil
 }

@@ -48,6 +48,7 @@ func (a *API) Routes(mux *http.ServeMux) {
 	mux.Handle("POST /api/v1/admin/users/{username}/disable", a.admin(a.adminUserDisable))
 	mux.Handle("POST /api/v1/admin/users/{username}/enable", a.admin(a.adminUserEnable))
 	mux.Handle("POST /api/v1/admin/users/{username}/reset-mfa", a.admin(a.adminUserResetMFA))
+	mux.Handle("POST /api/v1/admin/users/{username}/unlock", a.admin(a.adminUserUnlock))
 	mux.Handle("POST /api/v1/admin/users/{username}/invite", a.admin(a.adminUserInvite))
 
 	mux.Handle("/api/", a.public(func(http.ResponseWriter, *http.Request) error {
@@ -60,7 +61,7 @@ func (a *API) public(h handler) http.Handler { return a.serve(h) }
 // aal1 resolves the session (cookie or Bearer) and refuses without one.
 func (a *API) aal1(h authed) http.Handler {
 	return a.serve(func(w http.ResponseWriter, r *http.Request) error {
-		cur, err := a.svc.Authenticate(r.Context(), httpx.SessionToken(r))
+		cur, err := a.svc.Authenticate(r.Context(), a.cookies.SessionToken(r))
 		if err != nil {
 			return err
 		}
@@ -78,12 +79,12 @@ func (a *API) aal2(h authed) http.Handler {
 	})
 }
 
-// admin checks the admin bearer token (constant time, in the service).
+// admin checks the admin bearer token (throttled, audited and compared in
+// constant time by the service).
 func (a *API) admin(h handler) http.Handler {
 	return a.serve(func(w http.ResponseWriter, r *http.Request) error {
-		tok, ok := bearer(r)
-		if !ok || !a.svc.CheckAdminToken(tok) {
-			return &httpx.Error{Status: http.StatusUnauthorized, Code: "unauthenticated", Msg: "A valid admin token is required."}
+		if err := a.svc.AuthorizeToken(r.Context(), a.client(r), auth.AdminToken, httpx.BearerToken(r)); err != nil {
+			return err
 		}
 		return h(w, r)
 	})

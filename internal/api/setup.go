@@ -70,7 +70,7 @@ func (a *API) setupTOTPConfirm(w http.ResponseWriter, r *http.Request, cur auth.
 // writeConfirm answers a finished set-up: the rotated aal2 token (also as
 // the cookie), what comes next, and the recovery codes on the first factor.
 func (a *API) writeConfirm(w http.ResponseWriter, res auth.ConfirmResult) {
-	a.cookies.Set(w, res.Token)
+	a.cookies.SetSession(w, res.Token)
 	out := map[string]any{"token": res.Token, "aal": res.AAL, "next": res.Next}
 	if res.RecoveryCodes != nil {
 		out["recovery_codes"] = res.RecoveryCodes
@@ -95,7 +95,7 @@ func (a *API) verify(w http.ResponseWriter, r *http.Request, cur auth.Current) e
 	if err != nil {
 		return err
 	}
-	a.cookies.Set(w, res.Token)
+	a.cookies.SetSession(w, res.Token)
 	out := map[string]any{"token": res.Token, "aal": res.AAL}
 	if in.RememberDevice {
 		if d, ok := a.rememberDevice(w, r, res.Token); ok {

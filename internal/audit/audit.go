@@ -34,6 +34,7 @@ const (
 	CodeSent         = "code_sent"
 	CodeSendFailed   = "code_send_failed"
 	AdminAction      = "admin_action"
+	TokenFailed      = "token_failed" // a wrong admin or metrics token
 )
 
 // Event is what a caller reports. Attrs holds small non-secret details.
@@ -53,6 +54,9 @@ type Recorder struct {
 	now   func() time.Time
 	// OnEvent, when set, is told each event's name (metrics count them).
 	OnEvent func(name string)
+	// OnRefused, when set, is told the limit of each refused request
+	// (metrics count them; see Refused).
+	OnRefused func(limit string)
 }
 
 // New returns a Recorder. now may be nil (time.Now).
@@ -93,6 +97,26 @@ func (r *Recorder) Record(ctx context.Context, e Event) error {
 	attrs = append(attrs, slog.Int64("audit_seq", ev.Seq))
 	r.log.Info("audit", attrs...)
 	return nil
+}
+
+// Refused reports a request refused by a limit or a lock. Every refusal
+// is counted (OnRefused); only the first of its key's window (first) is
+// recorded as e with the limit added, so one client hammering a limit for
+// an hour writes one audit row and one log line, not one per request
+// (ASVS V7.1: log security events without letting them exhaust storage).
+func (r *Recorder) Refused(ctx context.Context, first bool, e Event, limit string) {
+	if r.OnRefused != nil {
+		r.OnRefused(limit)
+	}
+	if !first {
+		return
+	}
+	attrs := map[string]string{"limit": limit}
+	for k, v := range e.Attrs {
+		attrs[k] = v
+	}
+	e.Attrs = attrs
+	_ = r.Record(ctx, e)
 }
 
 // Verify walks the whole audit chain and returns the number of entries

@@ -7,12 +7,14 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
+	"strconv"
 	"strings"
 	"time"
 
 	"github.com/twostep/twostep/internal/audit"
 	"github.com/twostep/twostep/internal/model"
 	"github.com/twostep/twostep/internal/password"
+	"github.com/twostep/twostep/internal/ratelimit"
 	"github.com/twostep/twostep/internal/token"
 )
 
@@ -55,7 +57,8 @@ func (s *Service) hashNew(ctx context.Context, pw string) (string, error) {
 // UserStatus is a user with a summary of their methods, for listings.
 type UserStatus struct {
 	model.User
-	Methods int // active factors
+	Methods int  // active factors
+	Locked  bool // second factor locked after LockAfter failures (Unlock)
 }
 
 // ListUsers returns every user with their number of active methods.
@@ -70,7 +73,7 @@ func (s *Service) ListUsers(ctx context.Context) ([]UserStatus, error) {
 		if err != nil {
 			return nil, err
 		}
-		out[i] = UserStatus{User: u, Methods: len(fs)}
+		out[i] = UserStatus{User: u, Methods: len(fs), Locked: u.MFAFailures >= s.cfg.LockAfter}
 	}
 	return out, nil
 }
@@ -123,10 +126,28 @@ func (s *Service) ResetMFA(ctx context.Context, c Client, username string) error
 	if err := s.forgetDevices(ctx, u.ID); err != nil {
 		return err
 	}
-	if err := s.Backoff.Reset(ctx, backoffKey(u)); err != nil {
+	s.record(ctx, c, audit.AdminAction, u.ID, u.Username, map[string]string{"action": "reset_mfa"})
+	return nil
+}
+
+// Unlock ends every throttle on a user's account: the second-factor
+// back-off or lock (attempt.go) and the password allowance of browsers the
+// account never signed in on (known.go). Both live where a running server
+// reads them (the database; Redis when configured), so the CLI's unlock
+// applies at once. The user's methods and sessions stay.
+func (s *Service) Unlock(ctx context.Context, c Client, username string) error {
+	u, err := s.userByName(ctx, username)
+	if err != nil {
 		return err
 	}
-	s.record(ctx, c, audit.AdminAction, u.ID, u.Username, map[string]string{"action": "reset_mfa"})
+	if err := s.Store.UnlockMFA(ctx, u.ID); err != nil {
+		return fmt.Errorf("unlock: %w", err)
+	}
+	if err := s.Accounts.Reset(ctx, allowanceKey(u.Username, "")); err != nil {
+		return err
+	}
+	s.record(ctx, c, audit.AdminAction, u.ID, u.Username, map[string]string{"action": "unlock",
+		"mfa_failures": strconv.FormatInt(u.MFAFailures, 10)})
 	return nil
 }
 
@@ -167,15 +188,51 @@ func (s *Service) Invite(ctx context.Context, c Client, username string) (link, 
 	return link, tok, expires, nil
 }
 
-// CheckAdminToken reports whether tok is the configured admin token; an
-// empty configuration disables the admin API. Comparing SHA-256 digests in
-// constant time hides both content and length.
-func (s *Service) CheckAdminToken(tok string) bool {
-	if s.cfg.AdminToken == "" || tok == "" {
-		return false
+// TokenKind names an operator bearer token.
+type TokenKind string
+
+// The operator tokens: the admin API's and /metrics' on the main listener.
+const (
+	AdminToken   TokenKind = "admin"
+	MetricsToken TokenKind = "metrics"
+)
+
+// ErrBadToken refuses a request whose operator token is missing or wrong
+// (or that kind of token is not configured).
+var ErrBadToken = errors.New("a valid token is required")
+
+// adminFailAudit bounds how many wrong operator tokens are written to the
+// audit chain per minute across all clients; the rest are counted in
+// metrics, so many addresses cannot fill the disk either.
+var adminFailAudit = ratelimit.Limit{Count: 100, Window: time.Minute}
+
+// AuthorizeToken checks an operator bearer token of kind, throttled and
+// audited like a password (SPEC §2 Operations endpoints, ASVS V2.2.1): each
+// attempt is counted per client before the token is compared (so parallel
+// guesses cannot outrun the limit), the right token gives it back, a client
+// over AdminPerIP is refused unchecked until the window ends, and each
+// wrong token is audited. The comparison is of SHA-256 digests in constant
+// time, hiding content and length.
+func (s *Service) AuthorizeToken(ctx context.Context, c Client, kind TokenKind, tok string) error {
+	want := s.cfg.AdminToken
+	if kind == MetricsToken {
+		want = s.cfg.MetricsToken
 	}
-	a, b := sha256.Sum256([]byte(tok)), sha256.Sum256([]byte(s.cfg.AdminToken))
-	return subtle.ConstantTimeCompare(a[:], b[:]) == 1
+	if want == "" {
+		return ErrBadToken // this kind is switched off
+	}
+	key := "token:ip:" + clientKey(c.IP)
+	if _, err := s.Limiter.Allow(ctx, key, s.cfg.AdminPerIP); err != nil {
+		return s.limited(ctx, c, model.User{}, string(kind)+"_token_per_ip", err, ErrRateLimited, nil)
+	}
+	a, b := sha256.Sum256([]byte(tok)), sha256.Sum256([]byte(want))
+	if subtle.ConstantTimeCompare(a[:], b[:]) == 1 {
+		return s.Limiter.Reset(ctx, key)
+	}
+	_, over := s.Limiter.Allow(ctx, "audit:token_failed", adminFailAudit)
+	s.Audit.Refused(ctx, over == nil, audit.Event{Name: audit.TokenFailed, IP: c.IP, UserAgent: c.UserAgent,
+		Attrs: map[string]string{"token": string(kind), "presented": strconv.FormatBool(tok != "")}}, string(kind)+"_token")
+	return ErrBadToken
 }
 
 // SetAttributes sets the e-mail address and groups forward-auth passes to

@@ -2,6 +2,7 @@ package auth_test
 
 import (
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -34,7 +35,7 @@ func TestLoginFailuresAreUniform(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			res, err := f.svc.Login(ctx, client, tc.user, tc.pw, "")
+			res, err := f.svc.Login(ctx, client, auth.Credentials{Username: tc.user, Password: tc.pw})
 			if tc.want == nil {
 				if err != nil || res.Next != auth.NextSetup || res.AAL != model.AAL1 {
 					t.Fatalf("Login = %+v, %v", res, err)
@@ -55,19 +56,19 @@ func TestLoginPerIPLimit(t *testing.T) {
 		t.Fatal(err)
 	}
 	for i := range 3 {
-		if _, err := f.svc.Login(ctx, client, "alice", "wrong password!", ""); !errors.Is(err, auth.ErrInvalidCredentials) {
+		if _, err := f.svc.Login(ctx, client, auth.Credentials{Username: "alice", Password: "wrong password!"}); !errors.Is(err, auth.ErrInvalidCredentials) {
 			t.Fatalf("attempt %d: %v", i+1, err)
 		}
 	}
-	_, err := f.svc.Login(ctx, client, "alice", pw, "")
+	_, err := f.svc.Login(ctx, client, auth.Credentials{Username: "alice", Password: pw})
 	wantRetry(t, err, auth.ErrRateLimited)
 	other := client
 	other.IP = "198.51.100.2"
-	if _, err := f.svc.Login(ctx, other, "alice", pw, ""); err != nil {
+	if _, err := f.svc.Login(ctx, other, auth.Credentials{Username: "alice", Password: pw}); err != nil {
 		t.Fatalf("another IP is limited too: %v", err)
 	}
 	f.clock.Add(time.Minute)
-	if _, err := f.svc.Login(ctx, client, "alice", pw, ""); err != nil {
+	if _, err := f.svc.Login(ctx, client, auth.Credentials{Username: "alice", Password: pw}); err != nil {
 		t.Fatalf("after the window: %v", err)
 	}
 }
@@ -75,7 +76,7 @@ func TestLoginPerIPLimit(t *testing.T) {
 func TestSessionTimeouts(t *testing.T) {
 	f := newFixture(t, nil)
 	f.user("alice")
-	tok, err := f.svc.Login(ctx, client, "alice", pw, "")
+	tok, err := f.svc.Login(ctx, client, auth.Credentials{Username: "alice", Password: pw})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -85,7 +86,7 @@ func TestSessionTimeouts(t *testing.T) {
 		t.Fatalf("idle session accepted: %v", err)
 	}
 	// Absolute: a session used every 20 minutes still ends after 12 hours.
-	res, err := f.svc.Login(ctx, client, "alice", pw, "")
+	res, err := f.svc.Login(ctx, client, auth.Credentials{Username: "alice", Password: pw})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -140,7 +141,7 @@ func TestEnrolAndVerify(t *testing.T) {
 	}
 
 	// Returning user: the code of the step used at set-up is a replay.
-	login, err := f.svc.Login(ctx, client, "alice", pw, "")
+	login, err := f.svc.Login(ctx, client, auth.Credentials{Username: "alice", Password: pw})
 	if err != nil || login.Next != auth.NextVerify || len(login.Methods) != 1 || !login.Methods[0].Preferred {
 		t.Fatalf("login = %+v, %v", login, err)
 	}
@@ -293,21 +294,21 @@ func TestInviteEnrollment(t *testing.T) {
 	if _, err := f.svc.CreateUser(ctx, client, "bob", pw); err != nil {
 		t.Fatal(err)
 	}
-	_, err := f.svc.Login(ctx, client, "bob", pw, "")
+	_, err := f.svc.Login(ctx, client, auth.Credentials{Username: "bob", Password: pw})
 	wantErr(t, err, auth.ErrInviteRequired)
 	link, inv, _, err := f.svc.Invite(ctx, client, "bob")
 	if err != nil || !strings.Contains(link, "invite="+inv) {
 		t.Fatalf("Invite = %q, %v", link, err)
 	}
-	_, err = f.svc.Login(ctx, client, "bob", "wrong password!", inv)
+	_, err = f.svc.Login(ctx, client, auth.Credentials{Username: "bob", Password: "wrong password!", Invite: inv})
 	wantErr(t, err, auth.ErrInvalidCredentials) // a wrong password does not burn the invite
-	_, err = f.svc.Login(ctx, client, "bob", pw, token.New())
+	_, err = f.svc.Login(ctx, client, auth.Credentials{Username: "bob", Password: pw, Invite: token.New()})
 	wantErr(t, err, auth.ErrInviteRequired)
-	res, err := f.svc.Login(ctx, client, "bob", pw, inv)
+	res, err := f.svc.Login(ctx, client, auth.Credentials{Username: "bob", Password: pw, Invite: inv})
 	if err != nil || res.Next != auth.NextSetup {
 		t.Fatalf("login with invite = %+v, %v", res, err)
 	}
-	_, err = f.svc.Login(ctx, client, "bob", pw, inv)
+	_, err = f.svc.Login(ctx, client, auth.Credentials{Username: "bob", Password: pw, Invite: inv})
 	wantErr(t, err, auth.ErrInviteRequired) // single use
 
 	_, late, _, err := f.svc.Invite(ctx, client, "bob")
@@ -315,14 +316,14 @@ func TestInviteEnrollment(t *testing.T) {
 		t.Fatal(err)
 	}
 	f.clock.Add(2 * time.Hour)
-	_, err = f.svc.Login(ctx, client, "bob", pw, late)
+	_, err = f.svc.Login(ctx, client, auth.Credentials{Username: "bob", Password: pw, Invite: late})
 	wantErr(t, err, auth.ErrInviteRequired) // expired
 
 	// Once a factor is active, the password plus that factor is enough.
 	_, inv2, _, _ := f.svc.Invite(ctx, client, "bob")
-	res, _ = f.svc.Login(ctx, client, "bob", pw, inv2)
+	res, _ = f.svc.Login(ctx, client, auth.Credentials{Username: "bob", Password: pw, Invite: inv2})
 	f.enrolTOTP(f.auth(res.Token))
-	if res, err := f.svc.Login(ctx, client, "bob", pw, ""); err != nil || res.Next != auth.NextVerify {
+	if res, err := f.svc.Login(ctx, client, auth.Credentials{Username: "bob", Password: pw}); err != nil || res.Next != auth.NextVerify {
 		t.Fatalf("login after set-up = %+v, %v", res, err)
 	}
 }
@@ -343,7 +344,7 @@ func TestAdminActionsEndSessions(t *testing.T) {
 	if err := f.svc.ResetMFA(ctx, client, "alice"); err != nil {
 		t.Fatal(err)
 	}
-	res, err := f.svc.Login(ctx, client, "alice", pw, "")
+	res, err := f.svc.Login(ctx, client, auth.Credentials{Username: "alice", Password: pw})
 	if err != nil || res.Next != auth.NextSetup {
 		t.Fatalf("after reset-mfa: %+v, %v", res, err)
 	}
@@ -358,13 +359,65 @@ func TestAdminActionsEndSessions(t *testing.T) {
 
 func TestAdminToken(t *testing.T) {
 	f := newFixture(t, func(c *auth.Config) { c.AdminToken = strings.Repeat("s", 40) })
-	for tok, want := range map[string]bool{strings.Repeat("s", 40): true, strings.Repeat("s", 39): false, "": false} {
-		if got := f.svc.CheckAdminToken(tok); got != want {
-			t.Fatalf("CheckAdminToken(%q) = %v", tok, got)
+	for tok, want := range map[string]error{strings.Repeat("s", 40): nil, strings.Repeat("s", 39): auth.ErrBadToken, "": auth.ErrBadToken} {
+		if err := f.svc.AuthorizeToken(ctx, client, auth.AdminToken, tok); !errors.Is(err, want) {
+			t.Fatalf("AuthorizeToken(%q) = %v, want %v", tok, err, want)
 		}
 	}
-	if newFixture(t, nil).svc.CheckAdminToken("") {
-		t.Fatal("empty admin token accepted when none is configured")
+	for _, kind := range []auth.TokenKind{auth.AdminToken, auth.MetricsToken} {
+		if err := newFixture(t, nil).svc.AuthorizeToken(ctx, client, kind, ""); !errors.Is(err, auth.ErrBadToken) {
+			t.Fatalf("empty %s token accepted when none is configured: %v", kind, err)
+		}
+	}
+	// The metrics token does not open the admin API, nor the reverse.
+	f = newFixture(t, func(c *auth.Config) { c.AdminToken, c.MetricsToken = strings.Repeat("a", 40), strings.Repeat("m", 40) })
+	if err := f.svc.AuthorizeToken(ctx, client, auth.AdminToken, strings.Repeat("m", 40)); !errors.Is(err, auth.ErrBadToken) {
+		t.Fatalf("metrics token opened the admin API: %v", err)
+	}
+}
+
+// TestAdminTokenThrottled: wrong operator tokens are throttled per client
+// and audited (the review sent 50 wrong tokens without a trace); a client
+// over its limit is refused before the token is compared, even a right one;
+// other clients are not affected.
+func TestAdminTokenThrottled(t *testing.T) {
+	good := strings.Repeat("s", 40)
+	f := newFixture(t, func(c *auth.Config) {
+		c.AdminToken = good
+		c.AdminPerIP = ratelimit.Limit{Count: 5, Window: time.Minute}
+	})
+	// Right tokens give their attempt back: automation is never throttled.
+	for range 20 {
+		if err := f.svc.AuthorizeToken(ctx, client, auth.AdminToken, good); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for i := range 5 {
+		if err := f.svc.AuthorizeToken(ctx, client, auth.AdminToken, fmt.Sprintf("guess-%d", i)); !errors.Is(err, auth.ErrBadToken) {
+			t.Fatalf("guess %d: %v", i, err)
+		}
+	}
+	_, err := 0, f.svc.AuthorizeToken(ctx, client, auth.AdminToken, good)
+	wantRetry(t, err, auth.ErrRateLimited)
+	if err := f.svc.AuthorizeToken(ctx, auth.Client{IP: "192.0.2.99"}, auth.AdminToken, good); err != nil {
+		t.Fatalf("another client: %v", err)
+	}
+	events, _ := f.st.AuditEvents(ctx, 0, 1000)
+	var failed, limited int
+	for _, e := range events {
+		switch e.Event {
+		case "token_failed":
+			failed++
+		case "rate_limited":
+			limited++
+		}
+	}
+	if failed != 5 || limited != 1 {
+		t.Fatalf("audit: %d token_failed (want 5), %d rate_limited (want 1)", failed, limited)
+	}
+	f.clock.Add(time.Minute)
+	if err := f.svc.AuthorizeToken(ctx, client, auth.AdminToken, good); err != nil {
+		t.Fatalf("after the window: %v", err)
 	}
 }
 
@@ -391,14 +444,14 @@ func TestLoginUpgradesOldHashes(t *testing.T) {
 	if err := f.st.SetPassword(ctx, u.ID, old); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := f.svc.Login(ctx, client, "alice", pw, ""); err != nil {
+	if _, err := f.svc.Login(ctx, client, auth.Credentials{Username: "alice", Password: pw}); err != nil {
 		t.Fatal(err)
 	}
 	got, _ := f.st.UserByID(ctx, u.ID)
 	if got.PasswordHash == old || !strings.HasPrefix(got.PasswordHash, "$argon2id$v=19$m=64,t=1,p=1$") {
 		t.Fatalf("hash not upgraded: %s", got.PasswordHash)
 	}
-	if _, err := f.svc.Login(ctx, client, "alice", pw, ""); err != nil {
+	if _, err := f.svc.Login(ctx, client, auth.Credentials{Username: "alice", Password: pw}); err != nil {
 		t.Fatalf("login with the upgraded hash: %v", err)
 	}
 }

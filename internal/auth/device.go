@@ -34,10 +34,6 @@ import (
 // (NIST SP 800-63B §7.2 allows remembering a device only to skip, never to
 // stand in for, a re-authentication).
 
-// DeviceCookieName is the name the pages and the API give the cookie that
-// carries a device token.
-const DeviceCookieName = "twostep_device"
-
 const (
 	maxDevicesPerUser = 20 // the oldest go first beyond this
 	maxDeviceLabel    = 64

@@ -39,7 +39,7 @@ func TestRememberedDeviceSkipsSecondFactor(t *testing.T) {
 	}
 
 	f.clock.Add(24 * time.Hour)
-	res, err := f.svc.LoginWithDevice(ctx, client, "alice", pw, "", dev)
+	res, err := f.svc.Login(ctx, client, auth.Credentials{Username: "alice", Password: pw, Device: dev})
 	if err != nil || res.AAL != model.AAL2 || res.Next != auth.NextDone || res.Device != ds[0].ID {
 		t.Fatalf("login with the device = %+v, %v; want aal2, done", res, err)
 	}
@@ -60,11 +60,11 @@ func TestRememberedDeviceSkipsSecondFactor(t *testing.T) {
 	}
 
 	// The password is still checked.
-	if _, err := f.svc.LoginWithDevice(ctx, client, "alice", "wrong password!", "", dev); err == nil {
+	if _, err := f.svc.Login(ctx, client, auth.Credentials{Username: "alice", Password: "wrong password!", Device: dev}); err == nil {
 		t.Fatal("a device token let a wrong password in")
 	}
 	// Without the token, the second factor is due as before.
-	if res, _ := f.svc.Login(ctx, client, "alice", pw, ""); res.AAL != model.AAL1 || res.Next != auth.NextVerify {
+	if res, _ := f.svc.Login(ctx, client, auth.Credentials{Username: "alice", Password: pw}); res.AAL != model.AAL1 || res.Next != auth.NextVerify {
 		t.Fatalf("login without the device = %+v", res)
 	}
 }
@@ -73,11 +73,11 @@ func TestRememberedDeviceExpires(t *testing.T) {
 	f := newFixture(t, remembering)
 	_, dev := rememberedUser(t, f, "alice")
 	f.clock.Add(days*24*time.Hour - time.Minute)
-	if res, _ := f.svc.LoginWithDevice(ctx, client, "alice", pw, "", dev); res.AAL != model.AAL2 {
+	if res, _ := f.svc.Login(ctx, client, auth.Credentials{Username: "alice", Password: pw, Device: dev}); res.AAL != model.AAL2 {
 		t.Fatalf("a minute before expiry: %+v", res)
 	}
 	f.clock.Add(time.Minute)
-	res, err := f.svc.LoginWithDevice(ctx, client, "alice", pw, "", dev)
+	res, err := f.svc.Login(ctx, client, auth.Credentials{Username: "alice", Password: pw, Device: dev})
 	if err != nil || res.AAL != model.AAL1 || res.Next != auth.NextVerify || res.Device != "" {
 		t.Fatalf("after %d days = %+v, %v; want aal1 and verify", days, res, err)
 	}
@@ -140,7 +140,7 @@ func TestRememberedDeviceIgnored(t *testing.T) {
 			f := newFixture(t, remembering)
 			cur, dev := rememberedUser(t, f, "alice")
 			name, svc := tc.after(t, f, cur, dev)
-			res, err := svc.LoginWithDevice(ctx, client, name, pw, "", dev)
+			res, err := svc.Login(ctx, client, auth.Credentials{Username: name, Password: pw, Device: dev})
 			if err != nil || res.AAL != model.AAL1 || res.Next != auth.NextVerify || res.Device != "" {
 				t.Fatalf("login = %+v, %v; want aal1 and verify", res, err)
 			}
@@ -155,7 +155,7 @@ func TestRememberedSessionStillNeedsRecentAuth(t *testing.T) {
 	f := newFixture(t, remembering)
 	_, dev := rememberedUser(t, f, "alice")
 	f.nextStep()
-	res, err := f.svc.LoginWithDevice(ctx, client, "alice", pw, "", dev)
+	res, err := f.svc.Login(ctx, client, auth.Credentials{Username: "alice", Password: pw, Device: dev})
 	if err != nil || res.AAL != model.AAL2 {
 		t.Fatalf("login = %+v, %v", res, err)
 	}
@@ -216,10 +216,10 @@ func TestDevicesListAndReplace(t *testing.T) {
 	if len(ds) != 2 || ds[0].ID != third.ID || ds[1].Current {
 		t.Fatalf("after replacing: %+v", ds)
 	}
-	if res, _ := f.svc.LoginWithDevice(ctx, client, "alice", pw, "", second.Token); res.AAL != model.AAL1 {
+	if res, _ := f.svc.Login(ctx, client, auth.Credentials{Username: "alice", Password: pw, Device: second.Token}); res.AAL != model.AAL1 {
 		t.Fatal("the replaced token still works")
 	}
-	if res, _ := f.svc.LoginWithDevice(ctx, client, "alice", pw, "", first); res.AAL != model.AAL2 {
+	if res, _ := f.svc.Login(ctx, client, auth.Credentials{Username: "alice", Password: pw, Device: first}); res.AAL != model.AAL2 {
 		t.Fatal("the other browser's token stopped working")
 	}
 	// One user cannot forget another's device.

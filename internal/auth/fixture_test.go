@@ -96,7 +96,7 @@ func (f *fixture) user(name string) auth.Current {
 
 func (f *fixture) login(name string) auth.Current {
 	f.t.Helper()
-	res, err := f.svc.Login(ctx, client, name, pw, "")
+	res, err := f.svc.Login(ctx, client, auth.Credentials{Username: name, Password: pw})
 	if err != nil {
 		f.t.Fatalf("Login(%s): %v", name, err)
 	}

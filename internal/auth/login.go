@@ -2,8 +2,11 @@ package auth
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/twostep/twostep/internal/audit"
@@ -16,6 +19,15 @@ import (
 // allows limiting length; 1024 bytes is far above any real password).
 const maxPasswordBytes = 1024
 
+// Credentials is what a sign-in presents.
+type Credentials struct {
+	Username string
+	Password string
+	Invite   string // one-time set-up link token (enrollment: invite)
+	Device   string // "Remember this device" token (device.go)
+	Known    string // known-browser token (known.go)
+}
+
 // LoginResult is the outcome of a successful password check.
 type LoginResult struct {
 	Token   string
@@ -23,34 +35,43 @@ type LoginResult struct {
 	Next    string         // NextSetup, NextVerify or NextDone
 	Methods []model.Factor // active factors, for "use another method"
 	Device  string         // id of the remembered device that skipped the second factor, if one did
+	// Known is a fresh known-browser token for this browser to keep
+	// (KnownBrowserTTL); "" when none could be issued.
+	Known string
 }
 
-// Login checks a username and password and starts an aal1 session. Unknown
-// users, wrong passwords and disabled accounts cost the same argon2id work
-// and get the same ErrInvalidCredentials (no user enumeration, ASVS V2.2,
-// NIST SP 800-63B §5.2.2). With enrollment: invite, a user without an active
-// factor must also present a valid set-up link.
-func (s *Service) Login(ctx context.Context, c Client, username, pw, invite string) (LoginResult, error) {
-	return s.LoginWithDevice(ctx, c, username, pw, invite, "")
-}
-
-// LoginWithDevice is Login for a browser that presents the device token of
-// "Remember this device" (device.go): when it is a valid token of this user,
-// the session starts at aal2 and next is "done". Any other token is ignored.
-func (s *Service) LoginWithDevice(ctx context.Context, c Client, username, pw, invite, device string) (LoginResult, error) {
+// Login checks a username and password and starts an aal1 session.
+//
+// Unknown users, wrong passwords and disabled accounts cost the same
+// argon2id work and get the same ErrInvalidCredentials (no user
+// enumeration, ASVS V2.2, NIST SP 800-63B §5.2.2). Attempts are throttled
+// per client (an IPv4 address or an IPv6 /64) and per account — from
+// browsers this account never signed in on, all together; from a known
+// browser, that browser alone (known.go) — counted before the hash, for
+// unknown names alike.
+//
+// With enrollment: invite, a user without an active factor must also
+// present a valid set-up link. A valid "Remember this device" token of the
+// user (device.go) starts the session at aal2 with next "done".
+func (s *Service) Login(ctx context.Context, c Client, cr Credentials) (LoginResult, error) {
+	username, pw := cr.Username, cr.Password
 	if username == "" || pw == "" {
 		return LoginResult{}, invalid("username and password are required")
 	}
 	if len(pw) > maxPasswordBytes || len(username) > 256 {
 		return LoginResult{}, ErrInvalidCredentials
 	}
-	if _, err := s.Limiter.Allow(ctx, "login:ip:"+c.IP, s.cfg.LoginPerIP); err != nil {
-		if err = retry(err, ErrRateLimited); errors.Is(err, ErrRateLimited) {
-			s.record(ctx, c, audit.RateLimited, "", "", map[string]string{"limit": "login_per_ip"})
-		}
-		return LoginResult{}, err
+	if _, err := s.Limiter.Allow(ctx, "login:ip:"+clientKey(c.IP), s.cfg.LoginPerIP); err != nil {
+		return LoginResult{}, s.limited(ctx, c, model.User{}, "login_per_ip", err, ErrRateLimited, nil)
 	}
 	name, nerr := NormalizeUsername(username)
+	if nerr != nil {
+		name = strings.ToLower(username)
+	}
+	known := s.knownBrowser(cr.Known, name)
+	if err := s.accountAllowance(ctx, c, name, known); err != nil {
+		return LoginResult{}, err
+	}
 	var u model.User
 	var err error
 	if nerr == nil {
@@ -78,15 +99,33 @@ func (s *Service) LoginWithDevice(ctx context.Context, c Client, username, pw, i
 		s.record(ctx, c, audit.LoginFailed, u.ID, u.Username, map[string]string{"reason": reason})
 		return LoginResult{}, ErrInvalidCredentials
 	}
+	// The right password gives back the allowance it was counted against,
+	// so signing in often never throttles anyone. Only the account's owner
+	// can do that: an attacker's wrong guesses stay counted.
+	if err := s.Accounts.Reset(ctx, allowanceKey(name, known)); err != nil {
+		s.Log.WarnContext(ctx, "password allowance not reset", "user_id", u.ID, "error", err)
+	}
 
 	s.upgradeHash(ctx, u, pw)
 	active, err := s.activeFactors(ctx, u.ID)
 	if err != nil {
 		return LoginResult{}, err
 	}
-	if res, ok, err := s.rememberedLogin(ctx, c, u, active, device); ok || err != nil {
-		return res, err
+	res, ok, err := s.rememberedLogin(ctx, c, u, active, cr.Device)
+	if err != nil {
+		return LoginResult{}, err
 	}
+	if !ok {
+		if res, err = s.passwordLogin(ctx, c, u, active, cr.Invite); err != nil {
+			return LoginResult{}, err
+		}
+	}
+	res.Known = s.issueKnownBrowser(u.Username)
+	return res, nil
+}
+
+// passwordLogin starts the aal1 session of a user whose password was right.
+func (s *Service) passwordLogin(ctx context.Context, c Client, u model.User, active []model.Factor, invite string) (LoginResult, error) {
 	if s.cfg.InviteOnly && len(active) == 0 {
 		if err := s.useInvite(ctx, c, u, invite); err != nil {
 			return LoginResult{}, err
@@ -106,6 +145,32 @@ func (s *Service) LoginWithDevice(ctx context.Context, c Client, username, pw, i
 	s.record(ctx, c, audit.LoginOK, u.ID, u.Username, map[string]string{"aal": string(model.AAL1), "next": next})
 	markPreferred(active)
 	return LoginResult{Token: tok, AAL: model.AAL1, Next: next, Methods: active}, nil
+}
+
+// accountAllowance counts one password attempt for the account name against
+// the allowance of the known browser known, or else against the account's
+// allowance for unknown browsers, and refuses when it is spent.
+func (s *Service) accountAllowance(ctx context.Context, c Client, name, known string) error {
+	lim, limit := s.cfg.LoginPerAccount, "login_per_account"
+	if known != "" {
+		lim, limit = s.cfg.LoginPerKnownBrowser, "login_per_known_browser"
+	}
+	if _, err := s.Accounts.Allow(ctx, allowanceKey(name, known), lim); err != nil {
+		return s.limited(ctx, c, model.User{Username: name}, limit, err, ErrRateLimited, nil)
+	}
+	return nil
+}
+
+// allowanceKey is the counter of password attempts on the account name from
+// the known browser known, or, for "", from browsers that are not known.
+// The account is named by a hash, so counters (which may live in Redis)
+// hold no names, and keys are bounded in length whatever was typed.
+func allowanceKey(name, known string) string {
+	if known != "" {
+		return "login:known:" + known
+	}
+	sum := sha256.Sum256([]byte(name))
+	return "login:acct:" + hex.EncodeToString(sum[:16])
 }
 
 // useInvite consumes the one-time set-up link presented at login.

@@ -10,10 +10,12 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"net/netip"
 	"time"
 
 	"github.com/twostep/twostep/internal/audit"
 	"github.com/twostep/twostep/internal/keyring"
+	"github.com/twostep/twostep/internal/model"
 	"github.com/twostep/twostep/internal/password"
 	"github.com/twostep/twostep/internal/ratelimit"
 	"github.com/twostep/twostep/internal/sms"
@@ -26,20 +28,33 @@ type Config struct {
 	Issuer          string        // shown in authenticator apps
 	PublicURL       string        // base of invite links
 	AdminToken      string        // admin API bearer token; empty disables it
+	MetricsToken    string        // bearer token of /metrics on the main listener; empty: not served there
 	InviteOnly      bool          // enrollment: invite
 	MFARequired     bool          // mfa.required
 	InviteTTL       time.Duration // lifetime of a set-up link
 	IdleTimeout     time.Duration
 	AbsoluteTimeout time.Duration
-	RecentAuth      time.Duration // how fresh aal2 must be for sensitive actions
-	TOTP            totp.Params   // for new authenticator apps
-	LoginPerIP      ratelimit.Limit
-	VerifyPerIP     ratelimit.Limit
+	RecentAuth      time.Duration   // how fresh aal2 must be for sensitive actions
+	TOTP            totp.Params     // for new authenticator apps
+	LoginPerIP      ratelimit.Limit // per client: an IPv4 address or an IPv6 /64
+	// LoginPerAccount bounds password attempts on one account from browsers
+	// it never signed in on, all together; LoginPerKnownBrowser those from
+	// one browser it did (known.go). Both count in Deps.Accounts.
+	LoginPerAccount      ratelimit.Limit
+	LoginPerKnownBrowser ratelimit.Limit
+	VerifyPerIP          ratelimit.Limit
+	// AdminPerIP bounds failed admin- and metrics-token attempts per client.
+	AdminPerIP ratelimit.Limit
 	// VerifyPerUser counts every second-factor attempt of a user before the
 	// code is checked. The back-off alone is check-then-count, so a burst of
 	// parallel guesses could all pass its check; this budget cannot be
 	// outrun because counting is the check.
 	VerifyPerUser ratelimit.Limit
+	// Second-factor back-off and lock (attempt.go): after MaxFailures
+	// consecutive failures each one locks for BackoffBase doubling up to
+	// BackoffMax; at LockAfter the second factor locks until unlocked.
+	MaxFailures, LockAfter  int64
+	BackoffBase, BackoffMax time.Duration
 
 	SMSHost             string   // host named in the WebOTP line of texts
 	SMSAllowedCountries []string // ISO codes; "*" allows all
@@ -54,15 +69,20 @@ type Config struct {
 
 // Deps are the collaborators the service uses.
 type Deps struct {
-	Store   *store.Store
-	Keys    *keyring.Keyring
-	Hasher  *password.Hasher
+	Store  *store.Store
+	Keys   *keyring.Keyring
+	Hasher *password.Hasher
+	// Limiter counts per-client and short per-user budgets; it may live in
+	// one process's memory (SQLite's single instance).
 	Limiter *ratelimit.Limiter
-	Backoff *ratelimit.Backoff
-	Audit   *audit.Recorder
-	SMS     sms.Sender
-	Log     *slog.Logger
-	Now     func() time.Time // nil: time.Now
+	// Accounts counts per-account password allowances in a backend every
+	// instance and the CLI reach (Redis, else the database), so an
+	// administrator's unlock takes effect on a running server.
+	Accounts *ratelimit.Limiter
+	Audit    *audit.Recorder
+	SMS      sms.Sender
+	Log      *slog.Logger
+	Now      func() time.Time // nil: time.Now
 }
 
 // Service implements the sign-in and set-up rules. It is safe for
@@ -134,15 +154,31 @@ func (e *InputError) Unwrap() error { return ErrInvalidInput }
 
 func invalid(msg string) error { return &InputError{Msg: msg} }
 
-// retry converts a limiter refusal into a RetryError of kind; other limiter
-// errors (backend down) are returned as they are, so callers refuse: limits
-// fail closed.
-func retry(err error, kind error) error {
+// limited answers a limiter refusal with a *RetryError of kind. Every
+// refusal is counted in metrics, but only the first of its key's window is
+// written to the audit chain, so a flood of refused requests costs one row
+// (SPEC §2 Audit). Any other limiter error (backend down) is returned as it
+// is, so the request is refused: limits fail closed.
+func (s *Service) limited(ctx context.Context, c Client, u model.User, limit string, err error, kind error, attrs map[string]string) error {
 	var le *ratelimit.LimitedError
-	if errors.As(err, &le) {
-		return &RetryError{Err: kind, RetryAfter: le.RetryAfter}
+	if !errors.As(err, &le) {
+		return err
 	}
-	return err
+	s.Audit.Refused(ctx, le.First, audit.Event{Name: audit.RateLimited, UserID: u.ID, Username: u.Username,
+		IP: c.IP, UserAgent: c.UserAgent, Attrs: attrs}, limit)
+	return &RetryError{Err: kind, RetryAfter: le.RetryAfter}
+}
+
+// clientKey is the per-client key of an address: an IPv4 address as it is,
+// an IPv6 address by its /64, since one subscriber usually holds a whole
+// /64 and could otherwise rotate through 2^64 keys (OWASP ASVS V2.2.1).
+func clientKey(ip string) string {
+	a, err := netip.ParseAddr(ip)
+	if err != nil || !a.Is6() || a.Is4In6() {
+		return ip
+	}
+	p, _ := a.WithZone("").Prefix(64)
+	return p.String()
 }
 
 // record writes an audit event; a failed audit write is logged by the

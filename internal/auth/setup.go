@@ -137,12 +137,14 @@ func (s *Service) ConfirmTOTP(ctx context.Context, c Client, cur Current, factor
 	if err != nil {
 		return ConfirmResult{}, err
 	}
-	if err := s.checkBackoff(ctx, cur.User); err != nil {
-		return ConfirmResult{}, err
-	}
 	if !isDigits(code, 6, 8) {
 		return ConfirmResult{}, ErrCodeFormat
 	}
+	a, err := s.beginAttempt(ctx, c, cur.User, "totp_setup")
+	if err != nil {
+		return ConfirmResult{}, err
+	}
+	defer a.end(ctx)
 	f, err := s.pendingTOTP(ctx, cur.User.ID, factorID)
 	if err != nil {
 		return ConfirmResult{}, err
@@ -153,13 +155,13 @@ func (s *Service) ConfirmTOTP(ctx context.Context, c Client, cur Current, factor
 	}
 	if ok {
 		// Recorded before activation, so a replayed code activates nothing.
-		ok, err = s.Store.AcceptTOTPStep(ctx, cur.User.ID, step)
+		ok, err = s.Store.AcceptTOTPStep(ctx, f.ID, step)
 		if err != nil {
 			return ConfirmResult{}, fmt.Errorf("record totp step: %w", err)
 		}
 	}
 	if !ok {
-		return ConfirmResult{}, s.countFailure(ctx, c, cur.User, "totp_setup", ErrInvalidCode)
+		return ConfirmResult{}, a.fail(ctx, ErrInvalidCode)
 	}
 	if err := s.Store.ActivateFactor(ctx, cur.User.ID, f.ID, s.Now()); err != nil {
 		if errors.Is(err, model.ErrNotFound) {
@@ -167,15 +169,13 @@ func (s *Service) ConfirmTOTP(ctx context.Context, c Client, cur Current, factor
 		}
 		return ConfirmResult{}, fmt.Errorf("activate: %w", err)
 	}
-	return s.finishSetup(ctx, c, &cur, f, "totp", len(active) == 0)
+	return s.finishSetup(ctx, c, &cur, f, "totp", len(active) == 0, a)
 }
 
 // finishSetup runs after a factor became active: recovery codes on the first
-// factor, the plan moves on, the session rotates to aal2.
-func (s *Service) finishSetup(ctx context.Context, c Client, cur *Current, f model.Factor, step string, first bool) (ConfirmResult, error) {
-	if err := s.Backoff.Reset(ctx, backoffKey(cur.User)); err != nil {
-		return ConfirmResult{}, err
-	}
+// factor, the plan moves on, the session rotates to aal2 (which ends the
+// attempt a and the user's run of failures).
+func (s *Service) finishSetup(ctx context.Context, c Client, cur *Current, f model.Factor, step string, first bool, a *attempt) (ConfirmResult, error) {
 	s.record(ctx, c, audit.FactorAdded, cur.User.ID, cur.User.Username, map[string]string{"factor_id": f.ID, "type": string(f.Type)})
 	var codes []string
 	if first {
@@ -189,6 +189,7 @@ func (s *Service) finishSetup(ctx context.Context, c Client, cur *Current, f mod
 	if err != nil {
 		return ConfirmResult{}, err
 	}
+	a.passed()
 	return ConfirmResult{Token: tok, AAL: model.AAL2, Next: nextAfterSetup(plan), RecoveryCodes: codes}, nil
 }
 

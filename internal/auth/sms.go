@@ -73,13 +73,29 @@ func (s *Service) StartSMS(ctx context.Context, c Client, cur Current, country, 
 	if err := s.allowedCountry(num); err != nil {
 		return SMSSetup{}, err
 	}
-	// A new set-up replaces the pending one, so the resend cooldown must
-	// hold across set-ups too, and be checked before any budget is spent.
-	if prev, err := s.newestFactor(ctx, cur.User.ID, model.FactorSMS, model.FactorPending); err == nil {
-		if err := s.resendCooldown(ctx, prev.ID); err != nil {
-			return SMSSetup{}, err
+	// A new set-up replaces the pending one (a new factor, so the code's
+	// own cooldown cannot hold across set-ups). One conditional UPDATE on
+	// the user lets one set-up through per cooldown, before any budget is
+	// spent: parallel clicks once sent four texts and raced one another's
+	// factor into a foreign-key error.
+	now := s.Now()
+	if err := s.Store.BeginSMSSetup(ctx, cur.User.ID, now, now.Add(-SMSResendWait)); err != nil {
+		if !errors.Is(err, model.ErrConflict) {
+			return SMSSetup{}, fmt.Errorf("begin sms set-up: %w", err)
 		}
+		wait := SMSResendWait
+		if began, err := s.Store.SMSSetupAt(ctx, cur.User.ID); err == nil {
+			wait = began.Add(SMSResendWait).Sub(now)
+		}
+		return SMSSetup{}, &RetryError{Err: ErrRateLimited, RetryAfter: max(wait, time.Second)}
 	}
+	// Nothing half-done: a set-up that sends nothing holds no cooldown.
+	sent := false
+	defer func() {
+		if !sent {
+			_ = s.Store.EndSMSSetup(context.WithoutCancel(ctx), cur.User.ID, now)
+		}
+	}()
 	if err := s.smsBudgets(ctx, c, cur.User, num.E164); err != nil {
 		return SMSSetup{}, err
 	}
@@ -100,8 +116,10 @@ func (s *Service) StartSMS(ctx context.Context, c Client, cur Current, country, 
 	if err != nil {
 		// Nothing half-done: a phone whose code never left stays unknown.
 		_ = s.Store.DeleteFactor(ctx, cur.User.ID, f.ID)
+		return st, err
 	}
-	return st, err
+	sent = true
+	return st, nil
 }
 
 // resendCooldown refuses while the factor's last code is younger than
@@ -140,18 +158,20 @@ func (s *Service) ConfirmSMS(ctx context.Context, c Client, cur Current, code st
 	if err != nil {
 		return ConfirmResult{}, err
 	}
-	if err := s.checkBackoff(ctx, cur.User); err != nil {
-		return ConfirmResult{}, err
-	}
 	if !isDigits(code, smsCodeDigits, smsCodeDigits) {
 		return ConfirmResult{}, ErrCodeFormat
 	}
+	a, err := s.beginAttempt(ctx, c, cur.User, "sms_setup")
+	if err != nil {
+		return ConfirmResult{}, err
+	}
+	defer a.end(ctx)
 	f, err := s.newestFactor(ctx, cur.User.ID, model.FactorSMS, model.FactorPending)
 	if err != nil {
 		return ConfirmResult{}, err
 	}
 	if err := s.checkSMS(ctx, f, code); err != nil {
-		return ConfirmResult{}, s.countFailure(ctx, c, cur.User, "sms_setup", err)
+		return ConfirmResult{}, a.fail(ctx, err)
 	}
 	if err := s.Store.ActivateFactor(ctx, cur.User.ID, f.ID, s.Now()); err != nil {
 		if errors.Is(err, model.ErrNotFound) {
@@ -159,7 +179,7 @@ func (s *Service) ConfirmSMS(ctx context.Context, c Client, cur Current, code st
 		}
 		return ConfirmResult{}, fmt.Errorf("activate: %w", err)
 	}
-	return s.finishSetup(ctx, c, &cur, f, "sms", len(active) == 0)
+	return s.finishSetup(ctx, c, &cur, f, "sms", len(active) == 0, a)
 }
 
 // ChallengeSMS texts a sign-in code to one of the user's phones: factorID,
@@ -262,20 +282,15 @@ func (s *Service) smsBudgets(ctx context.Context, c Client, u model.User, e164 s
 	if err != nil {
 		return fmt.Errorf("budget key: %w", err)
 	}
-	add("ip", c.IP, b.PerIP)
+	add("ip", clientKey(c.IP), b.PerIP)
 	add("user", u.ID, b.PerUser)
 	add("number", hex.EncodeToString(numKey[:16]), b.PerNumber)
 	add("country", region, b.PerCountry)
 	add("global", "", b.Global)
-	err = s.Limiter.AllowAll(ctx, checks)
-	if err == nil {
-		return nil
+	if err := s.Limiter.AllowAll(ctx, checks); err != nil {
+		return s.limited(ctx, c, u, "sms_budget", err, ErrRateLimited, map[string]string{"to": phone.Mask(e164), "country": region})
 	}
-	err = retry(err, ErrRateLimited)
-	if errors.Is(err, ErrRateLimited) {
-		s.record(ctx, c, audit.RateLimited, u.ID, u.Username, map[string]string{"limit": "sms_budget", "to": phone.Mask(e164), "country": region})
-	}
-	return err
+	return nil
 }
 
 // checkSMS counts an attempt against f's live code and compares it (keyed

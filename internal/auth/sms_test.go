@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -226,4 +227,54 @@ func TestSMSSignInRightAfterSetup(t *testing.T) {
 	// An unused code still does.
 	_, err := f.svc.ChallengeSMS(ctx, client, cur, "")
 	wantRetry(t, err, auth.ErrRateLimited)
+}
+
+// TestParallelSMSSetupsSendOneText: ten set-ups started at once by one
+// user send exactly one text; the others are told to wait, and none fails
+// (the review saw four texts and a foreign-key error answered 500).
+func TestParallelSMSSetupsSendOneText(t *testing.T) {
+	f := newFixture(t, nil)
+	cur := f.user("alice")
+	var wg sync.WaitGroup
+	errs := make([]error, 10)
+	for i := range errs {
+		wg.Go(func() { _, errs[i] = f.svc.StartSMS(ctx, client, cur, "US", fmt.Sprintf("(201) 555-01%02d", 20+i)) })
+	}
+	wg.Wait()
+	var ok int
+	for i, err := range errs {
+		switch {
+		case err == nil:
+			ok++
+		case errors.Is(err, auth.ErrRateLimited):
+		default:
+			t.Errorf("set-up %d: %v, want success or ErrRateLimited", i, err)
+		}
+	}
+	if ok != 1 || f.sms.count() != 1 {
+		t.Fatalf("%d set-ups succeeded and %d texts went, want 1 and 1", ok, f.sms.count())
+	}
+	if fs, _ := f.st.Factors(ctx, cur.User.ID); len(fs) != 1 {
+		t.Fatalf("%d pending phones left, want 1", len(fs))
+	}
+	// After the cooldown a new set-up (say, a corrected number) goes.
+	f.clock.Add(auth.SMSResendWait)
+	if _, err := f.svc.StartSMS(ctx, client, cur, "US", usPhone); err != nil {
+		t.Fatalf("after the cooldown: %v", err)
+	}
+}
+
+// TestFailedSMSSetupHoldsNoCooldown: a set-up whose text could not be sent
+// leaves nothing behind, not even its cooldown.
+func TestFailedSMSSetupHoldsNoCooldown(t *testing.T) {
+	f := newFixture(t, nil)
+	cur := f.user("alice")
+	f.sms.fail = true
+	if _, err := f.svc.StartSMS(ctx, client, cur, "US", usPhone); !errors.Is(err, auth.ErrSMSFailed) {
+		t.Fatalf("with the gateway down: %v", err)
+	}
+	f.sms.fail = false
+	if _, err := f.svc.StartSMS(ctx, client, cur, "US", usPhone); err != nil {
+		t.Fatalf("retry right after a failed send: %v", err)
+	}
 }

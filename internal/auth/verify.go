@@ -22,8 +22,9 @@ type VerifyResult struct {
 }
 
 // Verify checks a second factor and raises the session to aal2 with a new
-// token. Failures count towards the user's back-off; while it lasts every
-// attempt gets ErrTooManyAttempts (NIST SP 800-63B §5.2.2).
+// token. Failures count towards the user's back-off (attempt.go); while it
+// lasts every attempt gets ErrTooManyAttempts, and after LockAfter failures
+// ErrMFALocked (NIST SP 800-63B §5.2.2).
 func (s *Service) Verify(ctx context.Context, c Client, cur Current, method, code string) (VerifyResult, error) {
 	switch method {
 	case "totp", "recovery", "sms":
@@ -32,18 +33,20 @@ func (s *Service) Verify(ctx context.Context, c Client, cur Current, method, cod
 	default:
 		return VerifyResult{}, invalid(`method must be "totp", "sms", "recovery" or "webauthn"`)
 	}
-	if _, err := s.Limiter.Allow(ctx, "verify:ip:"+c.IP, s.cfg.VerifyPerIP); err != nil {
-		if err = retry(err, ErrRateLimited); errors.Is(err, ErrRateLimited) {
-			s.record(ctx, c, audit.RateLimited, cur.User.ID, cur.User.Username, map[string]string{"limit": "verify_per_ip"})
-		}
+	if _, err := s.Limiter.Allow(ctx, "verify:ip:"+clientKey(c.IP), s.cfg.VerifyPerIP); err != nil {
+		return VerifyResult{}, s.limited(ctx, c, cur.User, "verify_per_ip", err, ErrRateLimited, nil)
+	}
+	// A malformed code is answered before anything is counted or written.
+	if !wellFormed(method, code) {
+		return VerifyResult{}, ErrCodeFormat
+	}
+	a, err := s.beginAttempt(ctx, c, cur.User, method)
+	if err != nil {
 		return VerifyResult{}, err
 	}
-	if err := s.checkBackoff(ctx, cur.User); err != nil {
-		return VerifyResult{}, err
-	}
+	defer a.end(ctx)
 	var f model.Factor
 	var step int64
-	var err error
 	switch method {
 	case "totp":
 		f, step, err = s.verifyTOTP(ctx, cur.User, code)
@@ -59,13 +62,24 @@ func (s *Service) Verify(ctx context.Context, c Client, cur Current, method, cod
 		tok, err = s.elevate(ctx, &cur, cur.Session.Plan, store.Rotation{TOTPStep: step, FactorID: f.ID})
 	}
 	if err != nil {
-		return VerifyResult{}, s.countFailure(ctx, c, cur.User, method, err)
+		return VerifyResult{}, a.fail(ctx, err)
 	}
-	if err := s.Backoff.Reset(ctx, backoffKey(cur.User)); err != nil {
-		return VerifyResult{}, err
-	}
+	a.passed()
 	s.record(ctx, c, audit.VerifyOK, cur.User.ID, cur.User.Username, map[string]string{"method": method, "factor_id": f.ID})
 	return VerifyResult{Token: tok, AAL: model.AAL2}, nil
+}
+
+// wellFormed reports whether code has the shape of a code of method: what
+// an authenticator app, a text or a recovery sheet shows.
+func wellFormed(method, code string) bool {
+	switch method {
+	case "totp":
+		return isDigits(code, 6, 8)
+	case "sms":
+		return isDigits(code, smsCodeDigits, smsCodeDigits)
+	}
+	_, ok := token.NormalizeRecoveryCode(code)
+	return ok
 }
 
 // verifyTOTP finds the active authenticator app of u that produced code
@@ -146,42 +160,6 @@ func (s *Service) verifyRecovery(ctx context.Context, c Client, u model.User, co
 		return nil
 	}
 	return ErrInvalidCode
-}
-
-// backoffKey is the per-user key of the second-factor back-off.
-func backoffKey(u model.User) string { return "2fa:user:" + u.ID }
-
-// checkBackoff counts a second-factor attempt against the user's budget and
-// refuses while the user is over it or locked out after failures.
-func (s *Service) checkBackoff(ctx context.Context, u model.User) error {
-	if _, err := s.Limiter.Allow(ctx, "2fa:attempts:"+u.ID, s.cfg.VerifyPerUser); err != nil {
-		return retry(err, ErrTooManyAttempts)
-	}
-	// Check reports a lock as a *ratelimit.LimitedError; any other error
-	// (backend down) is returned as it is and refuses: fail closed.
-	if _, err := s.Backoff.Check(ctx, backoffKey(u)); err != nil {
-		return retry(err, ErrTooManyAttempts)
-	}
-	return nil
-}
-
-// countFailure turns a failed check into the answer: wrong or expired
-// codes count towards the user's back-off and are audited (with a lock-out
-// entry when one starts); format errors and internal errors pass through
-// uncounted.
-func (s *Service) countFailure(ctx context.Context, c Client, u model.User, method string, err error) error {
-	if !errors.Is(err, ErrInvalidCode) && !errors.Is(err, ErrCodeExpired) {
-		return err
-	}
-	n, lock, ferr := s.Backoff.Fail(ctx, backoffKey(u))
-	if ferr != nil {
-		return fmt.Errorf("back-off: %w", ferr)
-	}
-	s.record(ctx, c, audit.VerifyFailed, u.ID, u.Username, map[string]string{"method": method, "failures": strconv.FormatInt(n, 10)})
-	if lock > 0 {
-		s.record(ctx, c, audit.Lockout, u.ID, u.Username, map[string]string{"failures": strconv.FormatInt(n, 10), "seconds": strconv.Itoa(int(lock.Seconds()))})
-	}
-	return err
 }
 
 // isDigits reports whether s is min..max ASCII digits (no spaces, signs or

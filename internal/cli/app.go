@@ -37,7 +37,7 @@ type app struct {
 	keys    *keyring.Keyring
 	svc     *auth.Service
 	metrics *metrics.Metrics
-	// counters is the database limit backend (PostgreSQL only), swept by serve.
+	// counters is the database limit backend, swept by serve.
 	counters *store.Counters
 	// redis is the shared limit backend's client when `redis` is set.
 	redis *redis.Client
@@ -89,15 +89,17 @@ func (a *app) init(e *cmdEnv) error {
 		return err
 	}
 	now := time.Now
-	backend, err := a.limitBackend(now)
+	backend, accounts, err := a.limitBackends(now)
 	if err != nil {
 		return err
 	}
 	minute := func(n int) ratelimit.Limit { return ratelimit.Limit{Count: int64(n), Window: time.Minute} }
+	account := func(n int) ratelimit.Limit { return ratelimit.Limit{Count: int64(n), Window: cfg.Limits.AccountWindow} }
 	a.svc = auth.New(auth.Config{
 		Issuer:          cfg.Issuer,
 		PublicURL:       cfg.PublicURL(),
 		AdminToken:      cfg.AdminToken,
+		MetricsToken:    cfg.Metrics.Token,
 		InviteOnly:      cfg.Enrollment == "invite",
 		MFARequired:     cfg.MFA.Required,
 		InviteTTL:       cfg.InviteTTL,
@@ -108,6 +110,15 @@ func (a *app) init(e *cmdEnv) error {
 		LoginPerIP:      minute(cfg.Limits.LoginPerIP),
 		VerifyPerIP:     minute(cfg.Limits.VerifyPerIP),
 		VerifyPerUser:   minute(cfg.Limits.VerifyPerUser),
+		AdminPerIP:      minute(cfg.Limits.AdminPerIP),
+
+		LoginPerAccount:      account(cfg.Limits.LoginPerAccount),
+		LoginPerKnownBrowser: account(cfg.Limits.LoginPerKnownBrowser),
+
+		MaxFailures: int64(cfg.Limits.MaxFailures),
+		LockAfter:   int64(cfg.Limits.LockAfter),
+		BackoffBase: cfg.Limits.BackoffBase,
+		BackoffMax:  cfg.Limits.BackoffMax,
 
 		SMSHost:             publicHost(cfg.PublicURL()),
 		SMSAllowedCountries: cfg.SMS.AllowedCountries,
@@ -124,11 +135,11 @@ func (a *app) init(e *cmdEnv) error {
 			Memory: cfg.Password.Argon2.Memory, Time: cfg.Password.Argon2.Time, Threads: cfg.Password.Argon2.Threads,
 			SaltLen: 16, KeyLen: 32,
 		}, cfg.Password.Concurrency, cfg.Password.MaxWait),
-		Limiter: ratelimit.NewLimiter(backend),
-		Backoff: ratelimit.NewBackoff(backend, int64(cfg.Limits.MaxFailures), cfg.Limits.BackoffBase, cfg.Limits.BackoffMax),
-		Audit:   a.audit(now),
-		Log:     a.log,
-		Now:     now,
+		Limiter:  ratelimit.NewLimiter(backend),
+		Accounts: ratelimit.NewLimiter(accounts),
+		Audit:    a.audit(now),
+		Log:      a.log,
+		Now:      now,
 	})
 	return nil
 }
@@ -166,30 +177,36 @@ func (a *app) audit(now func() time.Time) *audit.Recorder {
 	a.metrics = metrics.New()
 	rec := audit.New(a.store, a.log, now)
 	rec.OnEvent = a.metrics.SecurityEvent
+	rec.OnRefused = a.metrics.Refused
 	return rec
 }
 
-// limitBackend picks where limits, back-off and SMS budgets count: in Redis
-// when `redis` is set (shared by every instance, no database write per
-// count); else in the database on PostgreSQL, so they still hold across
-// every instance (SPEC §3 scale-out); else in memory, for SQLite's single
-// instance. With Redis, /readyz also needs Redis to answer: limits fail
-// closed without it, so an instance that cannot reach it cannot serve.
-func (a *app) limitBackend(now func() time.Time) (ratelimit.Backend, error) {
+// limitBackends picks where limits count. Everything counts in Redis when
+// `redis` is set (shared by every instance, no database write per count);
+// else in the database on PostgreSQL, so limits still hold across every
+// instance (SPEC §3 scale-out). On SQLite's single instance the per-client
+// and short per-user limits count in memory (no write per request), while
+// the per-account allowances (accounts) count in the database: the CLI
+// must reach them (`twostep user unlock`) while the server runs. With
+// Redis, /readyz also needs Redis to answer: limits fail closed without
+// it, so an instance that cannot reach it cannot serve.
+func (a *app) limitBackends(now func() time.Time) (limits, accounts ratelimit.Backend, err error) {
 	switch {
 	case a.cfg.Redis != "":
 		c, prefix, err := newRedisClient(a.cfg.Redis)
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		a.redis = c
 		a.ready = append(a.ready, func(ctx context.Context) error { return c.Ping(ctx).Err() })
-		return ratelimit.NewRedis(c, prefix), nil
+		r := ratelimit.NewRedis(c, prefix)
+		return r, r, nil
 	case a.store.Dialect() == store.Postgres:
 		a.counters = a.store.Counters(now)
-		return a.counters, nil
+		return a.counters, a.counters, nil
 	}
-	return ratelimit.NewMemory(now), nil
+	a.counters = a.store.Counters(now)
+	return ratelimit.NewMemory(now), a.counters, nil
 }
 
 // defaultRedisPrefix starts every key twostep writes to Redis.

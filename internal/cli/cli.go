@@ -20,7 +20,7 @@ Usage:
   twostep migrate
   twostep user add NAME [--password-stdin]
   twostep user list
-  twostep user disable NAME | enable NAME | reset-mfa NAME
+  twostep user disable NAME | enable NAME | reset-mfa NAME | unlock NAME
   twostep user set-password NAME [--password-stdin]
   twostep user set NAME [--email ADDRESS] [--groups G1,G2]
   twostep user invite NAME

@@ -64,11 +64,21 @@ func (e *cmdEnv) serve(args []string) error {
 		a.log.Info("SMS messages are printed to this log (sms.provider=console)")
 	}
 	a.log.Info("configuration", "config", cfg)
+	listeners := []server.Listener{{Net: ln, Handler: h}}
+	if cfg.Metrics.Listen != "" {
+		ops, err := net.Listen("tcp", cfg.Metrics.Listen)
+		if err != nil {
+			ln.Close()
+			return fmt.Errorf("metrics.listen: %w", err)
+		}
+		a.log.Info("operations listener: /metrics, /healthz, /readyz", "addr", ops.Addr().String())
+		listeners = append(listeners, server.Listener{Net: ops, Handler: server.Operations(a.store, a.log, a.metrics, a.ready)})
+	}
 	jobs := []server.Job{{Name: "expired sessions and devices", Run: a.svc.ExpireSessions}}
 	if a.counters != nil {
 		jobs = append(jobs, server.Job{Name: "expired limit counters", Run: a.counters.Sweep})
 	}
-	return server.Serve(e.ctx, ln, h, a.log, jobs...)
+	return server.Serve(e.ctx, a.log, listeners, jobs...)
 }
 
 // maxLogo bounds brand.logo_file: every page shows it, so it must stay small.

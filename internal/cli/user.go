@@ -23,7 +23,7 @@ var cliClient = auth.Client{IP: "cli", UserAgent: "twostep-cli"}
 // user runs `twostep user SUBCOMMAND`.
 func (e *cmdEnv) user(args []string) error {
 	if len(args) == 0 {
-		return usageErr("user needs a subcommand: add, list, disable, enable, reset-mfa, set-password, set, invite")
+		return usageErr("user needs a subcommand: add, list, disable, enable, reset-mfa, unlock, set-password, set, invite")
 	}
 	sub := args[0]
 	f := newFlags("user "+sub, e.stderr)
@@ -45,7 +45,7 @@ func (e *cmdEnv) user(args []string) error {
 		return usageErr("--password-stdin only goes with add and set-password")
 	}
 	switch sub {
-	case "add", "list", "disable", "enable", "reset-mfa", "set-password", "invite", "set":
+	case "add", "list", "disable", "enable", "reset-mfa", "unlock", "set-password", "invite", "set":
 	default:
 		return usageErr("unknown user subcommand %q", sub)
 	}
@@ -75,8 +75,11 @@ func (e *cmdEnv) user(args []string) error {
 		fmt.Fprintln(tw, "USERNAME\tSTATUS\tMETHODS\tCREATED")
 		for _, u := range us {
 			status := "active"
-			if u.Disabled {
+			switch {
+			case u.Disabled:
 				status = "disabled"
+			case u.Locked:
+				status = "locked"
 			}
 			fmt.Fprintf(tw, "%s\t%s\t%d\t%s\n", u.Username, status, u.Methods, u.CreatedAt.Format(time.DateOnly))
 		}
@@ -91,6 +94,11 @@ func (e *cmdEnv) user(args []string) error {
 			return userErr(err, pos[0])
 		}
 		fmt.Fprintf(e.stdout, "user %s: all methods, recovery codes and sessions removed; a second factor is set up at the next sign-in\n", strings.ToLower(pos[0]))
+	case "unlock":
+		if err := svc.Unlock(ctx, cliClient, pos[0]); err != nil {
+			return userErr(err, pos[0])
+		}
+		fmt.Fprintf(e.stdout, "user %s: second-factor lock and password throttle cleared\n", strings.ToLower(pos[0]))
 	case "set-password":
 		pw, err := e.readPassword(*pwStdin)
 		if err != nil {

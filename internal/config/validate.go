@@ -104,12 +104,27 @@ func (c Config) Validate() []error {
 
 	l := c.Limits
 	p.atLeast("limits.login_per_ip", l.LoginPerIP, 1)
+	p.atLeast("limits.login_per_account", l.LoginPerAccount, 1)
+	p.atLeast("limits.login_per_known_browser", l.LoginPerKnownBrowser, 1)
+	p.positive("limits.account_window", int64(l.AccountWindow), formatDuration(l.AccountWindow))
+	p.atLeast("limits.admin_per_ip", l.AdminPerIP, 1)
 	p.atLeast("limits.verify_per_ip", l.VerifyPerIP, 1)
 	p.atLeast("limits.verify_per_user", l.VerifyPerUser, 1)
 	p.atLeast("limits.max_failures", l.MaxFailures, 1)
 	p.positive("limits.backoff_base", int64(l.BackoffBase), formatDuration(l.BackoffBase))
 	if l.BackoffMax < l.BackoffBase {
 		p.add("limits.backoff_max", "must be at least limits.backoff_base (%s < %s)", formatDuration(l.BackoffMax), formatDuration(l.BackoffBase))
+	}
+	p.between("limits.lock_after", l.LockAfter, 1, 100)
+	if c.Metrics.Token != "" && len(c.Metrics.Token) < minAdminTokenLen {
+		p.add("metrics.token", "must be at least %d characters (it has %d); generate one with: openssl rand -hex 32", minAdminTokenLen, len(c.Metrics.Token))
+	}
+	if c.Metrics.Listen != "" {
+		if _, _, err := net.SplitHostPort(c.Metrics.Listen); err != nil {
+			p.add("metrics.listen", "%q is not a host:port address", c.Metrics.Listen)
+		} else if c.Metrics.Listen == c.Listen && !strings.HasSuffix(c.Listen, ":0") {
+			p.add("metrics.listen", "must differ from listen (%s): it is a separate listener", c.Listen)
+		}
 	}
 
 	sms := c.SMS

@@ -235,7 +235,8 @@ func (s *server) send(method, path string, body any, opts ...reqOpt) (response, 
 	}
 	r := response{status: res.StatusCode, header: res.Header, body: b}
 	for _, c := range res.Cookies() {
-		if c.Name == "twostep_session" {
+		// __Host- over HTTPS (httpx.Cookies)
+		if strings.TrimPrefix(c.Name, "__Host-") == "twostep_session" {
 			r.cookie, r.setTok = c, c.Value
 		}
 	}
@@ -448,7 +449,8 @@ func snapshot(t *testing.T, db *sql.DB) string {
 		`SELECT token_hash, aal, plan FROM sessions ORDER BY token_hash`,
 		`SELECT id, status, preferred FROM factors ORDER BY id`,
 		`SELECT COUNT(*) FROM recovery_codes WHERE used_at = 0`,
-		`SELECT username, disabled, totp_last_step FROM users ORDER BY username`,
+		`SELECT username, disabled, mfa_failures FROM users ORDER BY username`,
+		`SELECT id, totp_last_step FROM factors ORDER BY id`,
 		`SELECT COUNT(*) FROM invites WHERE used_at = 0`,
 		`SELECT COUNT(*) FROM audit_log`,
 	}

@@ -50,7 +50,8 @@ func TestSessionTimeouts(t *testing.T) {
 func TestUniformLoginFailures(t *testing.T) {
 	t.Parallel()
 	// Default argon2id parameters: this test is about the hashing cost.
-	in := newInstance(t, "", "TWOSTEP_PASSWORD_ARGON2_MEMORY=19456", "TWOSTEP_PASSWORD_ARGON2_TIME=2", "TWOSTEP_LIMITS_LOGIN_PER_IP=1000")
+	in := newInstance(t, "", "TWOSTEP_PASSWORD_ARGON2_MEMORY=19456", "TWOSTEP_PASSWORD_ARGON2_TIME=2", "TWOSTEP_LIMITS_LOGIN_PER_IP=1000",
+		"TWOSTEP_LIMITS_LOGIN_PER_ACCOUNT=1000")
 	in.addUser(t, "olga")
 	in.addUser(t, "pete")
 	in.mustCLI(t, "", "user", "disable", "pete")
@@ -95,15 +96,17 @@ func TestUniformLoginFailures(t *testing.T) {
 }
 
 // TestHTTPSPublicURL: with an https public URL the session cookie is
-// Secure and responses carry HSTS.
+// Secure with the __Host- prefix (no cookie_domain) and responses carry
+// HSTS.
 func TestHTTPSPublicURL(t *testing.T) {
 	t.Parallel()
 	in := newInstance(t, "", "TWOSTEP_PUBLIC_URL=https://login.example.com")
 	in.addUser(t, "quinn")
 	s := in.start(t)
 	r := s.login(t, "quinn")
-	if r.cookie == nil || !r.cookie.Secure || !r.cookie.HttpOnly || r.cookie.SameSite != http.SameSiteLaxMode {
-		t.Errorf("session cookie %q, want Secure; HttpOnly; SameSite=Lax", r.header.Get("Set-Cookie"))
+	if r.cookie == nil || r.cookie.Name != "__Host-twostep_session" || !r.cookie.Secure || !r.cookie.HttpOnly ||
+		r.cookie.SameSite != http.SameSiteLaxMode || r.cookie.Domain != "" || r.cookie.Path != "/" {
+		t.Errorf("session cookie %q, want __Host-twostep_session; Path=/; Secure; HttpOnly; SameSite=Lax", r.header.Get("Set-Cookie"))
 	}
 	if hsts := r.header.Get("Strict-Transport-Security"); !strings.Contains(hsts, "max-age=") {
 		t.Errorf("Strict-Transport-Security = %q, want max-age", hsts)

@@ -182,3 +182,29 @@ func TestPerIPLimits(t *testing.T) {
 		})
 	}
 }
+
+// TestCLIUnlockReachesRunningServer: the second-factor back-off lives in
+// the database, so `twostep user unlock` (and reset-mfa) from the command
+// line ends it on a running server, on SQLite too (it used to live in the
+// server's memory there: the next code got 429 Retry-After: 111).
+func TestCLIUnlockReachesRunningServer(t *testing.T) {
+	t.Parallel()
+	in := newInstance(t, "")
+	s := in.start(t)
+	u := s.setupTOTP(t, "gus")
+	tok := s.login(t, "gus").str(t, "token")
+	verify := func(code string) response {
+		return s.call(t, "POST", "/api/v1/verify", map[string]string{"method": "totp", "code": code}, bearer(tok))
+	}
+	wrong := u.gen.wrong()
+	for range 5 {
+		verify(wrong).wantErr(t, 401, "invalid_code", "wrong code")
+	}
+	good := u.gen.next(t)
+	verify(good).wantErr(t, 429, "too_many_attempts", "right code during the back-off")
+	if out := in.mustCLI(t, "", "user", "list"); !strings.Contains(out, "gus") {
+		t.Fatalf("user list: %s", out)
+	}
+	in.mustCLI(t, "", "user", "unlock", "gus")
+	verify(good).want(t, 200, "right code right after the CLI unlock")
+}

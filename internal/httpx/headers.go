@@ -3,11 +3,7 @@ package httpx
 import (
 	"net/http"
 	"slices"
-	"strings"
 )
-
-// SessionCookie is the name of the session cookie (SPEC §3).
-const SessionCookie = "twostep_session"
 
 // SecurityHeaders sets the browser hardening headers once for every
 // response (OWASP Secure Headers; ASVS V14.4). HSTS only when served over
@@ -45,36 +41,4 @@ var securityHeaders = []header{
 	{"Referrer-Policy", []string{"same-origin"}},
 	{"Cross-Origin-Opener-Policy", []string{"same-origin"}},
 	{"Cache-Control", []string{"no-store"}},
-}
-
-// SessionToken returns the session token presented as
-// "Authorization: Bearer <token>" or, failing that, the session cookie.
-func SessionToken(r *http.Request) string {
-	if a := r.Header.Get("Authorization"); a != "" {
-		if tok, ok := strings.CutPrefix(a, "Bearer "); ok {
-			return strings.TrimSpace(tok)
-		}
-		return ""
-	}
-	if c, err := r.Cookie(SessionCookie); err == nil {
-		return c.Value
-	}
-	return ""
-}
-
-// Cookies writes and clears the session cookie with one set of attributes.
-type Cookies struct {
-	Secure bool   // false only in explicit insecure dev mode or on localhost HTTP
-	Domain string // cookie_domain: shared by the applications behind forward-auth
-}
-
-// Set sets the session cookie: HttpOnly, SameSite=Lax, Path=/, a browser
-// session cookie (the server enforces idle and absolute timeouts).
-func (c Cookies) Set(w http.ResponseWriter, tok string) {
-	http.SetCookie(w, &http.Cookie{Name: SessionCookie, Value: tok, Path: "/", Domain: c.Domain, HttpOnly: true, Secure: c.Secure, SameSite: http.SameSiteLaxMode})
-}
-
-// Clear removes the session cookie.
-func (c Cookies) Clear(w http.ResponseWriter) {
-	http.SetCookie(w, &http.Cookie{Name: SessionCookie, Value: "", Path: "/", Domain: c.Domain, MaxAge: -1, HttpOnly: true, Secure: c.Secure, SameSite: http.SameSiteLaxMode})
 }

@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"testing"
+	"time"
 )
 
 func TestClientIP(t *testing.T) {
@@ -69,10 +70,48 @@ func TestSessionToken(t *testing.T) {
 			if tc.cookie != "" {
 				r.AddCookie(&http.Cookie{Name: SessionCookie, Value: tc.cookie})
 			}
-			if got := SessionToken(r); got != tc.want {
+			if got := (Cookies{}).SessionToken(r); got != tc.want {
 				t.Fatalf("SessionToken = %q, want %q", got, tc.want)
 			}
 		})
+	}
+}
+
+// TestCookiePrefixes: over HTTPS every cookie carries __Host- (a sibling
+// subdomain or a plain-HTTP attacker cannot plant it), except the session
+// cookie shared through cookie_domain; and a cookie under the other name
+// is not read, so a planted bare twostep_session does not fix a session.
+func TestCookiePrefixes(t *testing.T) {
+	tests := []struct {
+		c          Cookies
+		base, want string
+		domain     string
+	}{
+		{Cookies{Secure: true}, SessionCookie, "__Host-twostep_session", ""},
+		{Cookies{Secure: true, Domain: "example.com"}, SessionCookie, "twostep_session", "example.com"},
+		{Cookies{Secure: true, Domain: "example.com"}, DeviceCookie, "__Host-twostep_device", ""},
+		{Cookies{Secure: true}, KnownCookie, "__Host-twostep_known", ""},
+		{Cookies{}, SessionCookie, "twostep_session", ""},
+		{Cookies{Domain: "example.com"}, DeviceCookie, "twostep_device", ""},
+	}
+	for _, tc := range tests {
+		w := httptest.NewRecorder()
+		tc.c.set(w, tc.base, "v", time.Hour)
+		got := w.Result().Cookies()
+		if len(got) != 1 || got[0].Name != tc.want || got[0].Domain != tc.domain || got[0].Path != "/" ||
+			got[0].Secure != tc.c.Secure || !got[0].HttpOnly {
+			t.Errorf("%+v %s: cookie %+v, want name %s domain %q", tc.c, tc.base, got, tc.want, tc.domain)
+		}
+	}
+	c := Cookies{Secure: true}
+	r := httptest.NewRequest("GET", "/", nil)
+	r.AddCookie(&http.Cookie{Name: SessionCookie, Value: "planted"})
+	if got := c.SessionToken(r); got != "" {
+		t.Fatalf("a bare session cookie was read over HTTPS: %q", got)
+	}
+	r.AddCookie(&http.Cookie{Name: "__Host-" + SessionCookie, Value: "real"})
+	if got := c.SessionToken(r); got != "real" {
+		t.Fatalf("SessionToken = %q, want the __Host- cookie", got)
 	}
 }
 

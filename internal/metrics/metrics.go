@@ -20,6 +20,7 @@ type Metrics struct {
 	requests *prometheus.CounterVec
 	latency  *prometheus.HistogramVec
 	events   *prometheus.CounterVec
+	refused  *prometheus.CounterVec
 }
 
 // New registers the collectors (plus the Go runtime and process ones).
@@ -36,8 +37,11 @@ func New() *Metrics {
 		events: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "twostep_security_events_total", Help: "Security events (audit log entries) by event name.",
 		}, []string{"event"}),
+		refused: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "twostep_refused_total", Help: "Requests refused by a rate limit, back-off or lock, by limit (only the first of each key's window is audited).",
+		}, []string{"limit"}),
 	}
-	m.reg.MustRegister(m.requests, m.latency, m.events,
+	m.reg.MustRegister(m.requests, m.latency, m.events, m.refused,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }
@@ -49,6 +53,11 @@ func (m *Metrics) Handler() http.Handler {
 
 // SecurityEvent counts one audit event (wired as the audit recorder's hook).
 func (m *Metrics) SecurityEvent(name string) { m.events.WithLabelValues(name).Inc() }
+
+// Refused counts one request refused by limit (wired as the audit
+// recorder's OnRefused hook). Limit names are a fixed set chosen by the
+// service, never a key.
+func (m *Metrics) Refused(limit string) { m.refused.WithLabelValues(limit).Inc() }
 
 // Instrument counts and times every request. The route label is the
 // ServeMux pattern that matched (a bounded set), never the raw path, which

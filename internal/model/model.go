@@ -37,6 +37,10 @@ type User struct {
 	CreatedAt    time.Time
 	Email        string   // optional, passed to applications as Remote-Email
 	Groups       []string // passed as Remote-Groups and checked by access rules
+	// MFAFailures counts consecutive failed second-factor attempts since
+	// the last success; MFAFailedAt is the time of the last one.
+	MFAFailures int64
+	MFAFailedAt time.Time
 }
 
 // FactorType names a kind of second factor.

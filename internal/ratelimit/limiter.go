@@ -21,6 +21,10 @@ type Limit struct {
 type LimitedError struct {
 	// RetryAfter is how long until the refusing window or lock ends.
 	RetryAfter time.Duration
+	// First is true for exactly one refusal per key and window: the first
+	// event over the limit. Callers audit that one and only count the rest,
+	// so a flood of refused requests does not write a row each.
+	First bool
 }
 
 // Error implements the error interface. The message is fixed: the key may
@@ -71,9 +75,18 @@ func (l *Limiter) Allow(ctx context.Context, key string, lim Limit) (retryAfter 
 		return 0, fmt.Errorf("ratelimit: count: %w", err)
 	}
 	if count > lim.Count {
-		return ttl, &LimitedError{RetryAfter: ttl}
+		return ttl, &LimitedError{RetryAfter: ttl, First: count == lim.Count+1}
 	}
 	return 0, nil
+}
+
+// Reset forgets key's count (an administrator's unlock, or a success that
+// restores an allowance).
+func (l *Limiter) Reset(ctx context.Context, key string) error {
+	if err := l.b.Delete(ctx, key); err != nil {
+		return fmt.Errorf("ratelimit: reset: %w", err)
+	}
+	return nil
 }
 
 // AllowAll counts one event against each check in order and refuses as soon
@@ -96,14 +109,15 @@ func (l *Limiter) AllowAll(ctx context.Context, checks []Check) error {
 		if err == nil {
 			continue
 		}
-		if le := (*LimitedError)(nil); !errors.As(err, &le) {
+		le := (*LimitedError)(nil)
+		if !errors.As(err, &le) {
 			return err
 		}
 		longest, err := l.longestFull(ctx, checks[i+1:], retryAfter)
 		if err != nil {
 			return err
 		}
-		return &LimitedError{RetryAfter: longest}
+		return &LimitedError{RetryAfter: longest, First: le.First}
 	}
 	return nil
 }

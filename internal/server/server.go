@@ -26,7 +26,7 @@ type Options struct {
 	SecureCookies bool
 	CookieDomain  string // cookie_domain
 	ClientIP      httpx.ClientIP
-	Metrics       *metrics.Metrics // serves /metrics and instruments every route
+	Metrics       *metrics.Metrics // instruments every route; served by Operations, and here behind metrics.token
 	Pages         Pages
 	// Ready are further checks /readyz runs after the database's, e.g. a
 	// ping of the shared Redis: each must answer for the instance to be ready.
@@ -57,17 +57,7 @@ func Handler(svc *auth.Service, st *store.Store, log *slog.Logger, o Options) ht
 		Support:        web.Support{ContactURL: o.Pages.ContactURL, ChatURL: o.Pages.ChatURL},
 		DefaultCountry: o.Pages.DefaultCountry,
 	}).Routes(mux)
-	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
-		httpx.WriteJSON(w, http.StatusOK, map[string]string{"status": "ok"})
-	})
-	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
-		if err := ready(r.Context(), st, o.Ready); err != nil {
-			log.WarnContext(r.Context(), "not ready", "error", err)
-			httpx.WriteJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "unavailable"})
-			return
-		}
-		httpx.WriteJSON(w, http.StatusOK, map[string]string{"status": "ok"})
-	})
+	health(mux, st, log, o.Ready)
 
 	// Browsers mark cross-site requests (Sec-Fetch-Site / Origin); state
 	// changes from another origin are refused (CSRF, ASVS V4.2.2).
@@ -78,13 +68,51 @@ func Handler(svc *auth.Service, st *store.Store, log *slog.Logger, o Options) ht
 	if o.Metrics == nil {
 		o.Metrics = metrics.New()
 	}
-	mux.Handle("GET /metrics", o.Metrics.Handler())
+	// /metrics is operator information (traffic, security events): on the
+	// public listener only behind metrics.token, checked like the admin
+	// token (throttled, audited). Operations serves it without one.
+	mux.Handle("GET /metrics", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		c := auth.Client{IP: o.ClientIP.Of(r), UserAgent: r.UserAgent()}
+		if err := svc.AuthorizeToken(r.Context(), c, auth.MetricsToken, httpx.BearerToken(r)); err != nil {
+			// The same answer as for any unknown path, so the public
+			// listener does not advertise the endpoint.
+			http.NotFound(w, r)
+			return
+		}
+		o.Metrics.Handler().ServeHTTP(w, r)
+	}))
 	// Directly around the mux: it sets r.Pattern, the route label.
 	var h http.Handler = o.Metrics.Instrument(mux)
 	h = cop.Handler(h)
 	h = httpx.SecurityHeaders(o.TLS, h)
 	h = httpx.WithRequestID(h)
 	return httpx.Recover(log, h)
+}
+
+// Operations returns the handler of the separate operations listener
+// (metrics.listen): /metrics, /healthz and /readyz, nothing else. Bind it
+// to an address only the monitoring system reaches.
+func Operations(st *store.Store, log *slog.Logger, m *metrics.Metrics, checks []func(context.Context) error) http.Handler {
+	mux := http.NewServeMux()
+	health(mux, st, log, checks)
+	mux.Handle("GET /metrics", m.Handler())
+	return httpx.Recover(log, mux)
+}
+
+// health registers /healthz (alive) and /readyz (database, schema and
+// checks).
+func health(mux *http.ServeMux, st *store.Store, log *slog.Logger, checks []func(context.Context) error) {
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
+		httpx.WriteJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+	})
+	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
+		if err := ready(r.Context(), st, checks); err != nil {
+			log.WarnContext(r.Context(), "not ready", "error", err)
+			httpx.WriteJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "unavailable"})
+			return
+		}
+		httpx.WriteJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+	})
 }
 
 // ready reports whether the database answers and its schema is current
@@ -114,38 +142,55 @@ type Job struct {
 	Run  func(context.Context) (int64, error) // how many rows went
 }
 
-// Serve runs h on ln until ctx ends, then shuts down gracefully, giving
-// in-flight requests up to 10 s. Timeouts bound slow clients (slowloris).
-// Each job runs every cleanEvery.
-func Serve(ctx context.Context, ln net.Listener, h http.Handler, log *slog.Logger, jobs ...Job) error {
-	srv := &http.Server{
-		Handler:           h,
-		ReadHeaderTimeout: 5 * time.Second,
-		ReadTimeout:       15 * time.Second,
-		WriteTimeout:      30 * time.Second,
-		IdleTimeout:       120 * time.Second,
-		MaxHeaderBytes:    32 << 10,
-		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+// Listener is one address served with one handler.
+type Listener struct {
+	Net     net.Listener
+	Handler http.Handler
+}
+
+// Serve serves every listener until ctx ends (or one fails), then shuts
+// them down gracefully, giving in-flight requests up to 10 s, and logs one
+// line saying why and how long the drain took. Timeouts bound slow clients
+// (slowloris). Each job runs every cleanEvery.
+func Serve(ctx context.Context, log *slog.Logger, ls []Listener, jobs ...Job) error {
+	srvs := make([]*http.Server, len(ls))
+	errc := make(chan error, len(ls))
+	for i, l := range ls {
+		srvs[i] = &http.Server{
+			Handler:           l.Handler,
+			ReadHeaderTimeout: 5 * time.Second,
+			ReadTimeout:       15 * time.Second,
+			WriteTimeout:      30 * time.Second,
+			IdleTimeout:       120 * time.Second,
+			MaxHeaderBytes:    32 << 10,
+			ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+		}
+		go func() { errc <- srvs[i].Serve(l.Net) }()
 	}
 	for _, j := range jobs {
 		go runEvery(ctx, cleanEvery, j, log)
 	}
-	errc := make(chan error, 1)
-	go func() { errc <- srv.Serve(ln) }()
+	var failed error
 	select {
-	case err := <-errc:
-		return err
+	case failed = <-errc:
 	case <-ctx.Done():
 	}
+	start := time.Now()
 	sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	if err := srv.Shutdown(sctx); err != nil {
-		return err
+	var errs []error
+	for _, srv := range srvs {
+		errs = append(errs, srv.Shutdown(sctx))
 	}
-	if err := <-errc; !errors.Is(err, http.ErrServerClosed) {
-		return err
+	reason := "signal"
+	if failed != nil {
+		reason = "listener failed"
 	}
-	return nil
+	log.Info("twostep stopped", "reason", reason, "drain", time.Since(start).Round(time.Millisecond))
+	if failed != nil && !errors.Is(failed, http.ErrServerClosed) {
+		return failed
+	}
+	return errors.Join(errs...)
 }
 
 const cleanEvery = 10 * time.Minute

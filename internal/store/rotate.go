@@ -13,7 +13,7 @@ import (
 // when a second-factor check caused it, records that check.
 type Rotation struct {
 	UserID   string
-	TOTPStep int64  // > 0: record this TOTP step as used (replay protection)
+	TOTPStep int64  // > 0: record this TOTP step as used for FactorID (replay protection)
 	FactorID string // != "": the factor used, its last-use time is set
 	At       time.Time
 	OldHash  []byte        // the session that passed the check...
@@ -21,8 +21,10 @@ type Rotation struct {
 }
 
 // RotateSession writes a rotation in one transaction: the TOTP step (only
-// if later than every step accepted before: one conditional UPDATE, RFC
-// 6238 §5.2), the factor's last use, and the session swap — the old token
+// if later than every step accepted before for that app: one conditional
+// UPDATE, RFC 6238 §5.2), the factor's last use, the end of the user's run
+// of second-factor failures and of the attempt's lease (BeginMFAAttempt),
+// and the session swap — the old token
 // stops working the instant the new one starts (no fixation, ASVS V3.2.1).
 // It returns model.ErrConflict for a replayed step and model.ErrNotFound
 // when the old session is gone (rotated or logged out by a parallel
@@ -31,7 +33,7 @@ type Rotation struct {
 func (s *Store) RotateSession(ctx context.Context, p Rotation) error {
 	return s.tx(ctx, func(tx *sql.Tx) error {
 		if p.TOTPStep > 0 {
-			err := one(tx.ExecContext(ctx, `UPDATE users SET totp_last_step = $1 WHERE id = $2 AND totp_last_step < $1`, p.TOTPStep, p.UserID))
+			err := one(tx.ExecContext(ctx, `UPDATE factors SET totp_last_step = $1 WHERE id = $2 AND totp_last_step < $1`, p.TOTPStep, p.FactorID))
 			if errors.Is(err, model.ErrNotFound) {
 				return model.ErrConflict
 			}
@@ -43,6 +45,9 @@ func (s *Store) RotateSession(ctx context.Context, p Rotation) error {
 			if _, err := tx.ExecContext(ctx, `UPDATE factors SET last_used_at = $1 WHERE id = $2`, ms(p.At), p.FactorID); err != nil {
 				return err
 			}
+		}
+		if _, err := tx.ExecContext(ctx, resetMFAFailures, p.UserID); err != nil {
+			return err
 		}
 		if err := one(tx.ExecContext(ctx, `DELETE FROM sessions WHERE token_hash = $1`, p.OldHash)); err != nil {
 			return err

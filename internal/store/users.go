@@ -9,21 +9,21 @@ import (
 	"github.com/twostep/twostep/internal/model"
 )
 
-const userCols = `id, username, password_hash, disabled, created_at, email, groups`
+const userCols = `id, username, password_hash, disabled, created_at, email, groups, mfa_failures, mfa_failed_at`
 
 func scanUser(row interface{ Scan(...any) error }) (model.User, error) {
 	var u model.User
 	var disabled int
-	var created int64
+	var created, failedAt int64
 	var groups string
-	if err := row.Scan(&u.ID, &u.Username, &u.PasswordHash, &disabled, &created, &u.Email, &groups); err != nil {
+	if err := row.Scan(&u.ID, &u.Username, &u.PasswordHash, &disabled, &created, &u.Email, &groups, &u.MFAFailures, &failedAt); err != nil {
 		return model.User{}, notFound(err)
 	}
 	u.Disabled = disabled != 0
 	if groups != "" {
 		u.Groups = strings.Split(groups, ",")
 	}
-	u.CreatedAt = fromMS(created)
+	u.CreatedAt, u.MFAFailedAt = fromMS(created), fromMS(failedAt)
 	return u, nil
 }
 
@@ -102,12 +102,13 @@ func (s *Store) SetUserAttributes(ctx context.Context, id, email string, groups 
 	return one(s.w.ExecContext(ctx, `UPDATE users SET email = $1, groups = $2 WHERE id = $3`, email, strings.Join(groups, ","), id))
 }
 
-// AcceptTOTPStep records step as used for the user if, and only if, it is
-// later than every step accepted before. It reports false for a replay. One
-// conditional UPDATE makes this atomic across goroutines and instances
-// (RFC 6238 §5.2: an OTP must not be accepted twice).
-func (s *Store) AcceptTOTPStep(ctx context.Context, userID string, step int64) (bool, error) {
-	err := one(s.w.ExecContext(ctx, `UPDATE users SET totp_last_step = $1 WHERE id = $2 AND totp_last_step < $1`, step, userID))
+// AcceptTOTPStep records step as used for the authenticator app factorID
+// if, and only if, it is later than every step accepted before for that
+// app. It reports false for a replay. One conditional UPDATE makes this
+// atomic across goroutines and instances (RFC 6238 §5.2: an OTP must not be
+// accepted twice).
+func (s *Store) AcceptTOTPStep(ctx context.Context, factorID string, step int64) (bool, error) {
+	err := one(s.w.ExecContext(ctx, `UPDATE factors SET totp_last_step = $1 WHERE id = $2 AND totp_last_step < $1`, step, factorID))
 	if err == model.ErrNotFound {
 		return false, nil
 	}
@@ -115,13 +116,15 @@ func (s *Store) AcceptTOTPStep(ctx context.Context, userID string, step int64) (
 }
 
 // ResetMFA deletes every factor, recovery code, invite and session of the
-// user in one transaction (administrator reset).
+// user and forgets their second-factor failures, in one transaction
+// (administrator reset).
 func (s *Store) ResetMFA(ctx context.Context, userID string) error {
 	return s.tx(ctx, func(tx *sql.Tx) error {
 		for _, q := range []string{
 			`DELETE FROM factors WHERE user_id = $1`,
 			`DELETE FROM recovery_codes WHERE user_id = $1`,
 			`DELETE FROM invites WHERE user_id = $1`,
+			`UPDATE users SET mfa_failures = 0, mfa_failed_at = 0, mfa_busy_until = 0, sms_setup_at = 0 WHERE id = $1`,
 		} {
 			if _, err := tx.ExecContext(ctx, q, userID); err != nil {
 				return err

@@ -6,6 +6,8 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"net/http"
+
+	"github.com/twostep/twostep/internal/httpx"
 )
 
 // Cross-site request forgery: every state-changing request already passes
@@ -44,31 +46,22 @@ func checkFormToken(tok, got string) bool {
 	return want != "" && hmac.Equal([]byte(want), []byte(got))
 }
 
-// loginCookieName is the double-submit cookie of the sign-in form.
-func (h *Web) loginCookieName() string {
-	if h.cookies.Secure {
-		return "__Host-twostep_login"
-	}
-	return "twostep_login"
-}
-
 // loginToken returns the sign-in form's token, setting its cookie when the
 // browser has none yet.
 func (h *Web) loginToken(w http.ResponseWriter, r *http.Request) string {
-	if c, err := r.Cookie(h.loginCookieName()); err == nil && len(c.Value) == 43 {
-		return c.Value
+	if v := h.cookies.Get(r, httpx.LoginCookie); len(v) == 43 {
+		return v
 	}
 	var b [32]byte
 	rand.Read(b[:])
 	tok := base64.RawURLEncoding.EncodeToString(b[:])
-	http.SetCookie(w, &http.Cookie{Name: h.loginCookieName(), Value: tok, Path: "/", HttpOnly: true,
-		Secure: h.cookies.Secure, SameSite: http.SameSiteLaxMode})
+	h.cookies.SetLogin(w, tok)
 	return tok
 }
 
 // checkLoginToken reports whether the sign-in form's token matches its
 // cookie.
 func (h *Web) checkLoginToken(r *http.Request, got string) bool {
-	c, err := r.Cookie(h.loginCookieName())
-	return err == nil && len(c.Value) == 43 && hmac.Equal([]byte(c.Value), []byte(got))
+	v := h.cookies.Get(r, httpx.LoginCookie)
+	return len(v) == 43 && hmac.Equal([]byte(v), []byte(got))
 }

@@ -3,9 +3,9 @@ package web
 import (
 	"errors"
 	"net/http"
-	"time"
 
 	"github.com/twostep/twostep/internal/auth"
+	"github.com/twostep/twostep/internal/httpx"
 )
 
 // "Remember this device" on the pages (remember_device.days > 0): a
@@ -28,14 +28,6 @@ func (h *Web) remember(checked bool) rememberView {
 	return rememberView{Days: h.svc.RememberDays(), Checked: checked}
 }
 
-// deviceToken is the device token this browser presents, or "".
-func deviceToken(r *http.Request) string {
-	if c, err := r.Cookie(auth.DeviceCookieName); err == nil {
-		return c.Value
-	}
-	return ""
-}
-
 // rememberDevice runs after a second factor passed on a form with the box
 // ticked: it asks the service for a device token for the new session and
 // sets the cookie. The sign-in already succeeded, so a failure only means
@@ -44,7 +36,7 @@ func (h *Web) rememberDevice(w http.ResponseWriter, r *http.Request, sessionTok 
 	if r.PostForm.Get("remember") != "1" {
 		return
 	}
-	d, err := h.svc.RememberDevice(r.Context(), h.client(r), sessionTok, deviceToken(r))
+	d, err := h.svc.RememberDevice(r.Context(), h.client(r), sessionTok, h.cookies.Get(r, httpx.DeviceCookie))
 	if errors.Is(err, auth.ErrRememberOff) {
 		return
 	}
@@ -52,12 +44,5 @@ func (h *Web) rememberDevice(w http.ResponseWriter, r *http.Request, sessionTok 
 		h.log.WarnContext(r.Context(), "remember device failed", "error", err)
 		return
 	}
-	http.SetCookie(w, &http.Cookie{Name: auth.DeviceCookieName, Value: d.Token, Path: "/", MaxAge: int(d.MaxAge / time.Second),
-		HttpOnly: true, Secure: h.cookies.Secure, SameSite: http.SameSiteLaxMode})
-}
-
-// forgetDeviceCookie removes the device cookie from this browser.
-func (h *Web) forgetDeviceCookie(w http.ResponseWriter) {
-	http.SetCookie(w, &http.Cookie{Name: auth.DeviceCookieName, Value: "", Path: "/", MaxAge: -1,
-		HttpOnly: true, Secure: h.cookies.Secure, SameSite: http.SameSiteLaxMode})
+	h.cookies.SetDevice(w, d.Token, d.MaxAge)
 }

@@ -49,6 +49,7 @@ var problems = []struct {
 	{auth.ErrNoFactor, http.StatusConflict, "You have no such sign-in method set up."},
 	{auth.ErrNotFound, http.StatusNotFound, "We could not find that. It may have been removed already."},
 	{auth.ErrNotImplemented, http.StatusNotImplemented, "This method is not available on this server yet."},
+	{auth.ErrMFALocked, http.StatusForbidden, "Too many wrong codes: for your security, your second factor is locked. Contact your administrator to unlock it."},
 	{auth.ErrTooManyAttempts, http.StatusTooManyRequests, "Too many wrong codes. For your security, wait %s and try again."},
 	{auth.ErrRateLimited, http.StatusTooManyRequests, "Too many attempts from your network. Wait %s and try again."},
 	{auth.ErrBusy, http.StatusServiceUnavailable, "The server is busy right now. Wait %s and try again."},

@@ -5,6 +5,7 @@ import (
 	"net/http"
 
 	"github.com/twostep/twostep/internal/auth"
+	"github.com/twostep/twostep/internal/httpx"
 )
 
 // POST /login checks the password and sends the user on: to set-up when
@@ -39,7 +40,8 @@ func (h *Web) loginPost(w http.ResponseWriter, r *http.Request) error {
 		return nil
 	}
 
-	res, err := h.svc.LoginWithDevice(r.Context(), h.client(r), v.Username, pw, v.Invite, deviceToken(r))
+	res, err := h.svc.Login(r.Context(), h.client(r), auth.Credentials{Username: v.Username, Password: pw, Invite: v.Invite,
+		Device: h.cookies.Get(r, httpx.DeviceCookie), Known: h.cookies.Get(r, httpx.KnownCookie)})
 	if err != nil {
 		p, ok := describe(err)
 		var ie *auth.InputError
@@ -56,7 +58,8 @@ func (h *Web) loginPost(w http.ResponseWriter, r *http.Request) error {
 		h.render(w, r, p.status, "login", v)
 		return nil
 	}
-	h.cookies.Set(w, res.Token)
+	h.cookies.SetSession(w, res.Token)
+	h.cookies.SetKnown(w, res.Known)
 	switch res.Next {
 	case auth.NextSetup:
 		seeOther(w, withRD("/setup", v.RD))

@@ -3,7 +3,6 @@ package web
 import (
 	"net/http"
 
-	"github.com/twostep/twostep/internal/httpx"
 	"github.com/twostep/twostep/internal/model"
 )
 
@@ -25,7 +24,7 @@ type loginView struct {
 func (h *Web) loginShow(w http.ResponseWriter, r *http.Request) error {
 	q := r.URL.Query()
 	rd := h.target(q.Get("rd"))
-	if cur, err := h.svc.Authenticate(r.Context(), httpx.SessionToken(r)); err == nil && cur.Session.AAL == model.AAL2 {
+	if cur, err := h.svc.Authenticate(r.Context(), h.cookies.SessionToken(r)); err == nil && cur.Session.AAL == model.AAL2 {
 		seeOther(w, h.landing(rd))
 		return nil
 	}

@@ -7,7 +7,7 @@ func (h *Web) logoutPost(w http.ResponseWriter, r *http.Request, s *session) err
 	if err := h.svc.Logout(r.Context(), h.client(r), s.Current); err != nil {
 		return err
 	}
-	h.cookies.Clear(w)
+	h.cookies.ClearSession(w)
 	seeOther(w, "/login?signed_out=1")
 	return nil
 }

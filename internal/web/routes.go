@@ -5,7 +5,6 @@ import (
 	"net/http"
 
 	"github.com/twostep/twostep/internal/auth"
-	"github.com/twostep/twostep/internal/httpx"
 	"github.com/twostep/twostep/internal/model"
 )
 
@@ -79,7 +78,7 @@ func (h *Web) public(fn handler) http.Handler {
 // the session's form token.
 func (h *Web) aal1(fn authed) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		tok := httpx.SessionToken(r)
+		tok := h.cookies.SessionToken(r)
 		cur, err := h.svc.Authenticate(r.Context(), tok)
 		if err != nil {
 			h.fail(w, r, nil, err)
@@ -123,8 +122,8 @@ func (h *Web) fail(w http.ResponseWriter, r *http.Request, s *session, err error
 	}
 	switch {
 	case errors.Is(err, auth.ErrUnauthenticated):
-		if httpx.SessionToken(r) != "" {
-			h.cookies.Clear(w) // expired or revoked: do not present it again
+		if h.cookies.SessionToken(r) != "" {
+			h.cookies.ClearSession(w) // expired or revoked: do not present it again
 		}
 		seeOther(w, withRD("/login", back))
 		return

@@ -5,6 +5,7 @@ import (
 	"net/http"
 
 	"github.com/twostep/twostep/internal/auth"
+	"github.com/twostep/twostep/internal/httpx"
 )
 
 // POST /settings/devices/{id}/forget stops a remembered browser from
@@ -12,7 +13,7 @@ import (
 // its cookie.
 func (h *Web) settingsForgetDevicePost(w http.ResponseWriter, r *http.Request, s *session) error {
 	id := r.PathValue("id")
-	ds, err := h.svc.Devices(r.Context(), s.Current, deviceToken(r))
+	ds, err := h.svc.Devices(r.Context(), s.Current, h.cookies.Get(r, httpx.DeviceCookie))
 	if err != nil {
 		return err
 	}
@@ -26,7 +27,7 @@ func (h *Web) settingsForgetDevicePost(w http.ResponseWriter, r *http.Request, s
 	}
 	for _, d := range ds {
 		if d.ID == id && d.Current {
-			h.forgetDeviceCookie(w)
+			h.cookies.SetDevice(w, "", 0)
 		}
 	}
 	seeOther(w, defaultLanding+"?done=forgotten#devices")

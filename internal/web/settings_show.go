@@ -4,6 +4,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/twostep/twostep/internal/httpx"
 	"github.com/twostep/twostep/internal/model"
 )
 
@@ -84,7 +85,7 @@ func (h *Web) settingsShow(w http.ResponseWriter, r *http.Request, s *session) e
 		v.Methods = append(v.Methods, m)
 		v.HasPhone = v.HasPhone || m.Phone
 	}
-	ds, err := h.svc.Devices(r.Context(), s.Current, deviceToken(r))
+	ds, err := h.svc.Devices(r.Context(), s.Current, h.cookies.Get(r, httpx.DeviceCookie))
 	if err != nil {
 		return err
 	}

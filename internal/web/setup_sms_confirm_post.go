@@ -50,7 +50,7 @@ func (h *Web) setupSMSConfirmPost(w http.ResponseWriter, r *http.Request, s *ses
 		h.renderSMS(w, r, s, p.status, v)
 		return nil
 	}
-	h.cookies.Set(w, res.Token)
+	h.cookies.SetSession(w, res.Token)
 	s.token = res.Token
 	h.rememberDevice(w, r, res.Token)
 	done := "phone"

@@ -48,7 +48,7 @@ func (h *Web) setupTOTPPost(w http.ResponseWriter, r *http.Request, s *session) 
 		h.renderTOTP(w, r, s, p.status, v)
 		return nil
 	}
-	h.cookies.Set(w, res.Token)
+	h.cookies.SetSession(w, res.Token)
 	s.token = res.Token
 	h.rememberDevice(w, r, res.Token)
 	next := h.nextAfterSetup(res.Next, v.RD, "added")

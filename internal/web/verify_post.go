@@ -26,7 +26,7 @@ func (h *Web) verifyPost(w http.ResponseWriter, r *http.Request, s *session) err
 	}
 	res, err := h.svc.Verify(r.Context(), h.client(r), s.Current, v.Method, code)
 	if err == nil {
-		h.cookies.Set(w, res.Token)
+		h.cookies.SetSession(w, res.Token)
 		h.rememberDevice(w, r, res.Token)
 		h.finish(w, h.landing(v.RD))
 		return nil

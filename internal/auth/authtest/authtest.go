@@ -53,6 +53,8 @@ func Config() auth.Config {
 		IdleTimeout: 30 * time.Minute, AbsoluteTimeout: 12 * time.Hour, RecentAuth: 5 * time.Minute,
 		TOTP:       totp.DefaultParams(),
 		LoginPerIP: per(1000), VerifyPerIP: per(1000), VerifyPerUser: per(1000),
+		LoginPerAccount: per(1000), LoginPerKnownBrowser: per(1000),
+		MaxFailures: 5, LockAfter: 100, BackoffBase: 30 * time.Second, BackoffMax: time.Hour,
 		SMSHost: "login.example.com", SMSAllowedCountries: []string{"US", "GB", "DE"},
 		SMSBudgets: auth.SMSBudgets{PerNumber: Budget(100), PerUser: Budget(100), PerIP: Budget(100), PerCountry: Budget(1000), Global: Budget(1000)},
 	}
@@ -67,8 +69,9 @@ type Env struct {
 }
 
 // New builds the service with cfg, sending texts through sender, on a
-// fresh database (SQLite, or PostgreSQL under storetest.BackendEnv). The
-// back-off starts after 5 failures at 30 s.
+// fresh database (SQLite, or PostgreSQL under storetest.BackendEnv). Per-
+// client limits count in memory, per-account ones in the database, as on a
+// single SQLite instance.
 func New(t testing.TB, cfg auth.Config, sender sms.Sender) Env {
 	t.Helper()
 	st := storetest.New(t)
@@ -76,15 +79,15 @@ func New(t testing.TB, cfg auth.Config, sender sms.Sender) Env {
 	backend := ratelimit.NewMemory(c.Now)
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	svc := auth.New(cfg, auth.Deps{
-		SMS:     sender,
-		Store:   st,
-		Keys:    keyring.Generate(),
-		Hasher:  password.NewHasher(password.Params{Memory: 64, Time: 1, Threads: 1, SaltLen: 16, KeyLen: 32}, 2, time.Second),
-		Limiter: ratelimit.NewLimiter(backend),
-		Backoff: ratelimit.NewBackoff(backend, 5, 30*time.Second, time.Hour),
-		Audit:   audit.New(st, log, c.Now),
-		Log:     log,
-		Now:     c.Now,
+		SMS:      sender,
+		Store:    st,
+		Keys:     keyring.Generate(),
+		Hasher:   password.NewHasher(password.Params{Memory: 64, Time: 1, Threads: 1, SaltLen: 16, KeyLen: 32}, 2, time.Second),
+		Limiter:  ratelimit.NewLimiter(backend),
+		Accounts: ratelimit.NewLimiter(st.Counters(c.Now)),
+		Audit:    audit.New(st, log, c.Now),
+		Log:      log,
+		Now:      c.Now,
 	})
 	return Env{Service: svc, Store: st, Clock: c, Log: log}
 }

@@ -25,6 +25,7 @@ func Run(t *testing.T, newStore func(testing.TB) *store.Store) {
 		{"Migrate", testMigrate},
 		{"Users", testUsers},
 		{"TOTPStepReplay", testTOTPStep},
+		{"MFAAttempts", testMFAAttempts},
 		{"Factors", testFactors},
 		{"LastFactor", testLastFactor},
 		{"Sessions", testSessions},
@@ -148,18 +149,27 @@ func testUsers(t *testing.T, s *store.Store) {
 
 func testTOTPStep(t *testing.T, s *store.Store) {
 	u := mkUser(t, s, "alice")
+	phone, laptop := mkFactor(t, s, u, "phone", model.FactorActive), mkFactor(t, s, u, "laptop", model.FactorActive)
 	steps := []struct {
-		step int64
-		want bool
-	}{{100, true}, {100, false}, {99, false}, {101, true}, {50, false}, {103, true}}
+		factor string
+		step   int64
+		want   bool
+	}{
+		{phone.ID, 100, true}, {phone.ID, 100, false}, {phone.ID, 99, false}, {phone.ID, 101, true},
+		{phone.ID, 50, false}, {phone.ID, 103, true},
+		// Each app keeps its own steps: the laptop's first code at a step
+		// the phone already used is not a replay (SPEC §2 TOTP).
+		{laptop.ID, 103, true}, {laptop.ID, 103, false}, {laptop.ID, 102, false},
+		{"no-such-factor", 500, false},
+	}
 	for _, st := range steps {
-		if ok, err := s.AcceptTOTPStep(ctx, u.ID, st.step); err != nil || ok != st.want {
-			t.Fatalf("AcceptTOTPStep(%d) = %v, %v; want %v", st.step, ok, err, st.want)
+		if ok, err := s.AcceptTOTPStep(ctx, st.factor, st.step); err != nil || ok != st.want {
+			t.Fatalf("AcceptTOTPStep(%s, %d) = %v, %v; want %v", st.factor, st.step, ok, err, st.want)
 		}
 	}
 	// 50 parallel acceptances of one fresh step: exactly one wins.
 	won := parallel(50, func(int) error {
-		ok, err := s.AcceptTOTPStep(ctx, u.ID, 200)
+		ok, err := s.AcceptTOTPStep(ctx, phone.ID, 200)
 		if err != nil {
 			return err
 		}
@@ -170,6 +180,60 @@ func testTOTPStep(t *testing.T, s *store.Store) {
 	})
 	if won != 1 {
 		t.Fatalf("parallel AcceptTOTPStep winners = %d, want 1", won)
+	}
+}
+
+// testMFAAttempts: the second-factor lease lets one attempt of a user run
+// at a time (on any instance), failures count until a success, and an
+// unlock forgets them.
+func testMFAAttempts(t *testing.T, s *store.Store) {
+	u := mkUser(t, s, "alice")
+	now := time.Unix(1_800_000_000, 0)
+	st, err := s.BeginMFAAttempt(ctx, u.ID, now, 10*time.Second)
+	if err != nil || st.Failures != 0 || !st.LastFailedAt.IsZero() {
+		t.Fatalf("first attempt: %+v, %v", st, err)
+	}
+	if _, err := s.BeginMFAAttempt(ctx, u.ID, now.Add(time.Second), 10*time.Second); !errors.Is(err, model.ErrConflict) {
+		t.Fatalf("second attempt during the lease: %v, want ErrConflict", err)
+	}
+	if n, err := s.FailMFA(ctx, u.ID, now.Add(2*time.Second)); err != nil || n != 1 {
+		t.Fatalf("FailMFA = %d, %v", n, err)
+	}
+	st, err = s.BeginMFAAttempt(ctx, u.ID, now.Add(3*time.Second), 10*time.Second)
+	if err != nil || st.Failures != 1 || !st.LastFailedAt.Equal(now.Add(2*time.Second)) {
+		t.Fatalf("after a failure: %+v, %v", st, err)
+	}
+	// A crashed attempt's lease ends by itself.
+	if _, err := s.BeginMFAAttempt(ctx, u.ID, now.Add(14*time.Second), 10*time.Second); err != nil {
+		t.Fatalf("after the lease expired: %v", err)
+	}
+	if err := s.EndMFAAttempt(ctx, u.ID); err != nil {
+		t.Fatal(err)
+	}
+	// 20 parallel attempts: exactly one holds the lease.
+	won := parallel(20, func(int) error {
+		_, err := s.BeginMFAAttempt(ctx, u.ID, now.Add(20*time.Second), 10*time.Second)
+		return err
+	})
+	if won != 1 {
+		t.Fatalf("parallel BeginMFAAttempt winners = %d, want 1", won)
+	}
+	for range 3 {
+		if _, err := s.FailMFA(ctx, u.ID, now.Add(21*time.Second)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got, _ := s.UserByID(ctx, u.ID); got.MFAFailures != 4 {
+		t.Fatalf("failures = %d, want 4", got.MFAFailures)
+	}
+	if err := s.UnlockMFA(ctx, u.ID); err != nil {
+		t.Fatal(err)
+	}
+	if st, err := s.BeginMFAAttempt(ctx, u.ID, now.Add(22*time.Second), 10*time.Second); err != nil || st.Failures != 0 {
+		t.Fatalf("after unlock: %+v, %v", st, err)
+	}
+	if _, err := s.BeginMFAAttempt(ctx, "nobody", now, time.Second); !errors.Is(err, model.ErrNotFound) {
+		t.Fatalf("unknown user: %v", err)
 	}
 }
 
