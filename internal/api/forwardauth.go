@@ -92,16 +92,13 @@ func (a *API) forwardAuth(w http.ResponseWriter, r *http.Request, o original, br
 	h := w.Header()
 	switch dec {
 	case auth.Allow:
-		if u.ID != "" {
-			h.Set("Remote-User", u.Username)
-			h.Set("Remote-Name", u.Username)
-			if u.Email != "" {
-				h.Set("Remote-Email", u.Email)
-			}
-			if len(u.Groups) > 0 {
-				h.Set("Remote-Groups", strings.Join(u.Groups, ","))
-			}
-		}
+		// All four, empty when unknown (and on bypass): Caddy before 2.9
+		// sends a header the answer lacks as its literal placeholder text
+		// ("{http.reverse_proxy.header.Remote-User}") to the application.
+		h["Remote-User"] = []string{u.Username}
+		h["Remote-Name"] = []string{u.Username}
+		h["Remote-Email"] = []string{u.Email}
+		h["Remote-Groups"] = []string{strings.Join(u.Groups, ",")}
 		w.WriteHeader(http.StatusOK)
 		return nil
 	case auth.Forbidden:

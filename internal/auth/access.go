@@ -22,8 +22,11 @@ type Policy string
 const (
 	PolicyBypass    Policy = "bypass"     // no sign-in needed
 	PolicyOneFactor Policy = "one_factor" // the password is enough
-	PolicyTwoFactor Policy = "two_factor" // a second factor is required
-	PolicyDeny      Policy = "deny"       // nobody
+	PolicyTwoFactor Policy = "two_factor" // the second factor the MFA policy asks of the user
+	// PolicyStrictTwoFactor demands a passed second factor of everyone,
+	// also, under mfa.required: false, of users who have none set up.
+	PolicyStrictTwoFactor Policy = "strict_two_factor"
+	PolicyDeny            Policy = "deny" // nobody
 )
 
 // Rule maps a host pattern and a path prefix to a policy, optionally
@@ -53,10 +56,10 @@ func ParseRule(s string) (Rule, error) {
 		r.Path = strings.TrimSuffix(clean, "/")
 	}
 	switch p := Policy(f[1]); p {
-	case PolicyBypass, PolicyOneFactor, PolicyTwoFactor, PolicyDeny:
+	case PolicyBypass, PolicyOneFactor, PolicyTwoFactor, PolicyStrictTwoFactor, PolicyDeny:
 		r.Policy = p
 	default:
-		return Rule{}, fmt.Errorf("rule %q: policy must be bypass, one_factor, two_factor or deny", s)
+		return Rule{}, fmt.Errorf("rule %q: policy must be bypass, one_factor, two_factor, strict_two_factor or deny", s)
 	}
 	if len(f) == 3 {
 		r.Group = f[2]
@@ -115,10 +118,13 @@ func (a Access) Match(host, path string) Rule {
 //     /public/%252e%252e/admin as /admin;
 //   - an encoded slash or backslash and a raw backslash: some back-ends
 //     split segments on them after decoding, others do not;
+//   - an encoded '#' or '?': a back-end that decodes twice ends the path
+//     there ("/admin%23x" is /admin to it, "admin#x" to the rules), and
+//     Caddy and Go proxies turn a raw '#' into %23 before asking;
 //   - NUL and other control characters, and invalid UTF-8 after decoding.
 func NormalizePath(escaped string) (string, bool) {
 	low := strings.ToLower(escaped)
-	for _, bad := range []string{"%2f", "%5c", "%25", "%3b", ";", "\\"} {
+	for _, bad := range []string{"%2f", "%5c", "%25", "%3b", "%23", "%3f", ";", "\\"} {
 		if strings.Contains(low, bad) {
 			return "", false
 		}
@@ -205,8 +211,12 @@ const (
 // Check decides a forward-auth request for the application URL host+path.
 // It is the hot path of every protected request: it reads the session
 // through a short-lived cache and never writes (SPEC §3; the idle timer is
-// moved by the sessions' own requests to twostep). A session that is not
-// aal2 where two_factor applies needs sign-in, as does a missing one.
+// moved by the sessions' own requests to twostep). A missing session needs
+// sign-in; so does an aal1 session where two_factor applies, except that
+// of a user without any second factor while mfa.required is false (their
+// sign-in is complete with the password: sending them back to sign in
+// would loop). strict_two_factor demands aal2 of everyone: such a user gets
+// Forbidden, and is told to set up a method, rather than a sign-in loop.
 //
 // rawPath is the path as the client sent it (percent-encoded); a path that
 // cannot be normalised safely, or a malformed host, is refused.
@@ -222,15 +232,20 @@ func (s *Service) Check(ctx context.Context, tok, host, rawPath string) (Decisio
 	case PolicyDeny:
 		return Forbidden, model.User{}, nil
 	}
-	cur, err := s.cachedSession(ctx, tok)
+	cur, noFactor, err := s.cachedSession(ctx, tok)
 	if errors.Is(err, ErrUnauthenticated) {
 		return NeedLogin, model.User{}, nil
 	}
 	if err != nil {
 		return NeedLogin, model.User{}, err
 	}
-	if rule.Policy == PolicyTwoFactor && cur.Session.AAL != model.AAL2 {
-		return NeedLogin, model.User{}, nil
+	if cur.Session.AAL != model.AAL2 && rule.Policy != PolicyOneFactor {
+		switch {
+		case !noFactor:
+			return NeedLogin, model.User{}, nil
+		case rule.Policy == PolicyStrictTwoFactor:
+			return Forbidden, cur.User, nil
+		}
 	}
 	if rule.Group != "" && !slices.Contains(cur.User.Groups, rule.Group) {
 		return Forbidden, cur.User, nil

@@ -181,6 +181,9 @@ func TestNormalizePathAndMatch(t *testing.T) {
 		{"/public/%25", ""},
 		{"/bad%ff", ""},
 		{"/bad%c0%af", ""}, // overlong '/': invalid UTF-8
+		{"/admin%23", ""},
+		{"/blocked%23x", ""},
+		{"/blocked%3fx=1", ""},
 		{"/caf%C3%A9", auth.PolicyTwoFactor},
 	}
 	for _, tc := range tests {
@@ -216,5 +219,48 @@ func TestValidHost(t *testing.T) {
 		if got := auth.ValidHost(host); got != want {
 			t.Errorf("ValidHost(%q) = %v, want %v", host, got, want)
 		}
+	}
+}
+
+// TestOptionalMFA: with mfa.required false, a user without a second factor
+// signs in with the password alone (login answers "done"), and two_factor
+// rules let that aal1 session through; it used to answer NeedLogin, which
+// sent the person back to sign-in forever. A user who has a factor must
+// still pass it, and strict_two_factor refuses the factorless user (403,
+// not a loop).
+func TestOptionalMFA(t *testing.T) {
+	f := newFixture(t, func(c *auth.Config) {
+		c.MFARequired = false
+		c.Access = rules(t, auth.PolicyTwoFactor, "app.example.com/strict strict_two_factor", "app.example.com/wiki one_factor")
+	})
+	f.user("alice")
+	res, err := f.svc.Login(ctx, client, auth.Credentials{Username: "alice", Password: pw})
+	if err != nil || res.Next != auth.NextDone {
+		t.Fatalf("login without a factor: next %q, %v; want done", res.Next, err)
+	}
+	_, aal2, _ := f.enrolTOTP(f.user("bob"))
+	bob := f.login("bob")
+	tests := []struct {
+		name, tok, path string
+		want            auth.Decision
+	}{
+		{"no factor, two_factor", res.Token, "/", auth.Allow},
+		{"no factor, one_factor", res.Token, "/wiki", auth.Allow},
+		{"no factor, strict", res.Token, "/strict", auth.Forbidden},
+		{"has a factor, aal1, two_factor", f.tokenOf(bob), "/", auth.NeedLogin},
+		{"has a factor, aal1, strict", f.tokenOf(bob), "/strict", auth.NeedLogin},
+		{"aal2, strict", f.tokenOf(aal2), "/strict", auth.Allow},
+	}
+	for _, tc := range tests {
+		if got, _, err := f.svc.Check(ctx, tc.tok, "app.example.com", tc.path); err != nil || got != tc.want {
+			t.Errorf("%s: %v, %v; want %v", tc.name, got, err, tc.want)
+		}
+	}
+	// Setting up a factor in one session ends the exemption of the user's
+	// other password-only sessions (after the cache's second).
+	f.enrolTOTP(f.login("alice"))
+	f.clock.Add(1001 * time.Millisecond)
+	if got, _, _ := f.svc.Check(ctx, res.Token, "app.example.com", "/"); got != auth.NeedLogin {
+		t.Fatalf("a password-only session after the user set up a factor: %v, want NeedLogin", got)
 	}
 }

@@ -27,7 +27,7 @@ func (s *Service) CreateUser(ctx context.Context, c Client, username, pw string)
 	if err != nil {
 		return model.User{}, err
 	}
-	hash, err := s.hashNew(ctx, pw)
+	hash, err := s.hashNew(ctx, name, pw)
 	if err != nil {
 		return model.User{}, err
 	}
@@ -42,9 +42,11 @@ func (s *Service) CreateUser(ctx context.Context, c Client, username, pw string)
 	return u, nil
 }
 
-// hashNew checks the policy and hashes a new password.
-func (s *Service) hashNew(ctx context.Context, pw string) (string, error) {
-	if err := password.CheckPolicy(pw); err != nil {
+// hashNew checks the policy for a new password of the user name (its
+// context words: the name and the issuer, SP 800-63B §5.1.1.2) and
+// hashes it.
+func (s *Service) hashNew(ctx context.Context, name, pw string) (string, error) {
+	if err := password.CheckPolicy(pw, name, s.cfg.Issuer); err != nil {
 		return "", invalid(err.Error())
 	}
 	hash, err := s.Hasher.Hash(ctx, pw)
@@ -157,7 +159,7 @@ func (s *Service) SetPassword(ctx context.Context, c Client, username, pw string
 	if err != nil {
 		return err
 	}
-	hash, err := s.hashNew(ctx, pw)
+	hash, err := s.hashNew(ctx, u.Username, pw)
 	if err != nil {
 		return err
 	}

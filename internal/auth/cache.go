@@ -22,8 +22,9 @@ const (
 )
 
 type cacheEntry struct {
-	cur     Current
-	fetched time.Time
+	cur      Current
+	noFactor bool // see cachedSession
+	fetched  time.Time
 }
 
 type cacheShard struct {
@@ -40,24 +41,24 @@ type sessionCache struct {
 
 func (c *sessionCache) shard(h [32]byte) *cacheShard { return &c.shards[h[0]%cacheShards] }
 
-func (c *sessionCache) get(h [32]byte, now time.Time) (Current, bool) {
+func (c *sessionCache) get(h [32]byte, now time.Time) (cacheEntry, bool) {
 	sh := c.shard(h)
 	sh.mu.Lock()
 	e, ok := sh.m[h]
 	sh.mu.Unlock()
 	if !ok || now.Sub(e.fetched) > cacheTTL || now.Before(e.fetched) {
-		return Current{}, false
+		return cacheEntry{}, false
 	}
-	return e.cur, true
+	return e, true
 }
 
-func (c *sessionCache) put(h [32]byte, cur Current, now time.Time) {
+func (c *sessionCache) put(h [32]byte, e cacheEntry) {
 	sh := c.shard(h)
 	sh.mu.Lock()
 	if sh.m == nil || len(sh.m) >= cacheShardSize {
 		sh.m = make(map[[32]byte]cacheEntry, 64) // bounded memory: start over
 	}
-	sh.m[h] = cacheEntry{cur: cur, fetched: now}
+	sh.m[h] = e
 	sh.mu.Unlock()
 }
 
@@ -72,39 +73,50 @@ func (c *sessionCache) drop(hash []byte) {
 // cachedSession is Authenticate for the forward-auth hot path: it answers
 // from the cache when it can, never deletes, and moves the idle timer only
 // through the background worker (batched writes, off the request path).
-func (s *Service) cachedSession(ctx context.Context, tok string) (Current, error) {
+// noFactor reports an aal1 session of a user with no active second factor
+// while mfa.required is false (a sign-in complete with the password); it is
+// looked up only in that configuration, and cached with the session.
+func (s *Service) cachedSession(ctx context.Context, tok string) (cur Current, noFactor bool, err error) {
 	if tok == "" || len(tok) > 128 {
-		return Current{}, ErrUnauthenticated
+		return Current{}, false, ErrUnauthenticated
 	}
 	h := sha256.Sum256([]byte(tok))
 	now := s.Now()
-	cur, ok := s.cache.get(h, now)
+	e, ok := s.cache.get(h, now)
 	if !ok {
 		ss, err := s.Store.Session(ctx, h[:])
 		if errors.Is(err, model.ErrNotFound) {
-			return Current{}, ErrUnauthenticated
+			return Current{}, false, ErrUnauthenticated
 		}
 		if err != nil {
-			return Current{}, err
+			return Current{}, false, err
 		}
 		u, err := s.Store.UserByID(ctx, ss.UserID)
 		if errors.Is(err, model.ErrNotFound) {
-			return Current{}, ErrUnauthenticated
+			return Current{}, false, ErrUnauthenticated
 		}
 		if err != nil {
-			return Current{}, err
+			return Current{}, false, err
 		}
-		cur = Current{Session: ss, User: u}
+		e = cacheEntry{cur: Current{Session: ss, User: u}, fetched: now}
+		if !s.cfg.MFARequired && ss.AAL != model.AAL2 {
+			active, err := s.activeFactors(ctx, u.ID)
+			if err != nil {
+				return Current{}, false, err
+			}
+			e.noFactor = len(active) == 0
+		}
 		if now.Sub(ss.LastSeenAt) > s.touchEvery() {
 			s.queueTouch(h[:])
-			cur.Session.LastSeenAt = now
+			e.cur.Session.LastSeenAt = now
 		}
-		s.cache.put(h, cur, now)
+		s.cache.put(h, e)
 	}
+	cur = e.cur
 	if cur.User.Disabled || now.Sub(cur.Session.LastSeenAt) > s.cfg.IdleTimeout || now.Sub(cur.Session.CreatedAt) > s.cfg.AbsoluteTimeout {
-		return Current{}, ErrUnauthenticated
+		return Current{}, false, ErrUnauthenticated
 	}
-	return cur, nil
+	return cur, e.noFactor, nil
 }
 
 // queueTouch hands an idle-timer update to the worker; when the queue is

@@ -57,8 +57,8 @@ type RememberDevice struct {
 
 // Access holds the forward-auth access rules.
 type Access struct {
-	DefaultPolicy string   `yaml:"default_policy" help:"Policy for requests no rule matches: bypass, one_factor, two_factor or deny."`
-	Rules         []string `yaml:"rules" help:"Access rules for forward-auth, first match wins, each \"HOST[/PATH] POLICY [GROUP]\": HOST is a name, *.domain (subdomains) or *; POLICY is bypass, one_factor, two_factor or deny; GROUP, when given, is required. Comma-separated in the environment."`
+	DefaultPolicy string   `yaml:"default_policy" help:"Policy for requests no rule matches: bypass, one_factor, two_factor, strict_two_factor or deny."`
+	Rules         []string `yaml:"rules" help:"Access rules for forward-auth, first match wins, each \"HOST[/PATH] POLICY [GROUP]\": HOST is a name, *.domain (subdomains) or *; POLICY is bypass, one_factor, two_factor (a second factor, unless mfa.required is false and the user has none), strict_two_factor (a second factor always) or deny; GROUP, when given, is required. Comma-separated in the environment."`
 }
 
 // Log configures the structured log.
@@ -69,7 +69,7 @@ type Log struct {
 
 // MFA holds the second-factor policy.
 type MFA struct {
-	Required bool `yaml:"required" help:"Whether every user must set up and pass a second factor before reaching anything protected."`
+	Required bool `yaml:"required" help:"Whether every user must set up and pass a second factor before reaching anything protected. When false, users without a second factor sign in with the password alone and pass two_factor rules; strict_two_factor rules still refuse them."`
 }
 
 // Session configures sign-in sessions.

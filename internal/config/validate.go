@@ -145,7 +145,7 @@ func (c Config) Validate() []error {
 			p.httpURL("sms.webhook.url", sms.Webhook.URL, false)
 		}
 	}
-	p.oneOf("access.default_policy", c.Access.DefaultPolicy, "bypass", "one_factor", "two_factor", "deny")
+	p.oneOf("access.default_policy", c.Access.DefaultPolicy, "bypass", "one_factor", "two_factor", "strict_two_factor", "deny")
 	if c.CookieDomain != "" && (strings.ContainsAny(c.CookieDomain, " /:;,") || strings.HasPrefix(c.CookieDomain, ".")) {
 		p.add("cookie_domain", "%q is not a domain name such as example.com", c.CookieDomain)
 	}

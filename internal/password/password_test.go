@@ -4,9 +4,11 @@ import (
 	"context"
 	"errors"
 	"runtime"
+	"slices"
 	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 )
 
 // small keeps argon2 cheap in tests; DefaultParams costs ~20–50 ms a hash.
@@ -302,6 +304,7 @@ func TestParamsValidate(t *testing.T) {
 }
 
 func TestCheckPolicy(t *testing.T) {
+	ctxWords := []string{"alice", "Example Corp"}
 	tests := []struct {
 		name, password string
 		want           error
@@ -321,22 +324,49 @@ func TestCheckPolicy(t *testing.T) {
 		{"common mixed case", "QwertyUI", ErrCommon},
 		{"common digits", "12345678", ErrCommon},
 		{"iloveyou", "iloveyou", ErrCommon},
+		// Deep in the breach list, far beyond any hand-written top 100.
+		{"breached", "guliyana", ErrCommon},
+		{"breached 2", "YoMomma2", ErrCommon},
 		{"common plus suffix", "password-for-twostep", nil},
-		{"comment line is not a password", "# Most common passwords of 8 or more characters, from public breach-corpus", nil},
+		// Context words (SP 800-63B §5.1.1.2: the user name, the service).
+		{"user name", "alice2024", ErrContext},
+		{"user name twice", "AliceAlice!", ErrContext},
+		{"user name, decorated", "#Alice_1990#", ErrContext},
+		{"issuer", "ExampleCorp#1", ErrContext},
+		{"issuer, spaced", "example corp 99", ErrContext},
+		{"passphrase that mentions the name", "alice likes long walks", nil},
+		{"unrelated", "violet-canyon-drift", nil},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			if got := CheckPolicy(tt.password); !errors.Is(got, tt.want) {
-				t.Errorf("CheckPolicy = %v, want %v", got, tt.want)
+			if got := CheckPolicy(tt.password, ctxWords...); !errors.Is(got, tt.want) {
+				t.Errorf("CheckPolicy(%q) = %v, want %v", tt.password, got, tt.want)
 			}
 		})
 	}
-	if n := len(common()); n < 90 {
-		t.Errorf("common list has %d entries, want about 100", n)
+	// A short context word (a two-letter user name) restricts nothing.
+	if err := CheckPolicy("al-is-here-now", "al"); err != nil {
+		t.Errorf("two-letter context word: %v", err)
 	}
-	for pw := range common() {
-		if len(pw) < minChars {
-			t.Errorf("common entry %q is shorter than the minimum; length already refuses it", pw)
+}
+
+// TestBreachedList: the embedded list is the data set it claims to be
+// (at least 100,000 entries, none shorter than the length rule allows,
+// lower-cased and sorted for the binary search).
+func TestBreachedList(t *testing.T) {
+	list := breached()
+	if n := BreachedCount(); n < 200_000 {
+		t.Fatalf("breached list has %d entries, want the 202,673 of breached/README.md", n)
+	}
+	if !slices.IsSorted(list) {
+		t.Fatal("breached list is not sorted")
+	}
+	for _, pw := range list[1:] { // list[0] is "" from the trailing newline
+		if utf8.RuneCountInString(pw) < minChars && len(pw) < minChars {
+			t.Fatalf("entry %q is shorter than the minimum; length already refuses it", pw)
+		}
+		if pw != strings.ToLower(pw) {
+			t.Fatalf("entry %q is not lower-cased", pw)
 		}
 	}
 }
@@ -349,5 +379,22 @@ func BenchmarkHashDefault(b *testing.B) {
 		if _, err := h.Hash(ctx, "correct horse battery staple"); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+// BenchmarkCheckPolicy measures the check of a new password once the list
+// is loaded (a binary search in 202,673 entries); BenchmarkBreachedLoad the
+// one-time decompression, sort and index of the list.
+func BenchmarkCheckPolicy(b *testing.B) {
+	breached()
+	for b.Loop() {
+		_ = CheckPolicy("violet-canyon-drift", "alice", "Example Corp")
+	}
+}
+
+func BenchmarkBreachedLoad(b *testing.B) {
+	b.ReportAllocs()
+	for b.Loop() {
+		_ = loadBreached()
 	}
 }
