@@ -47,13 +47,13 @@ func browserJourney(t *testing.T, s *setup) {
 	ctx := startBrowser(t)
 	b := &browserUser{t: t, ctx: ctx}
 
-	orig := s.nginx.url(appHost, "/reports/q3?view=full")
+	orig := s.front.url(appHost, "/reports/q3?view=full")
 	b.open(orig)
-	b.wantAt(s.nginx.url(loginHost, "/login"), "Sign in to Example Corp")
+	b.wantAt(s.front.url(loginHost, "/login"), "Sign in to Example Corp")
 	b.fill("username", "carol")
 	b.fill("password", password)
 	b.press(`form[action="/login"] button[type=submit]`)
-	b.wantAt(s.nginx.url(loginHost, "/verify"), "Enter your code")
+	b.wantAt(s.front.url(loginHost, "/verify"), "Enter your code")
 	b.fill("code", gen.next(t))
 	// /continue sends the browser on with a meta refresh.
 	b.pressAndArrive(`form[action="/verify"] button[type=submit]`, orig)
@@ -65,12 +65,12 @@ func browserJourney(t *testing.T, s *setup) {
 	}
 
 	// Signing out on twostep ends access to the application too.
-	b.open(s.nginx.url(loginHost, "/settings"))
-	b.wantAt(s.nginx.url(loginHost, "/settings"), "Your sign-in methods")
+	b.open(s.front.url(loginHost, "/settings"))
+	b.wantAt(s.front.url(loginHost, "/settings"), "Your sign-in methods")
 	b.press(`header form[action="/logout"] button[type=submit]`)
-	b.wantAt(s.nginx.url(loginHost, "/login"), "Sign in")
+	b.wantAt(s.front.url(loginHost, "/login"), "Sign in")
 	b.open(orig)
-	b.wantAt(s.nginx.url(loginHost, "/login"), "Sign in to Example Corp")
+	b.wantAt(s.front.url(loginHost, "/login"), "Sign in to Example Corp")
 }
 
 // startBrowser starts headless Chromium (the options of
