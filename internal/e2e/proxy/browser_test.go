@@ -39,6 +39,16 @@ func TestBrowserThroughNginxPlainHTTP(t *testing.T) {
 	browserJourney(t, newSetup(t))
 }
 
+// TestBrowserThroughCaddy is the same journey through a real Caddy over
+// plain HTTP, with docs/proxies.md's Caddyfile: there twostep itself
+// answers a browser's GET with the redirect to sign in.
+func TestBrowserThroughCaddy(t *testing.T) {
+	if _, err := os.Stat(chromiumPath); err != nil {
+		t.Skipf("headless Chromium not found at %s (apt-get install chromium): %v", chromiumPath, err)
+	}
+	browserJourney(t, newCaddySetup(t))
+}
+
 func browserJourney(t *testing.T, s *setup) {
 	s.ts.addUser(t, "carol")
 	// The authenticator app was set up earlier (JSON API); the browser
