@@ -1,17 +1,22 @@
-// Package proxy tests twostep's forward-auth (GET /api/v1/auth/auth-request and /forward-auth) behind a
-// real nginx, as docs/proxies.md tells an administrator to set it up: nginx
-// (Debian package nginx, started by the test with a configuration it
-// writes) serves twostep's pages at login.example.test and a small upstream
-// application at app.example.test, both on one loopback port, and asks
-// twostep about every request to the application with auth_request. The
-// server runs in-process through the command-line entry point (cli.RunEnv
-// "serve") on a fresh SQLite database. DNS is not needed: the HTTP client
-// dials nginx's port for every host name, and Chromium maps *.example.test
-// to 127.0.0.1. Tests that need nginx or Chromium skip with a message when
-// it is missing. The package has test files only.
+// Package proxy tests twostep's forward-auth behind the reverse proxies
+// docs/proxies.md documents, configured as that page tells an administrator
+// to: a real nginx (Debian package nginx) asking
+// GET /api/v1/auth/auth-request, a real Caddy (Debian package caddy) asking
+// GET /api/v1/auth/forward-auth, and a test double of Traefik's ForwardAuth
+// middleware (traefik_double_test.go; Traefik is not packaged for Debian).
+// Each proxy, started by the test with a configuration it writes, serves
+// twostep's pages at login.example.test and a small upstream application
+// at app.example.test on one loopback port, and asks twostep about every
+// request to the application. The server runs in-process through the
+// command-line entry point (cli.RunEnv "serve") on a fresh SQLite database.
+// DNS is not needed: the HTTP client dials the proxy's port for every host
+// name, and Chromium maps *.example.test to 127.0.0.1. Tests that need
+// nginx, Caddy or Chromium skip with a message when it is missing. The
+// package has test files only.
 package proxy
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"crypto/ecdsa"
@@ -61,6 +66,7 @@ const (
 	simpleHost  = "simple.example.test"  // protected application, nginx's plain "return 302" login redirect
 	guardedHost = "guarded.example.test" // protected application behind nginx's path guard
 	loginHost   = "login.example.test"   // twostep's pages and API
+	publicHost  = "public.example.test"  // a host whose every path is bypass: the target of host tricks
 )
 
 // accessRules are the forward-auth rules of every test here (first match
@@ -74,6 +80,7 @@ var accessRules = []string{
 	guardedHost + "/public bypass",
 	guardedHost + "/blocked deny",
 	guardedHost + "/admin two_factor admins",
+	publicHost + " bypass",
 	"*.example.test two_factor",
 }
 
@@ -179,9 +186,12 @@ func (s *twostep) addUser(t *testing.T, name string) {
 	s.cli(t, password+"\n", "user", "add", name, "--password-stdin")
 }
 
-// app is the upstream application behind nginx. It answers every request
-// with the identity headers nginx passed on, one "Name: value" per line, and
-// remembers how many requests reached it.
+// app is the upstream application behind the proxy. It answers every
+// request with the identity headers the proxy passed on, one "Name: value"
+// per line, and remembers how many requests reached it. It also lists, as
+// "Underscored: ...", any header whose name is an identity header spelt
+// with '_' for '-' (Remote_User): CGI, PHP and WSGI applications read both
+// spellings as REMOTE_USER, so such a header is a spoofed identity too.
 type app struct {
 	srv  *httptest.Server
 	hits atomic.Int64
@@ -203,6 +213,14 @@ func startApp(t *testing.T) *app {
 		for _, h := range identityHeaders {
 			fmt.Fprintf(&b, "%s: %s\n", h, html.EscapeString(strings.Join(r.Header.Values(h), "|")))
 		}
+		var under []string
+		for k, v := range r.Header {
+			if strings.Contains(k, "_") && slices.Contains(identityHeaders, http.CanonicalHeaderKey(strings.ReplaceAll(k, "_", "-"))) {
+				under = append(under, k+"="+strings.Join(v, "|"))
+			}
+		}
+		slices.Sort(under)
+		fmt.Fprintf(&b, "Underscored: %s\n", html.EscapeString(strings.Join(under, " ")))
 		b.WriteString("</pre>")
 		io.WriteString(w, b.String())
 	}))
@@ -299,11 +317,12 @@ http {
             proxy_pass http://twostep/api/v1/auth/auth-request;
             proxy_pass_request_body off;
             proxy_set_header Content-Length "";
-            proxy_set_header X-Original-URL $scheme://$http_host$request_uri;
+            proxy_set_header X-Original-URL $scheme://simple.example.test:{port}$request_uri;
+            proxy_set_header X-Original-Method $request_method;
         }
 
         location @twostep_login {
-            return 302 {scheme}://login.example.test:{port}/login?rd=$scheme://$http_host$request_uri;
+            return 302 {scheme}://login.example.test:{port}/login?rd=$scheme://simple.example.test:{port}$request_uri;
         }
     }
 }
@@ -338,6 +357,10 @@ const appServer = `    server {
         }
 
         # The check: the original URL goes to twostep, the body does not.
+        # The host is written out, never taken from the client's Host
+        # header: nginx picks this server block for "Host:
+        # {name}:1@other.example" too, and the check must be about this
+        # application, not about other.example's rules.
         location = /_twostep {
             internal;
             proxy_pass http://twostep/api/v1/auth/auth-request;
@@ -345,8 +368,14 @@ const appServer = `    server {
             proxy_set_header Connection "";
             proxy_pass_request_body off;
             proxy_set_header Content-Length "";
-            proxy_set_header X-Original-URL $scheme://$http_host$request_uri;
+            proxy_set_header X-Original-URL $scheme://{name}:{port}$request_uri;
+            proxy_set_header X-Original-Method $request_method;
             proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
+            # Defence in depth: twostep reads none of these on this endpoint.
+            proxy_set_header X-Forwarded-Host "";
+            proxy_set_header X-Forwarded-Uri "";
+            proxy_set_header X-Forwarded-Proto "";
+            proxy_set_header X-Forwarded-Method "";
         }
 
         # Sign in first: twostep builds the redirect to its login page, with
@@ -359,67 +388,100 @@ const appServer = `    server {
             proxy_set_header Connection "";
             proxy_pass_request_body off;
             proxy_set_header Content-Length "";
-            proxy_set_header X-Original-URL $scheme://$http_host$request_uri;
+            proxy_set_header X-Original-URL $scheme://{name}:{port}$request_uri;
+            proxy_set_header X-Original-Method $request_method;
             proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
+            proxy_set_header X-Forwarded-Host "";
+            proxy_set_header X-Forwarded-Uri "";
+            proxy_set_header X-Forwarded-Proto "";
+            proxy_set_header X-Forwarded-Method "";
         }
     }`
 
 // pathGuard refuses request paths that name one resource in several
-// spellings: dot segments, doubled slashes, percent-encoded unreserved
-// characters, slashes and backslashes (docs/proxies.md, "Known
-// limitation").
-const pathGuard = `        if ($request_uri ~* "^[^?]*(/\.\.?(/|\?|$)|//|%(2[def]|3[0-9]|[46][1-9a-f]|[57][0-9a]|5[cf]|7e))") { return 400; }
+// spellings or that back-ends read differently: dot segments, doubled
+// slashes, ';' path parameters (raw or %3B), percent-encoded unreserved
+// characters, '%' (%25, double encoding), slashes, backslashes and control
+// characters (docs/proxies.md, "Access rules"). twostep refuses or
+// normalises all of these itself; the guard is defence in depth.
+const pathGuard = `        if ($request_uri ~* "^[^?]*(/\.\.?(/|\?|$)|//|;|%([01]|2[5def]|3[0-9b]|[46][1-9a-f]|[57][0-9a]|5[cf]|7[ef]))") { return 400; }
 `
 
-// nginx is a running nginx.
-type nginx struct {
-	dir    string
+// frontend is the running reverse proxy of a test: nginx, Caddy or the
+// Traefik double, serving every host name on one loopback port.
+type frontend struct {
 	port   int
 	scheme string // http, or https with a certificate for *.example.test
 }
+
+// url returns the URL of path on host as a client reaches it through the
+// proxy.
+func (f frontend) url(host, path string) string {
+	return f.scheme + "://" + host + ":" + strconv.Itoa(f.port) + path
+}
+
+// addr is the proxy's address, 127.0.0.1:PORT.
+func (f frontend) addr() string { return "127.0.0.1:" + strconv.Itoa(f.port) }
 
 // startNginx writes the configuration into a fresh directory and starts
 // nginx on port in front of twostep (tsAddr) and the application
 // (appAddr), and stops it by its PID when the test ends. With cert
 // (PEM certificate and key) it serves HTTPS.
-func startNginx(t *testing.T, port int, tsAddr, appAddr string, cert *testCert) *nginx {
+func startNginx(t *testing.T, port int, tsAddr, appAddr string, cert *testCert) frontend {
 	t.Helper()
-	n := &nginx{dir: t.TempDir(), port: port, scheme: "http"}
+	dir := t.TempDir()
+	f := frontend{port: port, scheme: "http"}
 	listen, tlsLines := "127.0.0.1:"+strconv.Itoa(port), ""
 	if cert != nil {
-		n.scheme, listen = "https", listen+" ssl"
-		crt, key := filepath.Join(n.dir, "cert.pem"), filepath.Join(n.dir, "key.pem")
+		f.scheme, listen = "https", listen+" ssl"
+		crt, key := filepath.Join(dir, "cert.pem"), filepath.Join(dir, "key.pem")
 		if err := errors.Join(os.WriteFile(crt, cert.certPEM, 0o644), os.WriteFile(key, cert.keyPEM, 0o600)); err != nil {
 			t.Fatal(err)
 		}
 		tlsLines = "    ssl_certificate " + crt + ";\n    ssl_certificate_key " + key + ";\n"
 	}
-	conf := filepath.Join(n.dir, "nginx.conf")
+	conf := filepath.Join(dir, "nginx.conf")
 	server := func(name, guard string) string {
 		return strings.NewReplacer("{name}", name, "{guard}", guard).Replace(appServer)
 	}
 	text := strings.NewReplacer("{app_server}", server(appHost, ""), "{guarded_server}", server(guardedHost, pathGuard)).Replace(nginxConf)
-	text = strings.NewReplacer("{dir}", n.dir, "{listen}", listen, "{tls}", tlsLines, "{port}", strconv.Itoa(port),
-		"{scheme}", n.scheme, "{twostep}", tsAddr, "{app}", appAddr).Replace(text)
+	text = strings.NewReplacer("{dir}", dir, "{listen}", listen, "{tls}", tlsLines, "{port}", strconv.Itoa(port),
+		"{scheme}", f.scheme, "{twostep}", tsAddr, "{app}", appAddr).Replace(text)
 	if err := os.WriteFile(conf, []byte(text), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	var stderr e2etest.Log
-	cmd := exec.Command(nginxPath, "-p", n.dir, "-c", conf, "-e", filepath.Join(n.dir, "error.log"),
-		"-g", "daemon off; pid "+filepath.Join(n.dir, "nginx.pid")+";")
+	cmd := exec.Command(nginxPath, "-p", dir, "-c", conf, "-e", filepath.Join(dir, "error.log"),
+		"-g", "daemon off; pid "+filepath.Join(dir, "nginx.pid")+";")
 	cmd.Stdout, cmd.Stderr = &stderr, &stderr
+	logs := func() string {
+		b, _ := os.ReadFile(filepath.Join(dir, "error.log"))
+		s := "error log:\n" + stderr.String() + string(b)
+		if os.Getenv("TWOSTEP_TEST_NGINX_LOG") != "" { // show what nginx saw, for debugging
+			a, _ := os.ReadFile(filepath.Join(dir, "access.log"))
+			s += "\naccess log:\n" + string(a)
+		}
+		return s
+	}
+	runPeer(t, "nginx", cmd, syscall.SIGQUIT, port, logs, os.Getenv("TWOSTEP_TEST_NGINX_LOG") != "")
+	return f
+}
+
+// runPeer starts a peer program (nginx, Caddy) that is to listen on
+// 127.0.0.1:port, waits up to 10 s until it does, and stops it when the
+// test ends: stop (a graceful signal) first, SIGKILL 5 s later, both by its
+// PID. logs returns what the program wrote, shown when the test fails (or
+// always, with showLogs).
+func runPeer(t *testing.T, name string, cmd *exec.Cmd, stop os.Signal, port int, logs func() string, showLogs bool) {
+	t.Helper()
 	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL} // never outlive the test binary
 	if err := cmd.Start(); err != nil {
-		t.Fatalf("start nginx: %v", err)
+		t.Fatalf("start %s: %v", name, err)
 	}
 	done := make(chan struct{})
 	go func() { cmd.Wait(); close(done) }()
-	errLog := func() string {
-		b, _ := os.ReadFile(filepath.Join(n.dir, "error.log"))
-		return stderr.String() + string(b)
-	}
 	t.Cleanup(func() {
-		cmd.Process.Signal(syscall.SIGQUIT) // graceful: finish open requests
+		cmd.Process.Signal(stop)
 		select {
 		case <-done:
 		case <-time.After(5 * time.Second):
@@ -427,15 +489,11 @@ func startNginx(t *testing.T, port int, tsAddr, appAddr string, cert *testCert) 
 			select {
 			case <-done:
 			case <-time.After(5 * time.Second):
-				t.Errorf("nginx (pid %d) did not exit after SIGKILL", cmd.Process.Pid)
+				t.Errorf("%s (pid %d) did not exit after SIGKILL", name, cmd.Process.Pid)
 			}
 		}
-		if t.Failed() {
-			t.Logf("nginx error log:\n%s", errLog())
-		}
-		if os.Getenv("TWOSTEP_TEST_NGINX_LOG") != "" { // show what nginx saw, for debugging
-			b, _ := os.ReadFile(filepath.Join(n.dir, "access.log"))
-			t.Logf("access log:\n%s\nerror log:\n%s", b, errLog())
+		if t.Failed() || showLogs {
+			t.Logf("%s (pid %d) %s", name, cmd.Process.Pid, logs())
 		}
 	})
 	deadline := time.Now().Add(10 * time.Second)
@@ -443,16 +501,16 @@ func startNginx(t *testing.T, port int, tsAddr, appAddr string, cert *testCert) 
 		select {
 		case <-done:
 			// Another process can take the port between freePort and
-			// nginx binding it; the log then says "Address already in use".
-			t.Fatalf("nginx exited during start-up (%v):\n%s", cmd.ProcessState, errLog())
+			// the peer binding it; the log then says "address already in use".
+			t.Fatalf("%s exited during start-up (%v): %s", name, cmd.ProcessState, logs())
 		default:
 		}
-		if c, err := net.DialTimeout("tcp", fmt.Sprintf("127.0.0.1:%d", n.port), 200*time.Millisecond); err == nil {
+		if c, err := net.DialTimeout("tcp", fmt.Sprintf("127.0.0.1:%d", port), 200*time.Millisecond); err == nil {
 			c.Close()
-			return n
+			return
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("nginx did not listen on port %d within 10 s:\n%s", n.port, errLog())
+			t.Fatalf("%s did not listen on port %d within 10 s: %s", name, port, logs())
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
@@ -469,22 +527,21 @@ func freePort(t *testing.T) int {
 	return ln.Addr().(*net.TCPAddr).Port
 }
 
-// url returns the URL of path on host as a client reaches it through nginx.
-func (n *nginx) url(host, path string) string {
-	return n.scheme + "://" + host + ":" + strconv.Itoa(n.port) + path
-}
-
-// setup is what every nginx test needs: twostep behind nginx at
+// setup is what every test here needs: twostep behind the proxy at
 // login.example.test with a session cookie for all of example.test, the
-// application, and nginx in front of both.
+// application, and the proxy in front of both.
 type setup struct {
 	ts    *twostep
 	app   *app
-	nginx *nginx
+	front frontend
 	cert  *testCert // nil for plain HTTP
 }
 
-// newSetup is the plain-HTTP set-up: cookies without Secure
+// startProxy starts a proxy on port in front of twostep (tsAddr) and the
+// application (appAddr).
+type startProxy func(t *testing.T, port int, tsAddr, appAddr string) frontend
+
+// newSetup is nginx over plain HTTP: cookies without Secure
 // (insecure_dev_cookies), as in a development network.
 func newSetup(t *testing.T) *setup { return newSetupScheme(t, false) }
 
@@ -498,13 +555,24 @@ func newSetupScheme(t *testing.T, https bool) *setup {
 	if _, err := os.Stat(nginxPath); err != nil {
 		t.Skipf("nginx not found at %s (apt-get install nginx): %v", nginxPath, err)
 	}
-	// nginx's port must be known before twostep starts (public_url), and
-	// twostep's before nginx's configuration is written.
-	port := freePort(t)
 	var cert *testCert
-	settings := []string{"TWOSTEP_COOKIE_DOMAIN=example.test", "TWOSTEP_TRUSTED_PROXIES=127.0.0.1"}
 	if https {
 		cert = newTestCert(t)
+	}
+	return newSetupWith(t, cert, func(t *testing.T, port int, tsAddr, appAddr string) frontend {
+		return startNginx(t, port, tsAddr, appAddr, cert)
+	})
+}
+
+// newSetupWith starts twostep, the application and, with start, the proxy.
+// The proxy's port must be known before twostep starts (public_url), and
+// twostep's before the proxy's configuration is written. With cert the
+// proxy serves HTTPS (start must use cert).
+func newSetupWith(t *testing.T, cert *testCert, start startProxy) *setup {
+	t.Helper()
+	port := freePort(t)
+	settings := []string{"TWOSTEP_COOKIE_DOMAIN=example.test", "TWOSTEP_TRUSTED_PROXIES=127.0.0.1"}
+	if cert != nil {
 		settings = append(settings, "TWOSTEP_PUBLIC_URL=https://"+loginHost+":"+strconv.Itoa(port))
 	} else {
 		settings = append(settings, "TWOSTEP_PUBLIC_URL=http://"+loginHost+":"+strconv.Itoa(port),
@@ -512,8 +580,8 @@ func newSetupScheme(t *testing.T, https bool) *setup {
 	}
 	ts := startTwostep(t, settings...)
 	a := startApp(t)
-	n := startNginx(t, port, ts.addr, strings.TrimPrefix(a.srv.URL, "http://"), cert)
-	return &setup{ts: ts, app: a, nginx: n, cert: cert}
+	f := start(t, port, ts.addr, strings.TrimPrefix(a.srv.URL, "http://"))
+	return &setup{ts: ts, app: a, front: f, cert: cert}
 }
 
 // testCert is a self-signed certificate for example.test and
@@ -562,7 +630,7 @@ func newTestCert(t *testing.T) *testCert {
 }
 
 // client is a browser-like HTTP client that reaches every host through
-// nginx: it dials nginx's port whatever the URL's host says, does not follow
+// the proxy: it dials the proxy's port whatever the URL's host says, does not follow
 // redirects (the tests check each), and keeps cookies when it has a jar.
 type client struct {
 	t    *testing.T
@@ -572,7 +640,7 @@ type client struct {
 
 func (s *setup) client(t *testing.T, withJar bool) *client {
 	t.Helper()
-	addr := "127.0.0.1:" + strconv.Itoa(s.nginx.port)
+	addr := s.front.addr()
 	tr := &http.Transport{
 		Proxy: nil,
 		DialContext: func(ctx context.Context, network, _ string) (net.Conn, error) {
@@ -696,6 +764,41 @@ func (c *client) get(rawURL string, opts ...reqOpt) response {
 	return c.do("GET", rawURL, nil, opts...)
 }
 
+// raw sends one request to the proxy exactly as written, over a new
+// connection: "METHOD target HTTP/1.1", then "Host: host" (no Host line when
+// host is ""), the header lines and "Connection: close". It is how the tests
+// send what http.Client refuses or rewrites: a raw '#', a Host with
+// user-info, a header twice, a target starting with "//". status is 0 when
+// the proxy closed the connection without an answer.
+func (s *setup) raw(t *testing.T, method, target, host string, header ...string) response {
+	t.Helper()
+	conn, err := net.DialTimeout("tcp", s.front.addr(), 5*time.Second)
+	if err != nil {
+		t.Fatalf("dial %s: %v", s.front.addr(), err)
+	}
+	defer conn.Close()
+	conn.SetDeadline(time.Now().Add(20 * time.Second))
+	var b strings.Builder
+	fmt.Fprintf(&b, "%s %s HTTP/1.1\r\n", method, target)
+	if host != "" {
+		fmt.Fprintf(&b, "Host: %s\r\n", host)
+	}
+	for _, h := range header {
+		b.WriteString(h + "\r\n")
+	}
+	b.WriteString("Connection: close\r\n\r\n")
+	if _, err := io.WriteString(conn, b.String()); err != nil {
+		t.Fatalf("write %q: %v", target, err)
+	}
+	res, err := http.ReadResponse(bufio.NewReader(conn), nil)
+	if err != nil {
+		return response{body: "no answer: " + err.Error()}
+	}
+	defer res.Body.Close()
+	body, _ := io.ReadAll(io.LimitReader(res.Body, 1<<20))
+	return response{status: res.StatusCode, header: res.Header, body: string(body)}
+}
+
 // sessionCookie returns the session cookie the jar would send to rawURL.
 func (c *client) sessionCookie(rawURL string) string {
 	c.t.Helper()
@@ -766,16 +869,28 @@ func totpCode(secret []byte, step int64) string {
 	return fmt.Sprintf("%06d", v%1_000_000)
 }
 
-// enrol signs name in through the JSON API (through nginx, with the cookie
+// enrol signs name in through the JSON API (through the proxy, with the cookie
 // in c's jar), sets up an authenticator app and confirms it; the jar ends
 // with the aal2 session. It returns the code generator.
 func (s *setup) enrol(t *testing.T, c *client, name string) *totpGen {
 	t.Helper()
-	api := func(p string) string { return s.nginx.url(loginHost, "/api/v1"+p) }
+	api := func(p string) string { return s.front.url(loginHost, "/api/v1"+p) }
 	c.do("POST", api("/login"), map[string]string{"username": name, "password": password}).want(t, 200, "login "+name)
 	c.do("POST", api("/setup/plan"), map[string]any{"methods": []string{"totp"}}).want(t, 200, "plan")
 	st := c.do("POST", api("/setup/totp"), map[string]any{}).want(t, 200, "setup totp")
 	gen := newTOTPGen(t, st.str(t, "secret"))
 	c.do("POST", api("/setup/totp/confirm"), map[string]string{"code": gen.next(t)}).want(t, 200, "confirm")
 	return gen
+}
+
+// signInAlice adds alice (e-mail, group staff), signs her in with a
+// password and an authenticator app through the proxy, and returns her
+// aal2 session token.
+func (s *setup) signInAlice(t *testing.T) string {
+	t.Helper()
+	s.ts.addUser(t, "alice")
+	s.ts.cli(t, "", "user", "set", "alice", "--email", "alice@example.test", "--groups", "staff")
+	c := s.client(t, true)
+	s.enrol(t, c, "alice")
+	return c.sessionCookie(s.front.url(appHost, "/"))
 }

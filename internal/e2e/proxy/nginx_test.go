@@ -19,7 +19,7 @@ func TestNginxForwardAuth(t *testing.T) {
 	s := newSetup(t)
 	s.ts.addUser(t, "alice")
 	s.ts.cli(t, "", "user", "set", "alice", "--email", "alice@example.test", "--groups", "staff,ops")
-	appURL := func(p string) string { return s.nginx.url(appHost, p) }
+	appURL := func(p string) string { return s.front.url(appHost, p) }
 
 	anon := s.client(t, false)
 	c := s.client(t, true) // alice's browser
@@ -34,7 +34,7 @@ func TestNginxForwardAuth(t *testing.T) {
 		t.Fatal(err)
 	}
 	if login.Host != loginHost+":"+portOf(s) || login.Path != "/login" {
-		t.Fatalf("redirect to %s, want the login page at %s", login, s.nginx.url(loginHost, "/login"))
+		t.Fatalf("redirect to %s, want the login page at %s", login, s.front.url(loginHost, "/login"))
 	}
 	rd := login.Query().Get("rd")
 	if rd != orig {
@@ -51,7 +51,7 @@ func TestNginxForwardAuth(t *testing.T) {
 
 	// 2. Password (JSON API through nginx): an aal1 session, cookie for
 	// example.test.
-	api := func(p string) string { return s.nginx.url(loginHost, "/api/v1"+p) }
+	api := func(p string) string { return s.front.url(loginHost, "/api/v1"+p) }
 	c.do("POST", api("/login"), map[string]string{"username": "alice", "password": password}).want(t, http.StatusOK, "login")
 	aal1 := c.sessionCookie(appURL("/"))
 	if aal1 == "" {
@@ -127,13 +127,13 @@ func TestNginxForwardAuth(t *testing.T) {
 	t.Run("host no rule names", func(t *testing.T) {
 		// access.default_policy is deny here; nginx's catch-all server answers
 		// hosts it does not know with 421 before any check.
-		c.get(s.nginx.url("other.test", "/")).want(t, http.StatusMisdirectedRequest, "unknown host")
+		c.get(s.front.url("other.test", "/")).want(t, http.StatusMisdirectedRequest, "unknown host")
 	})
 
 	t.Run("methods other than GET", func(t *testing.T) {
 		// The check ignores the body and the redirect is built with GET.
 		res := anon.do("POST", appURL("/page"), url.Values{"a": {"1"}}).want(t, http.StatusFound, "unauthenticated POST")
-		if !strings.HasPrefix(res.location(t), s.nginx.url(loginHost, "/login?rd=")) {
+		if !strings.HasPrefix(res.location(t), s.front.url(loginHost, "/login?rd=")) {
 			t.Errorf("POST redirect to %q", res.location(t))
 		}
 		res = c.do("POST", appURL("/page"), url.Values{"a": {"1"}}).want(t, http.StatusOK, "signed-in POST")
@@ -145,16 +145,16 @@ func TestNginxForwardAuth(t *testing.T) {
 	t.Run("nginx's own return 302", func(t *testing.T) {
 		// The shortest configuration: nginx writes the login URL itself, with
 		// rd not percent-encoded; a simple path survives.
-		u := s.nginx.url(simpleHost, "/simple/page")
+		u := s.front.url(simpleHost, "/simple/page")
 		loc := anon.get(u).want(t, http.StatusFound, "unauthenticated GET").location(t)
-		if want := s.nginx.url(loginHost, "/login?rd="+u); loc != want {
+		if want := s.front.url(loginHost, "/login?rd="+u); loc != want {
 			t.Errorf("Location = %q, want %q", loc, want)
 		}
 		if m := seen(c.get(u).want(t, http.StatusOK, "signed-in GET").body); m["Remote-User"] != "alice" {
 			t.Errorf("application saw Remote-User %q, want alice", m["Remote-User"])
 		}
 		// The login page accepts that rd (a host the rules cover).
-		page := c.get(s.nginx.url(loginHost, "/login?rd="+u)).want(t, http.StatusSeeOther, "login page when signed in")
+		page := c.get(s.front.url(loginHost, "/login?rd="+u)).want(t, http.StatusSeeOther, "login page when signed in")
 		if page.location(t) != u {
 			t.Errorf("signed-in login page sends to %q, want %q", page.location(t), u)
 		}
@@ -222,24 +222,29 @@ func TestNginxForwardAuth(t *testing.T) {
 
 // portOf returns nginx's port as text.
 func portOf(s *setup) string {
-	u, _ := url.Parse(s.nginx.url(appHost, "/"))
+	u, _ := url.Parse(s.front.url(appHost, "/"))
 	return u.Port()
 }
 
 // TestNginxPathTricks sends paths that name a deny or group-only resource
-// in another spelling: dot segments, percent-encoding, doubled slashes.
-// nginx passes the path to the application as the client wrote it
-// (proxy_pass without a URI), and applications commonly resolve such
-// spellings to the resource itself, so twostep must apply the rule of the
-// normalised path (or refuse): none of these may reach the application.
-// Behind the path guard that docs/proxies.md recommends, nginx refuses them
-// itself and ordinary requests still pass.
+// in another spelling: dot segments, ';' path parameters, percent-encoding
+// (double encoding too), doubled slashes; and a Host with user-info. nginx
+// passes the path to the application as the client wrote it (proxy_pass
+// without a URI), and applications commonly resolve such spellings to the
+// resource itself (Tomcat and Spring read /public/..;/blocked as /blocked),
+// so twostep must apply the rule of the normalised path or refuse: none of
+// these may reach the application, with or without the path guard that
+// docs/proxies.md offers as defence in depth. Behind the guard nginx
+// refuses them itself and ordinary requests still pass. Requests are
+// written byte for byte (setup.raw): http.Client would turn "//blocked"
+// into an absolute URL naming the host "blocked".
 func TestNginxPathTricks(t *testing.T) {
 	s := newSetup(t)
 	s.ts.addUser(t, "alice")
 	alice := s.client(t, true)
 	s.enrol(t, alice, "alice")
-	anon := s.client(t, false)
+	tok := alice.sessionCookie(s.front.url(appHost, "/"))
+	port := portOf(s)
 	tricks := []string{
 		"/public/../blocked",
 		"/public/%2e%2e/blocked",
@@ -254,15 +259,17 @@ func TestNginxPathTricks(t *testing.T) {
 		"//blocked",
 		"/x/../blocked",
 		"/x/..%5Cblocked",
+		"/public/..;/blocked",
+		"/public/..;/admin/",
+		"/blocked;jsessionid=0123",
+		"/public/%252e%252e/blocked",
+		"/public/%252e%252e/admin/",
+		"/public/%2e%2e%3b/admin",
 	}
 	who := []struct {
-		name string
-		c    *client
-	}{{"anonymous", anon}, {"alice", alice}}
-	// get sends path exactly as written.
-	get := func(c *client, host, path string) response {
-		return c.do("GET", s.nginx.url(host, "/"), nil, func(r *http.Request) { r.URL.Opaque = path })
-	}
+		name   string
+		cookie []string
+	}{{"anonymous", nil}, {"alice", []string{"Cookie: twostep_session=" + tok}}}
 	noneReach := func(t *testing.T, host string, skip map[string]string) {
 		for _, p := range tricks {
 			for _, w := range who {
@@ -270,7 +277,7 @@ func TestNginxPathTricks(t *testing.T) {
 					continue
 				}
 				before := s.app.hits.Load()
-				res := get(w.c, host, p)
+				res := s.raw(t, "GET", p, host+":"+port, w.cookie...)
 				if s.app.hits.Load() != before {
 					t.Errorf("%s: GET %s reached the application (status %d, it saw %q)", w.name, p, res.status, seen(res.body)["Path"])
 				}
@@ -282,20 +289,21 @@ func TestNginxPathTricks(t *testing.T) {
 		noneReach(t, guardedHost, nil)
 		// Ordinary requests are untouched by the guard.
 		for _, tc := range []struct {
-			c      *client
+			cookie []string
 			path   string
 			status int
 		}{
-			{alice, "/page", http.StatusOK},
-			{alice, "/page?next=https://example.test//a/../b&q=%2F", http.StatusOK},
-			{alice, "/a%20file.txt", http.StatusOK},
-			{alice, "/.well-known/security.txt", http.StatusOK},
-			{anon, "/public/x", http.StatusOK},
-			{anon, "/page", http.StatusFound},
-			{alice, "/blocked", http.StatusForbidden},
-			{alice, "/admin", http.StatusForbidden},
+			{who[1].cookie, "/page", http.StatusOK},
+			{who[1].cookie, "/page?next=https://example.test//a/../b;c&q=%2F%25", http.StatusOK},
+			{who[1].cookie, "/a%20file.txt", http.StatusOK},
+			{who[1].cookie, "/caf%C3%A9", http.StatusOK},
+			{who[1].cookie, "/.well-known/security.txt", http.StatusOK},
+			{nil, "/public/x", http.StatusOK},
+			{nil, "/page", http.StatusFound},
+			{who[1].cookie, "/blocked", http.StatusForbidden},
+			{who[1].cookie, "/admin", http.StatusForbidden},
 		} {
-			if res := get(tc.c, guardedHost, tc.path); res.status != tc.status {
+			if res := s.raw(t, "GET", tc.path, guardedHost+":"+port, tc.cookie...); res.status != tc.status {
 				t.Errorf("GET %s: status %d, want %d", tc.path, res.status, tc.status)
 			}
 		}
@@ -305,5 +313,27 @@ func TestNginxPathTricks(t *testing.T) {
 		// /public/.. is "/", which alice (aal2) may see; for anonymous it
 		// is refused like every other spelling.
 		noneReach(t, appHost, map[string]string{"/public/..": "alice"})
+		// nginx routes this Host to the application's server block. When
+		// the configuration built X-Original-URL from $http_host and twostep
+		// read the URL's host with url.Parse, it sent the check to
+		// public.example.test's bypass rule. Now the configuration names the
+		// host itself, and twostep refuses a host with user-info anyway.
+		for _, w := range who {
+			before := s.app.hits.Load()
+			res := s.raw(t, "GET", "/admin", appHost+":"+port+"@"+publicHost, w.cookie...)
+			if s.app.hits.Load() != before {
+				t.Errorf("%s: Host with user-info reached the application (status %d)", w.name, res.status)
+			}
+		}
 	})
+}
+
+// TestNginxAttackCorpus sends the attack corpus (corpus_test.go) through
+// nginx to the application without the path guard: header injection, path
+// tricks and Host tricks never reach it, and a client's own identity
+// headers never arrive beside twostep's (nginx also drops headers with
+// underscores, its default).
+func TestNginxAttackCorpus(t *testing.T) {
+	s := newSetup(t)
+	runCorpus(t, s, s.signInAlice(t), proxyTraits{})
 }

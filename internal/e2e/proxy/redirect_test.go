@@ -77,7 +77,7 @@ func TestOpenRedirect(t *testing.T) {
 		s.ts.addUser(t, user)
 		gen := s.enrol(t, s.client(t, true), user)
 		b := s.client(t, true) // a fresh browser
-		page := func(path string) string { return s.nginx.url(loginHost, path) }
+		page := func(path string) string { return s.front.url(loginHost, path) }
 		q := url.QueryEscape(rd)
 		kept := ""
 		if want != "/settings" {
