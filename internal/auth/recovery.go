@@ -12,10 +12,10 @@ import (
 // RecoveryCodeCount is how many recovery codes a user gets (SPEC §1).
 const RecoveryCodeCount = 10
 
-// newRecoveryCodes replaces the user's recovery codes with fresh ones and
-// returns them; only keyed hashes (HMAC-SHA256 under the key file) are
-// stored, so the database alone cannot be brute-forced for them.
-func (s *Service) newRecoveryCodes(ctx context.Context, c Client, u model.User) ([]string, error) {
+// recoveryCodeSet makes a fresh set of recovery codes for u: the codes to
+// show, and the rows to store. Only keyed hashes (HMAC-SHA256 under the key
+// file) are stored, so the database alone cannot be brute-forced for them.
+func (s *Service) recoveryCodeSet(u model.User) ([]string, []model.RecoveryCode, error) {
 	keyID, now := s.Keys.PrimaryID(), s.Now()
 	codes := make([]string, RecoveryCodeCount)
 	rows := make([]model.RecoveryCode, RecoveryCodeCount)
@@ -24,9 +24,19 @@ func (s *Service) newRecoveryCodes(ctx context.Context, c Client, u model.User) 
 		norm, _ := token.NormalizeRecoveryCode(codes[i])
 		mac, err := s.Keys.MAC(keyID, "recovery", []byte(norm))
 		if err != nil {
-			return nil, fmt.Errorf("recovery code mac: %w", err)
+			return nil, nil, fmt.Errorf("recovery code mac: %w", err)
 		}
 		rows[i] = model.RecoveryCode{ID: token.NewID(), UserID: u.ID, KeyID: keyID, CodeHash: mac, CreatedAt: now}
+	}
+	return codes, rows, nil
+}
+
+// newRecoveryCodes replaces the user's recovery codes with fresh ones and
+// returns them.
+func (s *Service) newRecoveryCodes(ctx context.Context, c Client, u model.User) ([]string, error) {
+	codes, rows, err := s.recoveryCodeSet(u)
+	if err != nil {
+		return nil, err
 	}
 	if err := s.Store.ReplaceRecoveryCodes(ctx, u.ID, rows); err != nil {
 		return nil, fmt.Errorf("store recovery codes: %w", err)

@@ -163,26 +163,43 @@ func (s *Service) ConfirmTOTP(ctx context.Context, c Client, cur Current, factor
 	if !ok {
 		return ConfirmResult{}, a.fail(ctx, ErrInvalidCode)
 	}
-	if err := s.Store.ActivateFactor(ctx, cur.User.ID, f.ID, s.Now()); err != nil {
-		if errors.Is(err, model.ErrNotFound) {
-			return ConfirmResult{}, ErrNotFound // confirmed by a parallel request
-		}
-		return ConfirmResult{}, fmt.Errorf("activate: %w", err)
+	codes, err := s.activate(ctx, cur.User, f, len(active) == 0)
+	if err != nil {
+		return ConfirmResult{}, err
 	}
-	return s.finishSetup(ctx, c, &cur, f, "totp", len(active) == 0, a)
+	return s.finishSetup(ctx, c, &cur, f, "totp", codes, a)
 }
 
-// finishSetup runs after a factor became active: recovery codes on the first
-// factor, the plan moves on, the session rotates to aal2 (which ends the
-// attempt a and the user's run of failures).
-func (s *Service) finishSetup(ctx context.Context, c Client, cur *Current, f model.Factor, step string, first bool, a *attempt) (ConfirmResult, error) {
-	s.record(ctx, c, audit.FactorAdded, cur.User.ID, cur.User.Username, map[string]string{"factor_id": f.ID, "type": string(f.Type)})
+// activate makes the pending factor f active. The user's first factor
+// also gets the recovery codes, in the same transaction: a crash between
+// two separate writes would leave an active factor without recovery codes,
+// whose owner has no way back in after losing the device. It returns the
+// codes to show (nil unless first).
+func (s *Service) activate(ctx context.Context, u model.User, f model.Factor, first bool) ([]string, error) {
 	var codes []string
+	var rows []model.RecoveryCode
 	if first {
 		var err error
-		if codes, err = s.newRecoveryCodes(ctx, c, cur.User); err != nil {
-			return ConfirmResult{}, err
+		if codes, rows, err = s.recoveryCodeSet(u); err != nil {
+			return nil, err
 		}
+	}
+	if err := s.Store.ActivateFactor(ctx, u.ID, f.ID, s.Now(), rows); err != nil {
+		if errors.Is(err, model.ErrNotFound) {
+			return nil, ErrNotFound // confirmed by a parallel request
+		}
+		return nil, fmt.Errorf("activate: %w", err)
+	}
+	return codes, nil
+}
+
+// finishSetup runs after a factor became active (with codes, the recovery
+// codes issued with it): the plan moves on, the session rotates to aal2
+// (which ends the attempt a and the user's run of failures).
+func (s *Service) finishSetup(ctx context.Context, c Client, cur *Current, f model.Factor, step string, codes []string, a *attempt) (ConfirmResult, error) {
+	s.record(ctx, c, audit.FactorAdded, cur.User.ID, cur.User.Username, map[string]string{"factor_id": f.ID, "type": string(f.Type)})
+	if codes != nil {
+		s.record(ctx, c, audit.RecoveryCodesNew, cur.User.ID, cur.User.Username, nil)
 	}
 	plan := planAfter(cur.Session.Plan, step)
 	tok, err := s.elevate(ctx, cur, plan, store.Rotation{})

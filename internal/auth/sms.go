@@ -173,13 +173,11 @@ func (s *Service) ConfirmSMS(ctx context.Context, c Client, cur Current, code st
 	if err := s.checkSMS(ctx, f, code); err != nil {
 		return ConfirmResult{}, a.fail(ctx, err)
 	}
-	if err := s.Store.ActivateFactor(ctx, cur.User.ID, f.ID, s.Now()); err != nil {
-		if errors.Is(err, model.ErrNotFound) {
-			return ConfirmResult{}, ErrNotFound
-		}
-		return ConfirmResult{}, fmt.Errorf("activate: %w", err)
+	codes, err := s.activate(ctx, cur.User, f, len(active) == 0)
+	if err != nil {
+		return ConfirmResult{}, err
 	}
-	return s.finishSetup(ctx, c, &cur, f, "sms", len(active) == 0, a)
+	return s.finishSetup(ctx, c, &cur, f, "sms", codes, a)
 }
 
 // ChallengeSMS texts a sign-in code to one of the user's phones: factorID,

@@ -58,10 +58,23 @@ func (s *Store) Factor(ctx context.Context, userID, id string) (model.Factor, er
 // ActivateFactor marks a pending factor active. It returns model.ErrNotFound
 // when the factor does not exist or is already active, so two parallel
 // confirmations cannot both activate it.
-func (s *Store) ActivateFactor(ctx context.Context, userID, id string, now time.Time) error {
-	return one(s.w.ExecContext(ctx, `UPDATE factors SET status = $1, last_used_at = $2
-		WHERE user_id = $3 AND id = $4 AND status = $5`,
-		model.FactorActive, ms(now), userID, id, model.FactorPending))
+//
+// codes not nil (a user's first factor) replaces the user's recovery codes
+// in the same transaction: a factor is never active without the codes its
+// set-up issues, even when the process dies between the two writes.
+func (s *Store) ActivateFactor(ctx context.Context, userID, id string, now time.Time, codes []model.RecoveryCode) error {
+	const activate = `UPDATE factors SET status = $1, last_used_at = $2
+		WHERE user_id = $3 AND id = $4 AND status = $5`
+	args := []any{model.FactorActive, ms(now), userID, id, model.FactorPending}
+	if codes == nil {
+		return one(s.w.ExecContext(ctx, activate, args...))
+	}
+	return s.tx(ctx, func(tx *sql.Tx) error {
+		if err := one(tx.ExecContext(ctx, activate, args...)); err != nil {
+			return err
+		}
+		return replaceRecoveryCodes(ctx, tx, userID, codes)
+	})
 }
 
 // TouchFactor records that a factor was just used.

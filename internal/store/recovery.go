@@ -11,18 +11,21 @@ import (
 // ReplaceRecoveryCodes deletes the user's recovery codes and stores codes in
 // one transaction, so the old set dies exactly when the new one exists.
 func (s *Store) ReplaceRecoveryCodes(ctx context.Context, userID string, codes []model.RecoveryCode) error {
-	return s.tx(ctx, func(tx *sql.Tx) error {
-		if _, err := tx.ExecContext(ctx, `DELETE FROM recovery_codes WHERE user_id = $1`, userID); err != nil {
+	return s.tx(ctx, func(tx *sql.Tx) error { return replaceRecoveryCodes(ctx, tx, userID, codes) })
+}
+
+// replaceRecoveryCodes is ReplaceRecoveryCodes inside the caller's transaction.
+func replaceRecoveryCodes(ctx context.Context, tx *sql.Tx, userID string, codes []model.RecoveryCode) error {
+	if _, err := tx.ExecContext(ctx, `DELETE FROM recovery_codes WHERE user_id = $1`, userID); err != nil {
+		return err
+	}
+	for _, c := range codes {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO recovery_codes (id, user_id, key_id, code_hash, created_at, used_at)
+			VALUES ($1, $2, $3, $4, $5, 0)`, c.ID, userID, c.KeyID, c.CodeHash, ms(c.CreatedAt)); err != nil {
 			return err
 		}
-		for _, c := range codes {
-			if _, err := tx.ExecContext(ctx, `INSERT INTO recovery_codes (id, user_id, key_id, code_hash, created_at, used_at)
-				VALUES ($1, $2, $3, $4, $5, 0)`, c.ID, userID, c.KeyID, c.CodeHash, ms(c.CreatedAt)); err != nil {
-				return err
-			}
-		}
-		return nil
-	})
+	}
+	return nil
 }
 
 // UnusedRecoveryCodes returns the user's recovery codes not yet used.

@@ -39,6 +39,16 @@ func (l *Log) String() string {
 
 var listeningRE = regexp.MustCompile(`msg="twostep listening" addr=(127\.0\.0\.1:\d+)`)
 
+// ListenAddr returns the address of the first start-up line ("twostep
+// listening") in log, or "" while there is none: for tests that run the
+// built binary as a child process and read its output.
+func ListenAddr(log string) string {
+	if m := listeningRE.FindStringSubmatch(log); m != nil {
+		return m[1]
+	}
+	return ""
+}
+
 // Serve starts `twostep serve` with env (which should set
 // TWOSTEP_LISTEN=127.0.0.1:0), writing to log, and waits up to 10 s for
 // its start-up line. Several servers may share one log: only what is

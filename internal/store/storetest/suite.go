@@ -28,6 +28,7 @@ func Run(t *testing.T, newStore func(testing.TB) *store.Store) {
 		{"MFAAttempts", testMFAAttempts},
 		{"Factors", testFactors},
 		{"LastFactor", testLastFactor},
+		{"ActivateWithCodes", testActivateWithCodes},
 		{"Sessions", testSessions},
 		{"RecoveryCodes", testRecoveryCodes},
 		{"Invites", testInvites},
@@ -250,7 +251,7 @@ func testFactors(t *testing.T, s *store.Store) {
 	if err := s.SetPreferred(ctx, u.ID, "f1"); !errors.Is(err, model.ErrNotFound) {
 		t.Fatalf("pending factor made preferred: %v", err)
 	}
-	won := parallel(10, func(int) error { return s.ActivateFactor(ctx, u.ID, "f1", t0.Add(time.Minute)) })
+	won := parallel(10, func(int) error { return s.ActivateFactor(ctx, u.ID, "f1", t0.Add(time.Minute), nil) })
 	if won != 1 {
 		t.Fatalf("parallel ActivateFactor winners = %d, want 1", won)
 	}
@@ -277,6 +278,70 @@ func testFactors(t *testing.T, s *store.Store) {
 	}
 	if err := s.DeleteFactor(ctx, u.ID, "f2"); !errors.Is(err, model.ErrNotFound) {
 		t.Fatalf("second delete: %v", err)
+	}
+}
+
+// testActivateWithCodes: a first factor's activation and its recovery
+// codes are one transaction, so either both happen or neither does
+// (TestKillUnderLoad found users with an active factor and no recovery
+// codes after a SIGKILL between two separate writes).
+func testActivateWithCodes(t *testing.T, s *store.Store) {
+	codes := func(prefix string, ids ...string) []model.RecoveryCode {
+		var cs []model.RecoveryCode
+		for i, id := range ids {
+			cs = append(cs, model.RecoveryCode{ID: prefix + id, KeyID: "k", CodeHash: []byte{byte(i)}, CreatedAt: t0})
+		}
+		return cs
+	}
+	tests := []struct {
+		name       string
+		status     model.FactorStatus // the factor before
+		codes      []string           // IDs of the new codes; nil: none
+		wantErr    string             // "": success; "not found": model.ErrNotFound; "any": some error
+		wantStatus model.FactorStatus
+		wantCodes  string // the user's unused codes afterwards: "old" or "new"
+	}{
+		{"first factor with its codes", model.FactorPending, []string{"n1", "n2"}, "", model.FactorActive, "new"},
+		{"further factor, codes untouched", model.FactorPending, nil, "", model.FactorActive, "old"},
+		{"codes fail to store: factor stays pending", model.FactorPending, []string{"n1", "n1"}, "any", model.FactorPending, "old"},
+		{"already active: codes untouched", model.FactorActive, []string{"n1", "n2"}, "not found", model.FactorActive, "old"},
+	}
+	for i, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			u := mkUser(t, s, fmt.Sprintf("user%d", i))
+			p := fmt.Sprintf("c%d-", i)
+			if err := s.ReplaceRecoveryCodes(ctx, u.ID, codes(p, "o1", "o2", "o3")); err != nil {
+				t.Fatal(err)
+			}
+			fid := p + "f"
+			mkFactor(t, s, u, fid, tc.status)
+			var nc []model.RecoveryCode
+			if tc.codes != nil {
+				nc = codes(p, tc.codes...)
+			}
+			err := s.ActivateFactor(ctx, u.ID, fid, t0.Add(time.Minute), nc)
+			switch {
+			case tc.wantErr == "" && err != nil,
+				tc.wantErr == "not found" && !errors.Is(err, model.ErrNotFound),
+				tc.wantErr == "any" && err == nil:
+				t.Fatalf("ActivateFactor: err = %v, want %q (\"\": none)", err, tc.wantErr)
+			}
+			if f, err := s.Factor(ctx, u.ID, fid); err != nil || f.Status != tc.wantStatus {
+				t.Errorf("factor status %q (%v), want %q", f.Status, err, tc.wantStatus)
+			}
+			left, err := s.UnusedRecoveryCodes(ctx, u.ID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var ids []string
+			for _, c := range left {
+				ids = append(ids, strings.TrimPrefix(c.ID, p))
+			}
+			want := map[string]string{"old": "o1,o2,o3", "new": strings.Join(tc.codes, ",")}[tc.wantCodes]
+			if got := strings.Join(ids, ","); got != want {
+				t.Errorf("unused recovery codes %s, want the %s set %s", got, tc.wantCodes, want)
+			}
+		})
 	}
 }
 
