@@ -33,7 +33,7 @@ var allowed = map[string][]string{
 	"config":                  {},
 	"store":                   {"model"},
 	"store/storetest":         {"model", "store"},
-	"audit":                   {"model", "store"},
+	"audit":                   {"keyring", "model", "store"},
 	"phone":                   {},
 	"sms":                     {},
 	"sms/kanneltest":          {},

@@ -7,11 +7,16 @@ package audit
 import (
 	"bytes"
 	"context"
+	"crypto/hmac"
+	"encoding/binary"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"time"
 
+	"github.com/twostep/twostep/internal/keyring"
 	"github.com/twostep/twostep/internal/model"
 	"github.com/twostep/twostep/internal/store"
 )
@@ -119,12 +124,43 @@ func (r *Recorder) Refused(ctx context.Context, first bool, e Event, limit strin
 	_ = r.Record(ctx, e)
 }
 
-// Verify walks the whole audit chain and returns the number of entries
-// checked, or an error naming the first entry whose sequence, link or hash
-// is wrong (a deleted, inserted or altered entry).
-func Verify(ctx context.Context, s *store.Store) (int64, error) {
+// Verify walks the audit chain and returns the number of entries checked,
+// or an error naming the first entry whose sequence, link or hash is wrong
+// (a deleted, inserted or altered entry). A chain pruned by Prune starts
+// at a checkpoint, whose MAC is checked with keys: without the key file
+// nobody can delete the head of the chain and leave a checkpoint that
+// passes.
+func Verify(ctx context.Context, s *store.Store, keys *keyring.Keyring) (int64, error) {
 	var n, seq int64
 	prev := []byte{}
+	first, err := s.AuditEvents(ctx, 0, 1)
+	if err != nil {
+		return 0, err
+	}
+	switch {
+	case len(first) == 1 && first[0].Seq > 1:
+		cp, err := s.AuditCheckpointAt(ctx, first[0].Seq-1)
+		if errors.Is(err, model.ErrNotFound) {
+			return 0, fmt.Errorf("audit entries 1 to %d are missing and no checkpoint stands for them: entries were deleted", first[0].Seq-1)
+		}
+		if err != nil {
+			return 0, err
+		}
+		if err := checkCheckpoint(keys, cp); err != nil {
+			return 0, err
+		}
+		seq, prev = cp.Seq, cp.Hash
+	case len(first) == 0:
+		// Empty, or everything pruned: the newest checkpoint must be genuine.
+		cp, err := s.LatestAuditCheckpoint(ctx)
+		if errors.Is(err, model.ErrNotFound) {
+			return 0, nil
+		}
+		if err != nil {
+			return 0, err
+		}
+		return 0, checkCheckpoint(keys, cp)
+	}
 	for {
 		es, err := s.AuditEvents(ctx, seq, 1000)
 		if err != nil {
@@ -146,4 +182,109 @@ func Verify(ctx context.Context, s *store.Store) (int64, error) {
 			n++
 		}
 	}
+}
+
+// checkpointPurpose separates checkpoint MACs from every other use of the
+// key file.
+const checkpointPurpose = "audit-checkpoint"
+
+func checkpointData(seq int64, hash []byte, at time.Time) []byte {
+	b := binary.BigEndian.AppendUint64(nil, uint64(seq))
+	b = binary.BigEndian.AppendUint64(b, uint64(at.UnixMilli()))
+	return append(b, hash...)
+}
+
+func checkCheckpoint(keys *keyring.Keyring, cp store.AuditCheckpoint) error {
+	want, err := keys.MAC(cp.KeyID, checkpointPurpose, checkpointData(cp.Seq, cp.Hash, cp.At))
+	if err != nil || !hmac.Equal(want, cp.MAC) {
+		return fmt.Errorf("the checkpoint standing for audit entries 1 to %d does not verify: it was forged or altered", cp.Seq)
+	}
+	return nil
+}
+
+// Prune deletes the audit entries older than before (NIST SP 800-92 and
+// ASVS V7.1: keep logs as long as policy says, then dispose of them
+// without breaking what remains). When archive is not nil, the entries
+// are first written to it as JSON lines, with their hashes, so the
+// archived part of the chain can be checked later too; a failed write
+// deletes nothing. In their place a checkpoint keeps the last pruned
+// entry's seq and hash under a MAC of the key file, from which Verify goes
+// on. The newest entry always stays, so the chain goes on from it. It
+// returns how many entries went.
+func Prune(ctx context.Context, s *store.Store, keys *keyring.Keyring, before, now time.Time, archive io.Writer) (int64, error) {
+	last, err := s.LastAuditBefore(ctx, before)
+	if errors.Is(err, model.ErrNotFound) {
+		return 0, nil
+	}
+	if err != nil {
+		return 0, err
+	}
+	if newer, err := s.AuditEvents(ctx, last.Seq, 1); err != nil {
+		return 0, err
+	} else if len(newer) == 0 {
+		// last is the newest entry: keep it, prune up to the one before.
+		prev, err := s.AuditEvents(ctx, last.Seq-2, 1)
+		if err != nil {
+			return 0, err
+		}
+		if len(prev) == 0 || prev[0].Seq != last.Seq-1 {
+			return 0, nil // nothing before it (or already pruned)
+		}
+		last = prev[0]
+	}
+	if archive != nil {
+		if err := writeArchive(ctx, s, last.Seq, archive); err != nil {
+			return 0, fmt.Errorf("archive: %w", err)
+		}
+		// On disk before anything is deleted.
+		if f, ok := archive.(interface{ Sync() error }); ok {
+			if err := f.Sync(); err != nil {
+				return 0, fmt.Errorf("archive: %w", err)
+			}
+		}
+	}
+	kid := keys.PrimaryID()
+	mac, err := keys.MAC(kid, checkpointPurpose, checkpointData(last.Seq, last.Hash, last.At))
+	if err != nil {
+		return 0, err
+	}
+	return s.PruneAudit(ctx, store.AuditCheckpoint{Seq: last.Seq, Hash: last.Hash, At: last.At, PrunedAt: now, KeyID: kid, MAC: mac})
+}
+
+// archived is one entry as an archive line.
+type archived struct {
+	Seq       int64     `json:"seq"`
+	At        time.Time `json:"at"`
+	Event     string    `json:"event"`
+	UserID    string    `json:"user_id,omitempty"`
+	Username  string    `json:"username,omitempty"`
+	IP        string    `json:"client_ip,omitempty"`
+	UserAgent string    `json:"user_agent,omitempty"`
+	Detail    string    `json:"detail,omitempty"`
+	PrevHash  []byte    `json:"prev_hash"`
+	Hash      []byte    `json:"hash"`
+}
+
+func writeArchive(ctx context.Context, s *store.Store, upTo int64, w io.Writer) error {
+	enc := json.NewEncoder(w)
+	var after int64
+	for after < upTo {
+		es, err := s.AuditEvents(ctx, after, 1000)
+		if err != nil {
+			return err
+		}
+		if len(es) == 0 {
+			return nil
+		}
+		for _, e := range es {
+			if e.Seq > upTo {
+				return nil
+			}
+			if err := enc.Encode(archived{e.Seq, e.At.UTC(), e.Event, e.UserID, e.Username, e.IP, e.UserAgent, e.Detail, e.PrevHash, e.Hash}); err != nil {
+				return err
+			}
+			after = e.Seq
+		}
+	}
+	return nil
 }

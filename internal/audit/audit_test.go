@@ -13,6 +13,7 @@ import (
 	_ "modernc.org/sqlite"
 
 	"github.com/twostep/twostep/internal/audit"
+	"github.com/twostep/twostep/internal/keyring"
 	"github.com/twostep/twostep/internal/store"
 )
 
@@ -59,10 +60,101 @@ func TestRecordAndVerify(t *testing.T) {
 				}
 				raw.Close()
 			}
-			n, err := audit.Verify(context.Background(), s)
+			n, err := audit.Verify(context.Background(), s, keyring.Generate())
 			if tc.wantErr == "" {
 				if err != nil || n != 5 {
 					t.Fatalf("Verify = %d, %v; want 5, nil", n, err)
+				}
+				return
+			}
+			if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
+				t.Fatalf("Verify error = %v; want it to contain %q", err, tc.wantErr)
+			}
+		})
+	}
+}
+
+// TestPrune: pruning keeps the rest of the chain verifiable from a keyed
+// checkpoint, writes what it removes to the archive first, and every way
+// of deleting the head unnoticed (no checkpoint, a forged one, one of
+// another key, deleting past it) is caught by Verify.
+func TestPrune(t *testing.T) {
+	t0 := time.Unix(1_800_000_000, 0)
+	tests := []struct {
+		name    string
+		tamper  string // SQL run after the prune
+		keys    bool   // verify with another key file
+		wantErr string
+	}{
+		{"intact", "", false, ""},
+		{"checkpoint deleted", `DELETE FROM audit_checkpoints`, false, "entries 1 to 5 are missing and no checkpoint"},
+		{"checkpoint forged", `UPDATE audit_checkpoints SET hash = x'00'`, false, "does not verify"},
+		{"head deleted after the checkpoint", `DELETE FROM audit_log WHERE seq = 6`, false, "entries 1 to 6 are missing"},
+		{"entry relinked to the checkpoint", `UPDATE audit_log SET prev_hash = x'00' WHERE seq = 6`, false, "entry 6 does not link"},
+		{"another key file", "", true, "does not verify"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			path := filepath.Join(t.TempDir(), "a.db")
+			s, err := store.Open(context.Background(), store.SQLite, path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer s.Close()
+			if _, err := s.Migrate(context.Background()); err != nil {
+				t.Fatal(err)
+			}
+			now := t0
+			r := audit.New(s, slog.New(slog.DiscardHandler), func() time.Time { return now })
+			for i := range 10 {
+				now = t0.Add(time.Duration(i) * time.Hour)
+				if err := r.Record(context.Background(), audit.Event{Name: audit.LoginOK, Username: "alice"}); err != nil {
+					t.Fatal(err)
+				}
+			}
+			keys := keyring.Generate()
+			var archive bytes.Buffer
+			n, err := audit.Prune(context.Background(), s, keys, t0.Add(4*time.Hour+time.Minute), t0.Add(24*time.Hour), &archive)
+			if err != nil || n != 5 {
+				t.Fatalf("Prune = %d, %v; want 5 entries (hours 0 to 4)", n, err)
+			}
+			if lines := strings.Split(strings.TrimSpace(archive.String()), "\n"); len(lines) != 5 ||
+				!strings.HasPrefix(lines[0], `{"seq":1,`) || !strings.HasPrefix(lines[4], `{"seq":5,`) || !strings.Contains(lines[4], `"hash":"`) {
+				t.Fatalf("archive:\n%s", archive.String())
+			}
+			if tc.tamper != "" {
+				raw, err := sql.Open("sqlite", path)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if _, err := raw.Exec(tc.tamper); err != nil {
+					t.Fatal(err)
+				}
+				raw.Close()
+			}
+			if tc.keys {
+				keys = keyring.Generate()
+			}
+			n, err = audit.Verify(context.Background(), s, keys)
+			if tc.wantErr == "" {
+				if err != nil || n != 5 {
+					t.Fatalf("Verify after prune = %d, %v; want 5, nil", n, err)
+				}
+				// Pruning again up to the same date removes nothing; later
+				// prunes chain on from the first checkpoint.
+				if n, err := audit.Prune(context.Background(), s, keys, t0.Add(4*time.Hour+time.Minute), t0, nil); err != nil || n != 0 {
+					t.Fatalf("second prune = %d, %v", n, err)
+				}
+				// The newest entry always stays, and the chain goes on from it.
+				if n, err := audit.Prune(context.Background(), s, keys, t0.Add(24*time.Hour), t0, nil); err != nil || n != 4 {
+					t.Fatalf("prune of the rest = %d, %v; want 4 (all but the newest)", n, err)
+				}
+				now = t0.Add(25 * time.Hour)
+				if err := r.Record(context.Background(), audit.Event{Name: audit.LoginOK, Username: "bob"}); err != nil {
+					t.Fatal(err)
+				}
+				if n, err := audit.Verify(context.Background(), s, keys); err != nil || n != 2 {
+					t.Fatalf("Verify after pruning all but the newest and appending = %d, %v; want 2", n, err)
 				}
 				return
 			}

@@ -19,7 +19,7 @@ import (
 var ctx = context.Background()
 
 type fixture struct {
-	t     *testing.T
+	t     testing.TB
 	svc   *auth.Service
 	st    *store.Store
 	clock *authtest.Clock
@@ -48,7 +48,7 @@ func (s *fakeSMS) Send(_ context.Context, m sms.Message) error {
 }
 
 // lastCode returns the code in the last text sent (the WebOTP line's #code).
-func (s *fakeSMS) lastCode(t *testing.T) string {
+func (s *fakeSMS) lastCode(t testing.TB) string {
 	t.Helper()
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -72,7 +72,7 @@ func lim(n int64) [2]ratelimit.Limit { return authtest.Budget(n) }
 
 func defaultConfig() auth.Config { return authtest.Config() }
 
-func newFixture(t *testing.T, mod func(*auth.Config)) *fixture {
+func newFixture(t testing.TB, mod func(*auth.Config)) *fixture {
 	t.Helper()
 	cfg := defaultConfig()
 	if mod != nil {

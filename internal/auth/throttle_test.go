@@ -283,7 +283,7 @@ func TestRefusalsAreAuditedOnce(t *testing.T) {
 }
 
 // decodeSecret reads the base32 secret a set-up shows.
-func decodeSecret(t *testing.T, s string) []byte {
+func decodeSecret(t testing.TB, s string) []byte {
 	t.Helper()
 	b, err := totp.DecodeSecret(s)
 	if err != nil {

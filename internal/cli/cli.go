@@ -26,6 +26,7 @@ Usage:
   twostep user invite NAME
   twostep keys rotate [--resume] | add | status
   twostep audit verify
+  twostep audit prune --before DATE [--archive FILE]
   twostep version
 
 Every command accepts --config FILE (YAML); TWOSTEP_* environment variables
@@ -86,10 +87,13 @@ func (e *cmdEnv) dispatch(args []string) error {
 	case "keys":
 		return e.keys(rest)
 	case "audit":
-		if len(rest) == 0 || rest[0] != "verify" {
-			return usageErr("audit needs a subcommand: verify")
+		switch {
+		case len(rest) > 0 && rest[0] == "verify":
+			return e.auditVerify(rest[1:])
+		case len(rest) > 0 && rest[0] == "prune":
+			return e.auditPrune(rest[1:])
 		}
-		return e.auditVerify(rest[1:])
+		return usageErr("audit needs a subcommand: verify, prune")
 	case "version", "--version":
 		return e.version()
 	case "help", "-h", "--help":

@@ -196,6 +196,18 @@ func TestCommands(t *testing.T) {
 		{name: "audit verify", setup: []step{add("alice"), cmd("user", "disable", "alice")}, args: []string{"audit", "verify"},
 			stdout: []string{`audit log intact: 2 entries`}},
 		{name: "audit verify empty", args: []string{"audit", "verify"}, stdout: []string{`audit log intact: 0 entries`}},
+		// Everything is older than the far future, but the newest entry
+		// stays (the chain goes on from it): one goes, the prune itself is
+		// audited, and the chain still verifies from the checkpoint.
+		{name: "audit prune", setup: []step{add("alice"), cmd("user", "disable", "alice")},
+			args:   []string{"audit", "prune", "--before", "2999-01-01"},
+			stdout: []string{`audit log: 1 entries before \S+ pruned`},
+			extraFn: func(t *testing.T, in *install) {
+				if out := in.must(t, "", "audit", "verify"); !strings.Contains(out, "audit log intact: 2 entries") {
+					t.Errorf("verify after prune: %s", out)
+				}
+			}},
+		{name: "audit prune needs a date", args: []string{"audit", "prune"}, code: 2, stderr: []string{`--before DATE`}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

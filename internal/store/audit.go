@@ -1,6 +1,7 @@
 package store
 
 import (
+	"bytes"
 	"context"
 	"database/sql"
 	"sync"
@@ -122,4 +123,81 @@ func (s *Store) AuditEvents(ctx context.Context, after int64, limit int) ([]mode
 		es = append(es, e)
 	}
 	return es, rows.Err()
+}
+
+// AuditCheckpoint stands for the pruned head of the audit chain: the last
+// pruned entry's seq and hash (and time), under a MAC of the key file.
+type AuditCheckpoint struct {
+	Seq      int64
+	Hash     []byte
+	At       time.Time // the last pruned entry's time
+	PrunedAt time.Time
+	KeyID    string
+	MAC      []byte
+}
+
+// LastAuditBefore returns the newest audit entry older than t, or
+// model.ErrNotFound.
+func (s *Store) LastAuditBefore(ctx context.Context, t time.Time) (model.AuditEvent, error) {
+	var e model.AuditEvent
+	var at int64
+	err := s.r.QueryRowContext(ctx, `SELECT seq, at, hash FROM audit_log WHERE at < $1 ORDER BY seq DESC LIMIT 1`, ms(t)).
+		Scan(&e.Seq, &at, &e.Hash)
+	e.At = fromMS(at)
+	return e, notFound(err)
+}
+
+// PruneAudit deletes the audit entries up to and including cp.Seq and
+// records cp, in one transaction. It returns model.ErrConflict, changing
+// nothing, unless entry cp.Seq is still there with hash cp.Hash (the chain
+// changed since cp was made).
+func (s *Store) PruneAudit(ctx context.Context, cp AuditCheckpoint) (int64, error) {
+	var n int64
+	err := s.tx(ctx, func(tx *sql.Tx) error {
+		if s.dialect == Postgres {
+			if _, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock(7307010002)`); err != nil {
+				return err
+			}
+		}
+		var hash []byte
+		if err := tx.QueryRowContext(ctx, `SELECT hash FROM audit_log WHERE seq = $1`, cp.Seq).Scan(&hash); err != nil || !bytes.Equal(hash, cp.Hash) {
+			if err != nil && err != sql.ErrNoRows {
+				return err
+			}
+			return model.ErrConflict
+		}
+		if _, err := tx.ExecContext(ctx, `INSERT INTO audit_checkpoints (seq, hash, at, pruned_at, key_id, mac) VALUES ($1, $2, $3, $4, $5, $6)`,
+			cp.Seq, cp.Hash, ms(cp.At), ms(cp.PrunedAt), cp.KeyID, cp.MAC); err != nil {
+			return err
+		}
+		res, err := tx.ExecContext(ctx, `DELETE FROM audit_log WHERE seq <= $1`, cp.Seq)
+		if err != nil {
+			return err
+		}
+		n, err = res.RowsAffected()
+		return err
+	})
+	return n, err
+}
+
+// AuditCheckpointAt returns the checkpoint of seq, or model.ErrNotFound.
+func (s *Store) AuditCheckpointAt(ctx context.Context, seq int64) (AuditCheckpoint, error) {
+	cp := AuditCheckpoint{Seq: seq}
+	var at, pruned int64
+	err := s.r.QueryRowContext(ctx, `SELECT hash, at, pruned_at, key_id, mac FROM audit_checkpoints WHERE seq = $1`, seq).
+		Scan(&cp.Hash, &at, &pruned, &cp.KeyID, &cp.MAC)
+	cp.At, cp.PrunedAt = fromMS(at), fromMS(pruned)
+	return cp, notFound(err)
+}
+
+// LatestAuditCheckpoint returns the newest checkpoint, or model.ErrNotFound.
+func (s *Store) LatestAuditCheckpoint(ctx context.Context) (AuditCheckpoint, error) {
+	var seq int64
+	if err := s.r.QueryRowContext(ctx, `SELECT COALESCE(MAX(seq), 0) FROM audit_checkpoints`).Scan(&seq); err != nil {
+		return AuditCheckpoint{}, err
+	}
+	if seq == 0 {
+		return AuditCheckpoint{}, model.ErrNotFound
+	}
+	return s.AuditCheckpointAt(ctx, seq)
 }

@@ -26,6 +26,7 @@ func Run(t *testing.T, newStore func(testing.TB) *store.Store) {
 		{"Users", testUsers},
 		{"TOTPStepReplay", testTOTPStep},
 		{"MFAAttempts", testMFAAttempts},
+		{"AuditPrune", testAuditPrune},
 		{"Factors", testFactors},
 		{"LastFactor", testLastFactor},
 		{"ActivateWithCodes", testActivateWithCodes},
@@ -745,5 +746,46 @@ func testResealSecrets(t *testing.T, s *store.Store) {
 	// An expired SMS code no longer needs its key.
 	if got, want := usage(t0.Add(5*time.Minute)), "k1:1/3/0 k2:3/0/0"; got != want {
 		t.Fatalf("KeyUsage after the SMS code expired = %q, want %q", got, want)
+	}
+}
+
+// testAuditPrune: a prune deletes the head of the chain and records its
+// checkpoint in one transaction, and refuses (changing nothing) when the
+// entry it stands for changed meanwhile.
+func testAuditPrune(t *testing.T, s *store.Store) {
+	t0 := time.Unix(1_800_000_000, 0)
+	var es []model.AuditEvent
+	for i := range 4 {
+		e, err := s.AppendAudit(ctx, model.AuditEvent{At: t0.Add(time.Duration(i) * time.Hour), Event: "login_ok"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		es = append(es, e)
+	}
+	last, err := s.LastAuditBefore(ctx, t0.Add(90*time.Minute))
+	if err != nil || last.Seq != 2 || !bytes.Equal(last.Hash, es[1].Hash) {
+		t.Fatalf("LastAuditBefore = %+v, %v; want entry 2", last, err)
+	}
+	cp := store.AuditCheckpoint{Seq: 2, Hash: []byte("stale"), At: last.At, PrunedAt: t0, KeyID: "k1", MAC: []byte{1, 2}}
+	if _, err := s.PruneAudit(ctx, cp); !errors.Is(err, model.ErrConflict) {
+		t.Fatalf("prune with a stale hash: %v", err)
+	}
+	cp.Hash = last.Hash
+	if n, err := s.PruneAudit(ctx, cp); err != nil || n != 2 {
+		t.Fatalf("PruneAudit = %d, %v", n, err)
+	}
+	got, err := s.LatestAuditCheckpoint(ctx)
+	if err != nil || got.Seq != 2 || !bytes.Equal(got.Hash, cp.Hash) || got.KeyID != "k1" || !bytes.Equal(got.MAC, cp.MAC) || !got.At.Equal(cp.At) {
+		t.Fatalf("LatestAuditCheckpoint = %+v, %v", got, err)
+	}
+	if rest, _ := s.AuditEvents(ctx, 0, 10); len(rest) != 2 || rest[0].Seq != 3 {
+		t.Fatalf("entries after prune: %+v", rest)
+	}
+	if _, err := s.AuditCheckpointAt(ctx, 1); !errors.Is(err, model.ErrNotFound) {
+		t.Fatalf("checkpoint of seq 1: %v", err)
+	}
+	// The chain goes on: the next entry links to entry 4.
+	if e, err := s.AppendAudit(ctx, model.AuditEvent{At: t0.Add(5 * time.Hour), Event: "logout"}); err != nil || e.Seq != 5 || !bytes.Equal(e.PrevHash, es[3].Hash) {
+		t.Fatalf("append after prune = %+v, %v", e, err)
 	}
 }

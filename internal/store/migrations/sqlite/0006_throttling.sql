@@ -21,3 +21,17 @@ ALTER TABLE users DROP COLUMN totp_last_step;
 -- When the user's last SMS set-up began: one conditional UPDATE lets one of
 -- several parallel set-up requests through per resend cooldown.
 ALTER TABLE users ADD COLUMN sms_setup_at BIGINT NOT NULL DEFAULT 0;
+
+-- Audit retention: `twostep audit prune` deletes the entries before a date
+-- and leaves a checkpoint in their place, the last pruned entry's seq and
+-- hash under a MAC of the key file, from which `audit verify` goes on. A
+-- database writer without the key file can neither forge one nor delete
+-- the head of the chain unnoticed.
+CREATE TABLE audit_checkpoints (
+    seq       BIGINT PRIMARY KEY,
+    hash      BLOB NOT NULL,
+    at        BIGINT NOT NULL,
+    pruned_at BIGINT NOT NULL,
+    key_id    TEXT NOT NULL,
+    mac       BLOB NOT NULL
+);
