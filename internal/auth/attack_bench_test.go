@@ -55,7 +55,9 @@ func defaultLimits() auth.Config {
 	d := config.Defaults()
 	l, bud := d.Limits, d.SMS.Budget
 	per := func(n int, w time.Duration) ratelimit.Limit { return ratelimit.Limit{Count: int64(n), Window: w} }
-	pair := func(h, day int) [2]ratelimit.Limit { return [2]ratelimit.Limit{per(h, time.Hour), per(day, 24*time.Hour)} }
+	pair := func(h, day int) [2]ratelimit.Limit {
+		return [2]ratelimit.Limit{per(h, time.Hour), per(day, 24*time.Hour)}
+	}
 	c := defaultConfig()
 	c.LoginPerIP, c.VerifyPerIP, c.VerifyPerUser = per(l.LoginPerIP, time.Minute), per(l.VerifyPerIP, time.Minute), per(l.VerifyPerUser, time.Minute)
 	c.LoginPerAccount, c.LoginPerKnownBrowser = per(l.LoginPerAccount, l.AccountWindow), per(l.LoginPerKnownBrowser, l.AccountWindow)
