@@ -58,16 +58,25 @@ func (e *Error) Unwrap() error { return e.Err }
 func Load(path string, environ []string, flags map[string]string) (Config, error) {
 	cfg := Defaults()
 	var errs []error
+	// origins records where each key got its value, so that a problem
+	// Validate finds names its file and line (or variable, or flag) like a
+	// value that does not parse does.
+	origins := map[string]string{}
 	if path != "" {
 		data, err := os.ReadFile(path)
 		if err != nil {
 			return Config{}, fmt.Errorf("reading configuration file: %w", err)
 		}
-		errs = append(errs, applyYAML(&cfg, path, data)...)
+		errs = append(errs, applyYAML(&cfg, path, data, origins)...)
 	}
-	errs = append(errs, applyEnv(&cfg, environ)...)
-	errs = append(errs, applyFlags(&cfg, flags)...)
-	errs = append(errs, cfg.Validate()...)
+	errs = append(errs, applyEnv(&cfg, environ, origins)...)
+	errs = append(errs, applyFlags(&cfg, flags, origins)...)
+	for _, err := range cfg.Validate() {
+		if e, ok := err.(*Error); ok && e.Source == "" {
+			e.Source = origins[e.Key]
+		}
+		errs = append(errs, err)
+	}
 	if len(errs) > 0 {
 		return Config{}, errors.Join(errs...)
 	}
@@ -79,7 +88,7 @@ func Load(path string, environ []string, flags map[string]string) (Config, error
 // decoding into Config, so that an unknown key or a bad value is reported
 // with its full key path and line, and parsed by the same rules as the
 // environment and flags.
-func applyYAML(cfg *Config, name string, data []byte) []error {
+func applyYAML(cfg *Config, name string, data []byte, origins map[string]string) []error {
 	fileSource := "file " + name
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	var doc yaml.Node
@@ -96,15 +105,16 @@ func applyYAML(cfg *Config, name string, data []byte) []error {
 	if len(doc.Content) == 0 {
 		return nil // only comments
 	}
-	w := yamlWalker{file: name}
+	w := yamlWalker{file: name, origins: origins}
 	w.mapping(doc.Content[0], reflect.ValueOf(cfg).Elem(), "")
 	return w.errs
 }
 
 // yamlWalker applies a YAML node tree to Config, collecting problems.
 type yamlWalker struct {
-	file string
-	errs []error
+	file    string
+	errs    []error
+	origins map[string]string // key path → "file F, line N" of its value
 }
 
 func (w *yamlWalker) fail(key string, n *yaml.Node, format string, args ...any) {
@@ -167,7 +177,9 @@ func (w *yamlWalker) leaf(n *yaml.Node, v reflect.Value, path string) {
 		}
 		if err := parseValue(v, n.Value); err != nil {
 			w.fail(path, n, "%w", err)
+			return
 		}
+		w.origins[path] = fmt.Sprintf("file %s, line %d", w.file, n.Line)
 	case yaml.SequenceNode:
 		if v.Kind() != reflect.Slice {
 			w.fail(path, n, "expected a single value, not a list")
@@ -182,6 +194,7 @@ func (w *yamlWalker) leaf(n *yaml.Node, v reflect.Value, path string) {
 			items = append(items, item.Value)
 		}
 		v.Set(reflect.ValueOf(items))
+		w.origins[path] = fmt.Sprintf("file %s, line %d", w.file, n.Line)
 	default:
 		w.fail(path, n, "expected a value, not a mapping")
 	}
@@ -200,7 +213,7 @@ func fieldByTag(t reflect.Type, name string) (int, bool) {
 
 // applyEnv sets the keys named by TWOSTEP_* variables in environ, and reads
 // secrets from the files named by their _FILE variables.
-func applyEnv(cfg *Config, environ []string) []error {
+func applyEnv(cfg *Config, environ []string, origins map[string]string) []error {
 	vars := map[string]string{}
 	for _, kv := range environ {
 		name, value, ok := strings.Cut(kv, "=")
@@ -225,6 +238,8 @@ func applyEnv(cfg *Config, environ []string) []error {
 			}
 			if err := setKey(cfg, k, value, source); err != nil {
 				errs = append(errs, err)
+			} else {
+				origins[k.Path] = source
 			}
 			continue
 		}
@@ -235,6 +250,8 @@ func applyEnv(cfg *Config, environ []string) []error {
 				}
 				if err := setKeyFromFile(cfg, k, value, source); err != nil {
 					errs = append(errs, err)
+				} else {
+					origins[k.Path] = source
 				}
 				continue
 			}
@@ -265,7 +282,7 @@ func setKeyFromFile(cfg *Config, k *key, path, source string) error {
 }
 
 // applyFlags sets the keys in flags, which is keyed by key path.
-func applyFlags(cfg *Config, flags map[string]string) []error {
+func applyFlags(cfg *Config, flags map[string]string, origins map[string]string) []error {
 	t := table()
 	var errs []error
 	for _, path := range slices.Sorted(maps.Keys(flags)) {
@@ -277,6 +294,8 @@ func applyFlags(cfg *Config, flags map[string]string) []error {
 		}
 		if err := setKey(cfg, k, flags[path], source); err != nil {
 			errs = append(errs, err)
+		} else {
+			origins[k.Path] = source
 		}
 	}
 	return errs

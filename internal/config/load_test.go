@@ -211,6 +211,23 @@ func TestLoadYAMLReportsLine(t *testing.T) {
 	}
 }
 
+// TestRangeErrorsNameTheirSource: a value that parses but is out of range
+// names where it was set, like a value that does not parse ("must be at
+// least 1, not -3" alone sent the operator searching).
+func TestRangeErrorsNameTheirSource(t *testing.T) {
+	path := writeFile(t, "c.yaml", "issuer: x\nlimits:\n  max_failures: -3\n  backoff_base: 1m\n  backoff_max: 10s\n")
+	_, err := Load(path, []string{"TWOSTEP_TOTP_SKEW=99"}, map[string]string{"listen": "127.0.0.1:8080"})
+	for _, want := range []string{
+		"limits.max_failures (file " + path + ", line 3): must be at least 1, not -3",
+		"limits.backoff_max (file " + path + ", line 5): must be at least limits.backoff_base",
+		"totp.skew (environment TWOSTEP_TOTP_SKEW): must be from 0 to 10, not 99",
+	} {
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("error %q should contain %q", err, want)
+		}
+	}
+}
+
 func TestLoadMissingFile(t *testing.T) {
 	_, err := Load(filepath.Join(t.TempDir(), "missing.yaml"), nil, nil)
 	if !errors.Is(err, os.ErrNotExist) {
@@ -411,7 +428,7 @@ func TestLoadReportsEverySourceAndValidation(t *testing.T) {
 	_, err := Load(path, env, flags)
 	var got []string
 	for _, e := range configErrors(t, err) {
-		kind, _, _ := strings.Cut(e.Source, " ") // file, environment or flag; empty from Validate
+		kind, _, _ := strings.Cut(e.Source, " ") // file, environment or flag
 		got = append(got, e.Key+" from "+kind)
 	}
 	want := []string{
@@ -419,8 +436,8 @@ func TestLoadReportsEverySourceAndValidation(t *testing.T) {
 		" from environment",            // TWOSTEP_NOPE names no key
 		"totp.digits from environment", // bad value
 		"session.recent_auth from flag",
-		"totp.period from ",  // Validate: range
-		"sms.provider from ", // Validate: enum
+		"totp.period from environment", // Validate: range, with its source
+		"sms.provider from file",       // Validate: enum, with its source
 	}
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("errors = %q, want %q\n%v", got, want, err)
