@@ -32,9 +32,10 @@ import (
 // failures reached LockAfter, until an administrator unlocks the account.
 var ErrMFALocked = errors.New("second factor locked after too many failures")
 
-// mfaLease bounds how long one attempt may hold the user's lease; a crashed
-// request frees it after this.
-const mfaLease = 10 * time.Second
+// mfaLease bounds how long one attempt may hold the user's lease; a request
+// cut off by a crash frees it after this (on SQLite's single instance,
+// serve frees them all at start). An attempt takes milliseconds.
+const mfaLease = 5 * time.Second
 
 // attempt is one second-factor attempt of a user, from beginAttempt until
 // it passes (the rotation clears the failures and the lease), fails (fail)

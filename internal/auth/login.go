@@ -121,6 +121,9 @@ func (s *Service) Login(ctx context.Context, c Client, cr Credentials) (LoginRes
 		}
 	}
 	res.Known = s.issueKnownBrowser(u.Username)
+	if err := s.Store.TouchLogin(ctx, u.ID, s.Now()); err != nil {
+		s.Log.WarnContext(ctx, "last sign-in time not recorded", "user_id", u.ID, "error", err)
+	}
 	return res, nil
 }
 

@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net/url"
 	"os"
+	"path/filepath"
 	"runtime"
 	"slices"
 	"strings"
@@ -43,40 +44,112 @@ type app struct {
 	redis *redis.Client
 	// ready are the checks /readyz runs besides the database (server.Options.Ready).
 	ready []func(context.Context) error
+	// applied lists the migrations open applied (mode initialise).
+	applied []string
 }
 
-// open loads the configuration, opens and migrates the database, loads (or,
-// on a fresh install, creates) the key file and builds the service. Logs go
-// to logOut at minLevel or above (commands other than serve keep stderr
-// for warnings).
-func (e *cmdEnv) open(f *flags, logOut io.Writer, minLevel slog.Level) (*app, error) {
+// openMode says whether a command may create and upgrade the installation.
+type openMode int
+
+const (
+	// existing: administrative commands work on an installation that is
+	// there: they never create a database or key file (an admin command
+	// run in another directory once silently made a new, empty one), and
+	// refuse a schema that is behind.
+	existing openMode = iota
+	// initialise: serve and migrate create the database and key file on a
+	// fresh install and apply pending migrations.
+	initialise
+)
+
+// open loads the configuration and builds the service over the database and
+// key file. Logs go to logOut at minLevel or above (commands other than
+// serve keep stderr for warnings). With mode existing it first says which
+// database it opened, on stderr.
+func (e *cmdEnv) open(f *flags, logOut io.Writer, minLevel slog.Level, mode openMode) (*app, error) {
 	cfg, err := e.config(f)
 	if err != nil {
 		return nil, err
 	}
 	log := newLogger(cfg, logOut, minLevel)
 	driver, dsn := cfg.DatabaseDriver()
+	// The key file is checked before anything is created: a bad one must
+	// not leave a new, migrated database behind.
+	keys, err := preloadKeys(cfg.KeyFile, mode)
+	if err != nil {
+		return nil, err
+	}
+	if mode == existing {
+		if driver == string(store.SQLite) {
+			if _, err := os.Stat(dsn); errors.Is(err, fs.ErrNotExist) {
+				return nil, fmt.Errorf("no database at %s: start `twostep serve` there first (or run `twostep migrate`), or point --database or --config at the installation", dsn)
+			}
+		}
+		fmt.Fprintf(e.stderr, "twostep: database %s\n", describeDatabase(driver, dsn))
+	}
 	st, err := store.Open(e.ctx, store.Dialect(driver), dsn)
 	if err != nil {
 		return nil, err
 	}
-	a := &app{cfg: cfg, log: log, store: st}
-	if err := a.init(e); err != nil {
+	a := &app{cfg: cfg, log: log, store: st, keys: keys}
+	if err := a.init(e, mode); err != nil {
 		st.Close()
 		return nil, err
 	}
 	return a, nil
 }
 
-func (a *app) init(e *cmdEnv) error {
-	applied, err := a.store.Migrate(e.ctx)
+// preloadKeys loads the key file when it exists (nil when it does not:
+// loadKeys decides, once the database says what it holds). For a new
+// installation it checks that the file can be created there.
+func preloadKeys(path string, mode openMode) (*keyring.Keyring, error) {
+	kr, err := keyring.Load(path)
+	if err == nil || !errors.Is(err, fs.ErrNotExist) || mode == existing {
+		if errors.Is(err, fs.ErrNotExist) {
+			err = nil
+		}
+		return kr, err
+	}
+	probe, err := os.CreateTemp(filepath.Dir(path), ".twostep-key-probe-*")
 	if err != nil {
+		return nil, fmt.Errorf("cannot create the key file %s: %w", path, err)
+	}
+	probe.Close()
+	os.Remove(probe.Name())
+	return nil, nil
+}
+
+// describeDatabase names a database for the operator without its password.
+func describeDatabase(driver, dsn string) string {
+	if driver == string(store.SQLite) {
+		if abs, err := filepath.Abs(dsn); err == nil {
+			dsn = abs
+		}
+		return "sqlite:" + dsn
+	}
+	u, err := url.Parse(dsn)
+	if err != nil {
+		return driver
+	}
+	return u.Redacted()
+}
+
+func (a *app) init(e *cmdEnv, mode openMode) error {
+	if mode == initialise {
+		var err error
+		if a.applied, err = a.store.Migrate(e.ctx); err != nil {
+			return err
+		}
+		for _, m := range a.applied {
+			a.log.Info("migration applied", "migration", m)
+		}
+	} else if cur, latest, err := a.store.SchemaVersion(e.ctx); err != nil {
 		return err
+	} else if cur != latest {
+		return fmt.Errorf("the database schema is at version %d and this twostep needs %d: run `twostep migrate` (or start `twostep serve`) first", cur, latest)
 	}
-	for _, m := range applied {
-		a.log.Info("migration applied", "migration", m)
-	}
-	if a.keys, err = a.loadKeys(e); err != nil {
+	var err error
+	if a.keys, err = a.loadKeys(e, mode); err != nil {
 		return err
 	}
 	cfg := a.cfg
@@ -144,25 +217,32 @@ func (a *app) init(e *cmdEnv) error {
 	return nil
 }
 
-// loadKeys loads the key file, creating it (mode 0600) only on a fresh
-// install: when the database already holds secrets sealed under keys the
-// file lacks, start-up fails instead of making them unreadable. Twostep
-// never runs without a key (no plaintext fallback).
-func (a *app) loadKeys(e *cmdEnv) (*keyring.Keyring, error) {
+// loadKeys completes a.keys (preloaded by open when the file exists),
+// creating the key file (mode 0600) only on a fresh install: when the
+// database already holds secrets sealed under keys the file lacks,
+// start-up fails instead of making them unreadable. Twostep never runs
+// without a key (no plaintext fallback).
+func (a *app) loadKeys(e *cmdEnv, mode openMode) (*keyring.Keyring, error) {
 	inUse, err := a.store.KeyIDsInUse(e.ctx)
 	if err != nil {
 		return nil, fmt.Errorf("read key ids: %w", err)
 	}
-	if _, err := os.Stat(a.cfg.KeyFile); errors.Is(err, fs.ErrNotExist) && len(inUse) > 0 {
-		return nil, fmt.Errorf("key file %s is missing, but the database holds secrets sealed with key(s) %s: restore the key file from your backup",
-			a.cfg.KeyFile, strings.Join(inUse, ", "))
-	}
-	kr, created, err := keyring.LoadOrCreate(a.cfg.KeyFile)
-	if err != nil {
-		return nil, err
-	}
-	if created {
-		a.log.Warn("created a new encryption key file; back it up: without it stored secrets cannot be read", "key_file", a.cfg.KeyFile)
+	kr := a.keys
+	if kr == nil {
+		if len(inUse) > 0 {
+			return nil, fmt.Errorf("key file %s is missing, but the database holds secrets sealed with key(s) %s: restore the key file from your backup",
+				a.cfg.KeyFile, strings.Join(inUse, ", "))
+		}
+		if mode == existing {
+			return nil, fmt.Errorf("no key file at %s: start `twostep serve` there first (or run `twostep migrate`), or point --config at the installation", a.cfg.KeyFile)
+		}
+		var created bool
+		if kr, created, err = keyring.LoadOrCreate(a.cfg.KeyFile); err != nil {
+			return nil, err
+		}
+		if created {
+			a.log.Warn("created a new encryption key file; back it up: without it stored secrets cannot be read", "key_file", a.cfg.KeyFile)
+		}
 	}
 	for _, id := range inUse {
 		if !slices.Contains(kr.IDs(), id) {

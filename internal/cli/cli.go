@@ -19,7 +19,7 @@ Usage:
   twostep serve [--config FILE] [--listen ADDR] [--database DSN]
   twostep migrate
   twostep user add NAME [--password-stdin]
-  twostep user list
+  twostep user list [--json]
   twostep user disable NAME | enable NAME | reset-mfa NAME | unlock NAME
   twostep user set-password NAME [--password-stdin]
   twostep user set NAME [--email ADDRESS] [--groups G1,G2]
@@ -95,6 +95,9 @@ func (e *cmdEnv) dispatch(args []string) error {
 		}
 		return usageErr("audit needs a subcommand: verify, prune")
 	case "version", "--version":
+		if len(rest) > 0 {
+			return usageErr("version takes no arguments, got %q", strings.Join(rest, " "))
+		}
 		return e.version()
 	case "help", "-h", "--help":
 		return flag.ErrHelp

@@ -41,6 +41,15 @@ func newInstall(t *testing.T, extraEnv ...string) *install {
 	return in
 }
 
+// migrated creates the installation's database and key file, as the first
+// `twostep serve` or `twostep migrate` does; administrative commands never
+// create them.
+func (in *install) migrated(t *testing.T) *install {
+	t.Helper()
+	in.must(t, "", "migrate")
+	return in
+}
+
 // run runs one command and returns its exit code, stdout and stderr.
 func (in *install) run(t *testing.T, stdin string, args ...string) (int, string, string) {
 	t.Helper()
@@ -96,6 +105,7 @@ func TestCommands(t *testing.T) {
 		stderr  []string // regular expressions stderr must match
 		noOut   []string // regular expressions stdout must not match
 		extraFn func(t *testing.T, in *install)
+		fresh   bool // no `migrate` before the set-up steps
 	}{
 		// user add and the password policy.
 		{name: "add", args: []string{"user", "add", "alice", "--password-stdin"}, stdin: goodPassword + "\n",
@@ -157,8 +167,13 @@ func TestCommands(t *testing.T) {
 		{name: "--help", args: []string{"user", "list", "--help"}, code: 0, stdout: []string{usage}},
 
 		// list, disable, enable, reset-mfa, set-password, invite.
-		{name: "list", setup: []step{add("alice"), add("bob")}, args: []string{"user", "list"},
-			stdout: []string{`(?m)^USERNAME\s+STATUS\s+METHODS\s+CREATED$`, `(?m)^alice\s+active\s+0\s+\d{4}-\d\d-\d\d$`, `(?m)^bob\s+active\s+0\s`}},
+		{name: "list", setup: []step{add("alice"), add("bob"), cmd("user", "set", "bob", "--email", "bob@example.com", "--groups", "staff,admins")},
+			args: []string{"user", "list"},
+			stdout: []string{`(?m)^USERNAME\s+STATUS\s+METHODS\s+LAST SIGN-IN\s+E-MAIL\s+GROUPS\s+CREATED$`,
+				`(?m)^alice\s+active\s+0\s+never\s+-\s+-\s+\d{4}-\d\d-\d\d$`, `(?m)^bob\s+active\s+0\s+never\s+bob@example\.com\s+staff,admins\s`}},
+		{name: "list --json", setup: []step{add("alice"), cmd("user", "set", "alice", "--groups", "staff")}, args: []string{"user", "list", "--json"},
+			stdout: []string{`(?m)^\{"username":"alice","status":"active","methods":0,"email":"","groups":\["staff"\],"last_login_at":null,"created_at":"\d{4}-[^"]+Z"\}$`}},
+		{name: "--json on add", args: []string{"user", "add", "alice", "--json"}, code: 2, stderr: []string{`--json only goes with list`}},
 		{name: "list empty", args: []string{"user", "list"}, stdout: []string{`(?m)^USERNAME\s+STATUS`}, noOut: []string{`active`}},
 		{name: "disable", setup: []step{add("alice"), add("bob")}, args: []string{"user", "disable", "Alice"},
 			stdout: []string{`user alice disabled`},
@@ -189,8 +204,22 @@ func TestCommands(t *testing.T) {
 			stderr: []string{`enrollment is "password"`}},
 
 		// migrate, version, audit verify.
-		{name: "migrate", args: []string{"migrate"}, stdout: []string{`applied 0001_init`, `(?m)^schema at version [1-9]\d*$`}},
+		{name: "migrate", fresh: true, args: []string{"migrate"}, stdout: []string{`applied 0001_init`, `(?m)^schema at version [1-9]\d*$`}},
 		{name: "migrate twice", setup: []step{cmd("migrate")}, args: []string{"migrate"}, stdout: []string{`(?m)^schema at version [1-9]\d*$`}, noOut: []string{`applied`}},
+		// Administrative commands never create an installation: run in the
+		// wrong directory they say so instead of reporting no users.
+		{name: "user list, no database", fresh: true, args: []string{"user", "list"}, code: 1,
+			stderr: []string{`no database at \S+t\.db: start .twostep serve. there first`}},
+		{name: "user add, no database", fresh: true, args: []string{"user", "add", "alice", "--password-stdin"}, stdin: goodPassword,
+			code: 1, stderr: []string{`no database at`}},
+		{name: "unknown user subcommand", args: []string{"user", "frobnicate"}, code: 2, stderr: []string{`unknown user subcommand "frobnicate"`}},
+		{name: "unknown flag", args: []string{"user", "list", "--bogus"}, code: 2, stderr: []string{`flag provided but not defined: -bogus`}},
+		{name: "version with a flag", args: []string{"version", "--bogus"}, code: 2, stderr: []string{`version takes no arguments`}},
+		{name: "unknown keys subcommand", args: []string{"keys", "frobnicate"}, code: 2, stderr: []string{`unknown keys subcommand`}},
+		{name: "unknown audit subcommand", args: []string{"audit", "frobnicate"}, code: 2, stderr: []string{`audit needs a subcommand`}},
+		{name: "database in a missing directory", fresh: true, args: []string{"migrate", "--database", "sqlite:/nonexistent-dir/t.db"}, code: 1,
+			stderr: []string{`cannot open or create the database /nonexistent-dir/t\.db: .*no such file or directory`}},
+		{name: "names its database", args: []string{"user", "list"}, stderr: []string{`(?m)^twostep: database sqlite:/\S+/t\.db$`}},
 		{name: "version", args: []string{"version"}, stdout: []string{`^twostep `}},
 		{name: "--version", args: []string{"--version"}, stdout: []string{`^twostep `}},
 		{name: "audit verify", setup: []step{add("alice"), cmd("user", "disable", "alice")}, args: []string{"audit", "verify"},
@@ -213,6 +242,9 @@ func TestCommands(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			in := newInstall(t)
+			if !tc.fresh {
+				in.migrated(t)
+			}
 			for _, s := range tc.setup {
 				in.run(t, s.stdin, s.args...) // some set-ups fail on purpose
 			}
@@ -249,7 +281,7 @@ func TestCommands(t *testing.T) {
 // matches and the new one does, as seen in the stored hash changing.
 func TestSetPasswordTakesEffect(t *testing.T) {
 	t.Parallel()
-	in := newInstall(t)
+	in := newInstall(t).migrated(t)
 	in.must(t, goodPassword, "user", "add", "alice", "--password-stdin")
 	db := in.openDB(t)
 	hash := func() string {
@@ -292,7 +324,7 @@ func TestAuditVerifyDetectsTampering(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			in := newInstall(t)
+			in := newInstall(t).migrated(t)
 			in.must(t, goodPassword, "user", "add", "alice", "--password-stdin")
 			in.must(t, goodPassword, "user", "add", "bob", "--password-stdin")
 			in.must(t, "", "user", "disable", "bob")
@@ -374,7 +406,7 @@ func TestConfigErrors(t *testing.T) {
 
 	t.Run("test-suite variables are ignored", func(t *testing.T) {
 		t.Parallel()
-		in := newInstall(t, "TWOSTEP_TEST_ANYTHING=1")
+		in := newInstall(t, "TWOSTEP_TEST_ANYTHING=1").migrated(t)
 		in.must(t, "", "user", "list")
 	})
 }
@@ -388,7 +420,7 @@ func TestKeyFile(t *testing.T) {
 
 	t.Run("created private", func(t *testing.T) {
 		t.Parallel()
-		in := newInstall(t)
+		in := newInstall(t).migrated(t)
 		in.must(t, goodPassword, "user", "add", "alice", "--password-stdin")
 		for _, p := range []string{in.keyFile, in.db} {
 			st, err := os.Stat(p)
@@ -406,7 +438,7 @@ func TestKeyFile(t *testing.T) {
 
 	t.Run("readable by others refused", func(t *testing.T) {
 		t.Parallel()
-		in := newInstall(t)
+		in := newInstall(t).migrated(t)
 		in.must(t, "", "user", "list")
 		if err := os.Chmod(in.keyFile, 0o644); err != nil {
 			t.Fatal(err)
@@ -419,7 +451,7 @@ func TestKeyFile(t *testing.T) {
 
 	t.Run("missing or foreign key with sealed data", func(t *testing.T) {
 		t.Parallel()
-		in := newInstall(t)
+		in := newInstall(t).migrated(t)
 		in.must(t, goodPassword, "user", "add", "alice", "--password-stdin")
 		id, err := keyID(t, in.keyFile)
 		if err != nil {
@@ -451,8 +483,7 @@ func TestKeyFile(t *testing.T) {
 		}
 
 		// Foreign: another installation's key file.
-		other := newInstall(t)
-		other.must(t, "", "user", "list")
+		other := newInstall(t).migrated(t)
 		foreign, err := os.ReadFile(other.keyFile)
 		if err != nil {
 			t.Fatal(err)
@@ -471,6 +502,35 @@ func TestKeyFile(t *testing.T) {
 		}
 		in.must(t, "", "user", "list")
 	})
+}
+
+// TestKeyFileCheckedBeforeDatabase: a key file that cannot be used stops
+// migrate and serve before a database is created (a refused key file once
+// left a new, migrated database behind).
+func TestKeyFileCheckedBeforeDatabase(t *testing.T) {
+	t.Parallel()
+	for name, prepare := range map[string]func(in *install) error{
+		"readable by others": func(in *install) error { return os.WriteFile(in.keyFile, []byte("garbage\n"), 0o644) },
+		"garbage":            func(in *install) error { return os.WriteFile(in.keyFile, []byte("garbage\n"), 0o600) },
+		"directory missing": func(in *install) error {
+			in.env = append(in.env, "TWOSTEP_KEY_FILE="+filepath.Join(in.dir, "nope", "k"))
+			return nil
+		},
+	} {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			in := newInstall(t)
+			if err := prepare(in); err != nil {
+				t.Fatal(err)
+			}
+			if code, _, errs := in.run(t, "", "migrate"); code != 1 || !strings.Contains(errs, "key") {
+				t.Fatalf("migrate: exit %d, stderr %q; want 1 about the key file", code, errs)
+			}
+			if _, err := os.Stat(in.db); !errors.Is(err, fs.ErrNotExist) {
+				t.Fatalf("a database was created although the key file was refused (stat: %v)", err)
+			}
+		})
+	}
 }
 
 // keyID returns the id of the first key in a key file.
@@ -500,14 +560,14 @@ func keyID(t *testing.T, path string) (string, error) {
 // user name and a token.
 func TestInviteLink(t *testing.T) {
 	t.Parallel()
-	in := newInstall(t, "TWOSTEP_PUBLIC_URL=https://login.example.com", "TWOSTEP_ENROLLMENT=invite")
+	in := newInstall(t, "TWOSTEP_PUBLIC_URL=https://login.example.com", "TWOSTEP_ENROLLMENT=invite").migrated(t)
 	in.must(t, goodPassword, "user", "add", "alice", "--password-stdin")
 	code, out, errs := in.run(t, "", "user", "invite", "alice")
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, errs)
 	}
-	if errs != "" {
-		t.Errorf("user invite with enrollment: invite wrote to stderr: %q", errs)
+	if _, rest, _ := strings.Cut(errs, "\n"); !strings.HasPrefix(errs, "twostep: database ") || rest != "" {
+		t.Errorf("user invite with enrollment: invite and public_url set wrote more than the database line to stderr: %q", errs)
 	}
 	link, _, _ := strings.Cut(out, "\n")
 	u, err := url.Parse(link)
@@ -521,5 +581,14 @@ func TestInviteLink(t *testing.T) {
 	_, out2, _ := in.run(t, "", "user", "invite", "alice")
 	if link2, _, _ := strings.Cut(out2, "\n"); link2 == link {
 		t.Error("two invites gave the same link")
+	}
+
+	// Without public_url the link uses the listen address, and the
+	// command says so (the server may be reached elsewhere).
+	in = newInstall(t, "TWOSTEP_LISTEN=127.0.0.1:9443", "TWOSTEP_ENROLLMENT=invite").migrated(t)
+	in.must(t, goodPassword, "user", "add", "alice", "--password-stdin")
+	code, out, errs = in.run(t, "", "user", "invite", "alice")
+	if code != 0 || !strings.HasPrefix(out, "http://127.0.0.1:9443/login?") || !strings.Contains(errs, "public_url is not set") {
+		t.Errorf("invite without public_url: exit %d\nstdout: %s\nstderr: %s", code, out, errs)
 	}
 }

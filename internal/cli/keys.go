@@ -51,7 +51,7 @@ func (e *cmdEnv) keys(args []string) error {
 	if *resume && sub != "rotate" {
 		return usageErr("--resume only goes with rotate")
 	}
-	a, err := e.open(f, e.stderr, slog.LevelWarn)
+	a, err := e.open(f, e.stderr, slog.LevelWarn, existing)
 	if err != nil {
 		return err
 	}

@@ -9,11 +9,11 @@ import (
 	"time"
 
 	"github.com/twostep/twostep/internal/audit"
-	"github.com/twostep/twostep/internal/store"
 	"github.com/twostep/twostep/internal/version"
 )
 
-// migrate applies pending database migrations and lists them.
+// migrate creates the database and key file of a fresh installation, or
+// applies pending migrations to an existing one, and lists what it applied.
 func (e *cmdEnv) migrate(args []string) error {
 	f := newFlags("migrate", e.stderr, "database")
 	pos, err := f.parse(args)
@@ -23,24 +23,15 @@ func (e *cmdEnv) migrate(args []string) error {
 	if err := exactly(pos, 0, "no arguments"); err != nil {
 		return err
 	}
-	cfg, err := e.config(f)
+	a, err := e.open(f, e.stderr, slog.LevelWarn, initialise)
 	if err != nil {
 		return err
 	}
-	driver, dsn := cfg.DatabaseDriver()
-	st, err := store.Open(e.ctx, store.Dialect(driver), dsn)
-	if err != nil {
-		return err
-	}
-	defer st.Close()
-	applied, err := st.Migrate(e.ctx)
-	for _, m := range applied {
+	defer a.close()
+	for _, m := range a.applied {
 		fmt.Fprintf(e.stdout, "applied %s\n", m)
 	}
-	if err != nil {
-		return err
-	}
-	cur, _, err := st.SchemaVersion(e.ctx)
+	cur, _, err := a.store.SchemaVersion(e.ctx)
 	if err != nil {
 		return err
 	}
@@ -58,7 +49,7 @@ func (e *cmdEnv) auditVerify(args []string) error {
 	if err := exactly(pos, 0, "no arguments"); err != nil {
 		return err
 	}
-	a, err := e.open(f, e.stderr, slog.LevelWarn)
+	a, err := e.open(f, e.stderr, slog.LevelWarn, existing)
 	if err != nil {
 		return err
 	}
@@ -91,7 +82,7 @@ func (e *cmdEnv) auditPrune(args []string) error {
 			return usageErr("audit prune needs --before DATE (YYYY-MM-DD or an RFC 3339 time), not %q", *beforeArg)
 		}
 	}
-	a, err := e.open(f, e.stderr, slog.LevelWarn)
+	a, err := e.open(f, e.stderr, slog.LevelWarn, existing)
 	if err != nil {
 		return err
 	}

@@ -11,6 +11,7 @@ import (
 	"github.com/twostep/twostep/internal/config"
 	"github.com/twostep/twostep/internal/httpx"
 	"github.com/twostep/twostep/internal/server"
+	"github.com/twostep/twostep/internal/store"
 	"github.com/twostep/twostep/internal/version"
 )
 
@@ -24,12 +25,22 @@ func (e *cmdEnv) serve(args []string) error {
 	if err := exactly(pos, 0, "no arguments"); err != nil {
 		return err
 	}
-	a, err := e.open(f, e.stderr, slog.LevelDebug)
+	a, err := e.open(f, e.stderr, slog.LevelDebug, initialise)
 	if err != nil {
 		return err
 	}
 	defer a.close()
 	cfg := a.cfg
+	if driver, dsn := cfg.DatabaseDriver(); driver == string(store.SQLite) {
+		if err := a.store.LockSQLite(dsn); err != nil {
+			return err
+		}
+		// The one instance: second-factor leases left are those of
+		// requests a crash cut off.
+		if err := a.store.EndAllMFAAttempts(e.ctx); err != nil {
+			return err
+		}
+	}
 	trusted, err := httpx.ParseTrusted(cfg.TrustedProxies)
 	if err != nil {
 		return fmt.Errorf("trusted_proxies: %w", err)

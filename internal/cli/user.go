@@ -2,6 +2,7 @@ package cli
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -26,10 +27,16 @@ func (e *cmdEnv) user(args []string) error {
 		return usageErr("user needs a subcommand: add, list, disable, enable, reset-mfa, unlock, set-password, set, invite")
 	}
 	sub := args[0]
+	switch sub {
+	case "add", "list", "disable", "enable", "reset-mfa", "unlock", "set-password", "invite", "set":
+	default:
+		return usageErr("unknown user subcommand %q", sub)
+	}
 	f := newFlags("user "+sub, e.stderr)
 	pwStdin := f.Bool("password-stdin", false, "read the password from standard input")
 	email := f.String("email", "", "user set: e-mail address passed to applications")
 	groups := f.String("groups", "", "user set: comma-separated groups")
+	asJSON := f.Bool("json", false, "user list: one JSON object per user, for scripts")
 	pos, err := f.parse(args[1:])
 	if err != nil {
 		return err
@@ -44,12 +51,10 @@ func (e *cmdEnv) user(args []string) error {
 	if *pwStdin && sub != "add" && sub != "set-password" {
 		return usageErr("--password-stdin only goes with add and set-password")
 	}
-	switch sub {
-	case "add", "list", "disable", "enable", "reset-mfa", "unlock", "set-password", "invite", "set":
-	default:
-		return usageErr("unknown user subcommand %q", sub)
+	if *asJSON && sub != "list" {
+		return usageErr("--json only goes with list")
 	}
-	a, err := e.open(f, e.stderr, slog.LevelWarn)
+	a, err := e.open(f, e.stderr, slog.LevelWarn, existing)
 	if err != nil {
 		return err
 	}
@@ -71,17 +76,18 @@ func (e *cmdEnv) user(args []string) error {
 		if err != nil {
 			return err
 		}
+		if *asJSON {
+			return listJSON(e.stdout, us)
+		}
 		tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
-		fmt.Fprintln(tw, "USERNAME\tSTATUS\tMETHODS\tCREATED")
+		fmt.Fprintln(tw, "USERNAME\tSTATUS\tMETHODS\tLAST SIGN-IN\tE-MAIL\tGROUPS\tCREATED")
 		for _, u := range us {
-			status := "active"
-			switch {
-			case u.Disabled:
-				status = "disabled"
-			case u.Locked:
-				status = "locked"
+			last := "never"
+			if !u.LastLoginAt.IsZero() {
+				last = u.LastLoginAt.UTC().Format("2006-01-02 15:04Z")
 			}
-			fmt.Fprintf(tw, "%s\t%s\t%d\t%s\n", u.Username, status, u.Methods, u.CreatedAt.Format(time.DateOnly))
+			fmt.Fprintf(tw, "%s\t%s\t%d\t%s\t%s\t%s\t%s\n", u.Username, userStatus(u), u.Methods, last,
+				orDash(u.Email), orDash(strings.Join(u.Groups, ",")), u.CreatedAt.Format(time.DateOnly))
 		}
 		return tw.Flush()
 	case "disable", "enable":
@@ -139,8 +145,56 @@ func (e *cmdEnv) user(args []string) error {
 			return userErr(err, pos[0])
 		}
 		fmt.Fprintf(e.stdout, "%s\nvalid until %s, for one use\n", link, exp.UTC().Format(time.RFC3339))
+		if a.cfg.PublicURLSetting == "" {
+			fmt.Fprintf(e.stderr, "note: public_url is not set, so the link uses the listen address %s; set public_url to the address users reach twostep at\n", a.cfg.PublicURL())
+		}
 		if a.cfg.Enrollment != "invite" {
 			fmt.Fprintln(e.stderr, "note: enrollment is \"password\", so this user can also set up a factor without the link")
+		}
+	}
+	return nil
+}
+
+// userStatus is active, disabled or locked (second factor, Unlock).
+func userStatus(u auth.UserStatus) string {
+	switch {
+	case u.Disabled:
+		return "disabled"
+	case u.Locked:
+		return "locked"
+	}
+	return "active"
+}
+
+func orDash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}
+
+// listJSON writes one JSON object per line (JSON Lines), so scripts can
+// read users without parsing the table.
+func listJSON(w io.Writer, us []auth.UserStatus) error {
+	type userJSON struct {
+		Username    string     `json:"username"`
+		Status      string     `json:"status"`
+		Methods     int        `json:"methods"`
+		Email       string     `json:"email"`
+		Groups      []string   `json:"groups"`
+		LastLoginAt *time.Time `json:"last_login_at"`
+		CreatedAt   time.Time  `json:"created_at"`
+	}
+	enc := json.NewEncoder(w)
+	for _, u := range us {
+		j := userJSON{Username: u.Username, Status: userStatus(u), Methods: u.Methods, Email: u.Email,
+			Groups: append([]string{}, u.Groups...), CreatedAt: u.CreatedAt.UTC()}
+		if !u.LastLoginAt.IsZero() {
+			t := u.LastLoginAt.UTC()
+			j.LastLoginAt = &t
+		}
+		if err := enc.Encode(j); err != nil {
+			return err
 		}
 	}
 	return nil

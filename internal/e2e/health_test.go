@@ -1,8 +1,12 @@
 package e2e
 
 import (
+	"path/filepath"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/twostep/twostep/internal/e2e/e2etest"
 )
 
 // TestHealthAndSecurityHeaders: /healthz and /readyz answer 200, and every
@@ -82,4 +86,42 @@ func TestStartupLog(t *testing.T) {
 	if !strings.Contains(log, "admin_token") || !strings.Contains(log, "***") {
 		t.Errorf("the start-up log does not show the effective configuration with the admin token as *** (docs/configuration.md, \"The start-up log\"); log:\n%s", log)
 	}
+}
+
+// TestOneServerPerSQLiteFile: a second `twostep serve` on the same SQLite
+// file refuses to start and says why (each would keep its own in-memory
+// limits and caches), while administrative commands still work beside the
+// running server.
+func TestOneServerPerSQLiteFile(t *testing.T) {
+	t.Parallel()
+	in := newInstance(t, "sqlite:"+filepath.Join(t.TempDir(), "one.db"))
+	in.start(t)
+	log := &e2etest.Log{}
+	_, stop, err := e2etest.Serve(in.env, log)
+	if err == nil {
+		stop()
+		t.Fatal("a second server started on the same SQLite file")
+	}
+	if !strings.Contains(log.String(), "another twostep serve is already using the database") {
+		t.Fatalf("second server's log does not say why:\n%s", log.String())
+	}
+	in.addUser(t, "ivy")
+}
+
+// TestStartEndsLeftoverLeases: a second-factor attempt cut off by a crash
+// leaves its lease in the user's row; the one server of a SQLite file ends
+// such leases at start, so the user is not told to wait after a restart.
+func TestStartEndsLeftoverLeases(t *testing.T) {
+	t.Parallel()
+	in := newInstance(t, "sqlite:"+filepath.Join(t.TempDir(), "lease.db"))
+	s := in.start(t)
+	u := s.setupTOTP(t, "lee")
+	s.stop()
+	if _, err := in.openDB(t).Exec(`UPDATE users SET mfa_busy_until = $1 WHERE username = 'lee'`, time.Now().Add(time.Hour).UnixMilli()); err != nil {
+		t.Fatal(err)
+	}
+	s = in.start(t)
+	tok := s.login(t, "lee").str(t, "token")
+	s.call(t, "POST", "/api/v1/verify", map[string]string{"method": "totp", "code": u.gen.next(t)}, bearer(tok)).
+		want(t, 200, "verify right after a restart")
 }

@@ -73,6 +73,8 @@ func newInstance(t *testing.T, database string, overrides ...string) *instance {
 		database = "sqlite:" + in.dbPath
 	case strings.HasPrefix(database, "postgres"):
 		in.dsn = database
+	case strings.HasPrefix(database, "sqlite:"):
+		in.dbPath = strings.TrimPrefix(database, "sqlite:")
 	}
 	vars := map[string]string{
 		"TWOSTEP_DATABASE":               database,
@@ -93,6 +95,10 @@ func newInstance(t *testing.T, database string, overrides ...string) *instance {
 		in.env = append(in.env, k+"="+v)
 	}
 	slices.Sort(in.env)
+	// As an administrator would (or a first `twostep serve`): the
+	// administrative commands tests run before starting the server work
+	// only on an installation that exists.
+	in.mustCLI(t, "", "migrate")
 	return in
 }
 

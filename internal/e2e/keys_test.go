@@ -138,6 +138,11 @@ func TestBackupRestoreSQLite(t *testing.T) {
 	if err := os.WriteFile(restored.dbPath, data, 0o600); err != nil {
 		t.Fatal(err)
 	}
+	// A new machine: only the database was restored (newInstance made a
+	// key file of its own).
+	if err := os.Remove(restored.keyFile); err != nil {
+		t.Fatal(err)
+	}
 	if code, _ := restored.cli(t, "", "user", "list"); code != 1 || !strings.Contains(restored.log.String(), "restore the key file from your backup") {
 		t.Fatalf("a restored database without its key file: exit %d, want 1 and a request to restore the key file; log:\n%s", code, restored.log.String())
 	}

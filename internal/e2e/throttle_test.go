@@ -3,6 +3,7 @@ package e2e
 import (
 	"fmt"
 	"net/http"
+	"regexp"
 	"strconv"
 	"strings"
 	"sync"
@@ -202,8 +203,9 @@ func TestCLIUnlockReachesRunningServer(t *testing.T) {
 	}
 	good := u.gen.next(t)
 	verify(good).wantErr(t, 429, "too_many_attempts", "right code during the back-off")
-	if out := in.mustCLI(t, "", "user", "list"); !strings.Contains(out, "gus") {
-		t.Fatalf("user list: %s", out)
+	// The list shows the sign-in that just happened.
+	if out := in.mustCLI(t, "", "user", "list"); !regexp.MustCompile(`(?m)^gus\s+active\s+1\s+\d{4}-\d\d-\d\d \d\d:\d\dZ\s`).MatchString(out) {
+		t.Fatalf("user list does not show gus's last sign-in:\n%s", out)
 	}
 	in.mustCLI(t, "", "user", "unlock", "gus")
 	verify(good).want(t, 200, "right code right after the CLI unlock")

@@ -41,6 +41,7 @@ type User struct {
 	// the last success; MFAFailedAt is the time of the last one.
 	MFAFailures int64
 	MFAFailedAt time.Time
+	LastLoginAt time.Time // the last successful sign-in; zero when never
 }
 
 // FactorType names a kind of second factor.

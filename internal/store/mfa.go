@@ -57,6 +57,15 @@ func (s *Store) EndMFAAttempt(ctx context.Context, userID string) error {
 	return err
 }
 
+// EndAllMFAAttempts ends every lease: those of requests a crash cut off.
+// Only a server that knows it is the database's one instance (SQLite under
+// LockSQLite) may call it; with several instances, the others' leases are
+// live, and leases end by themselves.
+func (s *Store) EndAllMFAAttempts(ctx context.Context) error {
+	_, err := s.w.ExecContext(ctx, `UPDATE users SET mfa_busy_until = 0 WHERE mfa_busy_until > 0`)
+	return err
+}
+
 // UnlockMFA forgets the user's failures (administrator unlock).
 func (s *Store) UnlockMFA(ctx context.Context, userID string) error {
 	return one(s.w.ExecContext(ctx, `UPDATE users SET mfa_failures = 0, mfa_failed_at = 0, mfa_busy_until = 0 WHERE id = $1`, userID))

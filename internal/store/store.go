@@ -41,6 +41,7 @@ type Store struct {
 	w       *sql.DB // writes; for SQLite a single connection (one writer)
 	r       *sql.DB // reads; for PostgreSQL the same pool as w
 	audit   auditQueue
+	lock    *os.File // the SQLite file held by LockSQLite, if any
 }
 
 // Open connects to the database named by dialect and dsn (a file path for
@@ -84,10 +85,13 @@ func openSQLite(path string) (*Store, error) {
 		return nil, errors.New("sqlite: empty database path")
 	}
 	// The database holds password hashes: create it private (the WAL and
-	// shared-memory files inherit its mode).
-	if f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600); err == nil {
-		f.Close()
+	// shared-memory files inherit its mode). Failing here says why, where
+	// the driver would only say "unable to open database file (14)".
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
+	if err != nil {
+		return nil, fmt.Errorf("cannot open or create the database %s: %w", path, err)
 	}
+	f.Close()
 	q := url.Values{}
 	for _, p := range []string{"journal_mode(WAL)", "busy_timeout(10000)", "foreign_keys(1)", "synchronous(NORMAL)"} {
 		q.Add("_pragma", p)
@@ -126,6 +130,9 @@ func (s *Store) Close() error {
 	err := s.w.Close()
 	if s.r != s.w {
 		err = errors.Join(err, s.r.Close())
+	}
+	if s.lock != nil {
+		err = errors.Join(err, s.lock.Close())
 	}
 	return err
 }

@@ -5,25 +5,26 @@ import (
 	"database/sql"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/twostep/twostep/internal/model"
 )
 
-const userCols = `id, username, password_hash, disabled, created_at, email, groups, mfa_failures, mfa_failed_at`
+const userCols = `id, username, password_hash, disabled, created_at, email, groups, mfa_failures, mfa_failed_at, last_login_at`
 
 func scanUser(row interface{ Scan(...any) error }) (model.User, error) {
 	var u model.User
 	var disabled int
-	var created, failedAt int64
+	var created, failedAt, lastLogin int64
 	var groups string
-	if err := row.Scan(&u.ID, &u.Username, &u.PasswordHash, &disabled, &created, &u.Email, &groups, &u.MFAFailures, &failedAt); err != nil {
+	if err := row.Scan(&u.ID, &u.Username, &u.PasswordHash, &disabled, &created, &u.Email, &groups, &u.MFAFailures, &failedAt, &lastLogin); err != nil {
 		return model.User{}, notFound(err)
 	}
 	u.Disabled = disabled != 0
 	if groups != "" {
 		u.Groups = strings.Split(groups, ",")
 	}
-	u.CreatedAt, u.MFAFailedAt = fromMS(created), fromMS(failedAt)
+	u.CreatedAt, u.MFAFailedAt, u.LastLoginAt = fromMS(created), fromMS(failedAt), fromMS(lastLogin)
 	return u, nil
 }
 
@@ -94,6 +95,12 @@ func (s *Store) SetPassword(ctx context.Context, id, hash string) error {
 // still old (a password change in between wins); sessions stay.
 func (s *Store) UpgradePasswordHash(ctx context.Context, id, old, next string) error {
 	return one(s.w.ExecContext(ctx, `UPDATE users SET password_hash = $1 WHERE id = $2 AND password_hash = $3`, next, id, old))
+}
+
+// TouchLogin records a successful sign-in of the user at now.
+func (s *Store) TouchLogin(ctx context.Context, id string, now time.Time) error {
+	_, err := s.w.ExecContext(ctx, `UPDATE users SET last_login_at = $1 WHERE id = $2`, ms(now), id)
+	return err
 }
 
 // SetUserAttributes sets the e-mail address and groups passed to

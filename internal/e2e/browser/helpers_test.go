@@ -70,6 +70,9 @@ func startServer(t *testing.T, extra []string, users ...string) *server {
 	}
 	env = append(env, extra...)
 	s := &server{env: env, log: &e2etest.Log{}, smsFile: smsFile}
+	if code := cli.RunEnv(context.Background(), []string{"migrate"}, env, strings.NewReader(""), s.log, s.log); code != 0 {
+		t.Fatalf("migrate: exit %d\n%s", code, s.log)
+	}
 	for _, u := range users {
 		if code := cli.RunEnv(context.Background(), []string{"user", "add", u, "--password-stdin"}, env, strings.NewReader(password+"\n"), s.log, s.log); code != 0 {
 			t.Fatalf("user add %s: exit %d\n%s", u, code, s.log)

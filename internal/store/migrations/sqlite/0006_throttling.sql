@@ -18,6 +18,9 @@ UPDATE factors SET totp_last_step = (SELECT u.totp_last_step FROM users u WHERE 
     WHERE type = 'totp';
 ALTER TABLE users DROP COLUMN totp_last_step;
 
+-- When the user last signed in (twostep user list).
+ALTER TABLE users ADD COLUMN last_login_at BIGINT NOT NULL DEFAULT 0;
+
 -- When the user's last SMS set-up began: one conditional UPDATE lets one of
 -- several parallel set-up requests through per resend cooldown.
 ALTER TABLE users ADD COLUMN sms_setup_at BIGINT NOT NULL DEFAULT 0;
