@@ -261,7 +261,7 @@ func TestSecret(t *testing.T) {
 	if len(enc) != 32 || strings.ContainsAny(enc, "=") || strings.ToUpper(enc) != enc {
 		t.Errorf("EncodeSecret = %q; want 32 uppercase characters, no padding", enc)
 	}
-	for _, s := range []string{enc, strings.ToLower(enc), GroupSecret(enc), GroupSecret(strings.ToLower(enc))} {
+	for _, s := range []string{enc, strings.ToLower(enc), "  " + enc[:4] + " " + enc[4:] + "\n"} {
 		got, err := DecodeSecret(s)
 		if err != nil || !bytes.Equal(got, a) {
 			t.Errorf("DecodeSecret(%q) = %x, %v", s, got, err)
@@ -302,21 +302,6 @@ func TestDecodeSecret(t *testing.T) {
 				t.Errorf("DecodeSecret(%q) = %x, %v; want %x", tt.in, got, err, tt.want)
 			}
 		})
-	}
-}
-
-func TestGroupSecret(t *testing.T) {
-	tests := []struct{ in, want string }{
-		{"", ""},
-		{"ABC", "ABC"},
-		{"ABCD", "ABCD"},
-		{"ABCDE", "ABCD E"},
-		{"JBSWY3DPEHPK3PXP", "JBSW Y3DP EHPK 3PXP"},
-	}
-	for _, tt := range tests {
-		if got := GroupSecret(tt.in); got != tt.want {
-			t.Errorf("GroupSecret(%q) = %q, want %q", tt.in, got, tt.want)
-		}
 	}
 }
 

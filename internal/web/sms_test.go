@@ -224,7 +224,7 @@ func TestVerifyWithSMS(t *testing.T) {
 	if n := len(e.texts()); n != sent {
 		t.Fatalf("GET /verify sent %d texts", n-sent)
 	}
-	p = b.get("/verify")
+	b.get("/verify")
 	p = b.submit("/verify", url.Values{"send": {"1"}})
 	p.want(t, http.StatusOK, "/verify", "Enter your code")
 	if p.url.Query().Get("sent") != "1" || !p.has("We sent a text to "+deMasked) || !p.has(`autocomplete="one-time-code"`) || len(e.texts()) != sent+1 {
