@@ -17,6 +17,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/twostep/twostep/internal/store/storetest"
+	"github.com/twostep/twostep/internal/testskip"
 )
 
 // Resilience (issue 6): with PostgreSQL or Redis unreachable, /readyz fails,
@@ -137,7 +138,7 @@ func testRedis(t *testing.T) (rawURL, prefix string, c *redis.Client) {
 	t.Helper()
 	base := os.Getenv(redisURLEnv)
 	if base == "" {
-		t.Skipf("Redis tests skipped: set %s (e.g. redis://127.0.0.1:6379/0)", redisURLEnv)
+		testskip.Skip(t, redisURLEnv+" is not set", "set "+redisURLEnv+" to a Redis the tests may write to, e.g. redis://127.0.0.1:6379/0")
 	}
 	opts, err := redis.ParseURL(base)
 	if err != nil {

@@ -26,6 +26,7 @@ import (
 	"github.com/twostep/twostep/internal/cli"
 	"github.com/twostep/twostep/internal/e2e/e2etest"
 	"github.com/twostep/twostep/internal/store/storetest"
+	"github.com/twostep/twostep/internal/testskip"
 )
 
 const (
@@ -103,7 +104,7 @@ func database(t *testing.T, dir string) string {
 func startBrowser(t *testing.T) context.Context {
 	t.Helper()
 	if _, err := os.Stat(chromiumPath); err != nil {
-		t.Skipf("headless Chromium not found at %s (apt-get install chromium): %v", chromiumPath, err)
+		testskip.Skip(t, "Chromium is not installed ("+chromiumPath+" missing)", "apt-get install -y chromium")
 	}
 	opts := append(chromedp.DefaultExecAllocatorOptions[:],
 		chromedp.ExecPath(chromiumPath),
