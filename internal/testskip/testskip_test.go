@@ -3,9 +3,12 @@ package testskip
 import (
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/twostep/twostep/internal/testkit"
 )
 
 // recorder stands in for a *testing.T so the tests can see what Skip
@@ -115,5 +118,54 @@ func TestSkipSkips(t *testing.T) {
 		if want := fmt.Sprintf("internal/testskip\tTestSkipSkips/group/%d\tthing is not installed\tapt-get install -y thing", i); l != want {
 			t.Errorf("line %d = %q, want %q", i+1, l, want)
 		}
+	}
+}
+
+// TestCISummary feeds records made by Line to .ci/skip-summary, which CI
+// prints at the end of its log: one group per reason, largest first, a
+// test skipped in two runs counted once, and at most one screen.
+func TestCISummary(t *testing.T) {
+	script := filepath.Join(testkit.Root(t), ".ci", "skip-summary")
+	var b strings.Builder
+	for range 2 { // two go test passes skip the same tests
+		b.WriteString(Line("internal/e2e", "TestA", "oathtool is not installed", "apt-get install -y oathtool"))
+		b.WriteString(Line("internal/e2e", "TestB", "oathtool is not installed", "apt-get install -y oathtool"))
+		b.WriteString(Line("internal/sms", "TestK", "Kannel is not installed", "apt-get install -y kannel kannel-extras"))
+	}
+	for i := range 10 { // more reasons than one screen shows
+		b.WriteString(Line("internal/x", "TestR", fmt.Sprintf("tool%02d is not installed", i), "install it"))
+	}
+	file := filepath.Join(t.TempDir(), "skips.tsv")
+	if err := os.WriteFile(file, []byte(b.String()), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out, err := exec.Command("sh", script, file).CombinedOutput()
+	if err != nil {
+		t.Fatalf("skip-summary: %v\n%s", err, out)
+	}
+	got := string(out)
+	for _, want := range []string{
+		"  2 tests in internal/e2e\n      missing: oathtool is not installed\n      to run:  apt-get install -y oathtool\n",
+		"  ... and 6 more reasons\n",
+		"ci: 13 tests skipped in all\n",
+	} {
+		if !strings.Contains(got, want) {
+			t.Errorf("summary lacks %q:\n%s", want, got)
+		}
+	}
+	if first := strings.Index(got, "oathtool"); first < 0 || first > strings.Index(got, "Kannel") {
+		t.Errorf("the largest group (oathtool, 2 tests) is not first:\n%s", got)
+	}
+	if n := strings.Count(got, "\n"); n > 24 {
+		t.Errorf("summary is %d lines, more than one screen:\n%s", n, got)
+	}
+
+	empty := filepath.Join(t.TempDir(), "none.tsv")
+	if err := os.WriteFile(empty, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out, err = exec.Command("sh", script, empty).CombinedOutput()
+	if err != nil || string(out) != "ci: no test was skipped for a missing program or service\n" {
+		t.Errorf("empty file: %v %q", err, out)
 	}
 }
