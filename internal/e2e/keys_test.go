@@ -11,7 +11,7 @@ import (
 	"github.com/twostep/twostep/internal/store/storetest"
 )
 
-// keyRotation is `twostep keys rotate` on a stopped installation (SPEC §3):
+// keyRotation is `twostep keys rotate` on a stopped installation (docs/deploy.md):
 // every factor secret is re-encrypted under a new key, users still sign in
 // with their authenticator app afterwards (so the secrets open under the new
 // key), recovery codes keep working under the old key, a second run has

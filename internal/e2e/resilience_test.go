@@ -178,7 +178,7 @@ func (s *server) forwardAuth(tok string) (response, error) {
 // outageAnswer checks an answer given while a backing service is down:
 // never a success (fail closed), a JSON error in the API's shape, and
 // nothing of the cause (driver, address, stack) in the body, and "a clear
-// 503" (SPEC, issue #6) with Retry-After.
+// 503" (docs/deploy.md) with Retry-After.
 func outageAnswer(t *testing.T, r response, what string) {
 	t.Helper()
 	if r.status < 500 {

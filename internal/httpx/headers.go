@@ -6,7 +6,7 @@ import (
 	"strings"
 )
 
-// SessionCookie is the name of the session cookie (SPEC §3).
+// SessionCookie is the name of the session cookie (docs/api.md).
 const SessionCookie = "twostep_session"
 
 // SecurityHeaders sets the browser hardening headers once for every

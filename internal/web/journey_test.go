@@ -13,7 +13,7 @@ import (
 
 var recoveryCodeRe = regexp.MustCompile(`<li><code>([a-z0-9]{5}-[a-z0-9]{5})</code></li>`)
 
-// TestJourneyWithoutJavaScript walks SPEC §1 the way a browser without
+// TestJourneyWithoutJavaScript walks the sign-in journey (docs/pages.md) the way a browser without
 // JavaScript does: forms, redirects and cookies only.
 func TestJourneyWithoutJavaScript(t *testing.T) {
 	e := newEnv(t)

@@ -31,7 +31,7 @@ func (b *browser) smsSetup(country, number string) *page {
 	return b.submit("/setup/sms/confirm", url.Values{"code": {b.e.smsCode()}})
 }
 
-// TestBothMethodsSMSFirst walks SPEC §1's "both" path without JavaScript:
+// TestBothMethodsSMSFirst walks the journey's "both" path without JavaScript:
 // SMS/Text first (the server enforces the order), a refused number with its
 // message next to the field, the code, the recovery codes, then the app.
 func TestBothMethodsSMSFirst(t *testing.T) {

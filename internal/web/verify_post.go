@@ -69,7 +69,7 @@ func (h *Web) verifyPost(w http.ResponseWriter, r *http.Request, s *session) err
 }
 
 // verifySend texts a sign-in code to the chosen phone (the button, never
-// the page load, SPEC §1) and shows the page with the code field. Inside the
+// the page load) and shows the page with the code field. Inside the
 // resend cooldown, over a budget or when the provider fails, nothing is sent
 // and the page says so next to the button.
 func (h *Web) verifySend(w http.ResponseWriter, r *http.Request, s *session, v verifyView) error {

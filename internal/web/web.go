@@ -1,5 +1,5 @@
 // Package web serves twostep's hosted pages: sign-in, set-up of the second
-// factor, recovery codes, verification, settings and help (SPEC §1). Pages
+// factor, recovery codes, verification, settings and help (docs/pages.md). Pages
 // are server-rendered from embedded html/template files, work without
 // JavaScript (a small embedded script only adds copy buttons, a country
 // filter and the countdown on "Resend code") and load nothing from another

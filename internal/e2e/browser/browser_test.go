@@ -16,7 +16,7 @@ import (
 	"github.com/chromedp/chromedp"
 )
 
-// TestHostedPages walks SPEC §1 in headless Chromium: first sign-in, set-up
+// TestHostedPages walks the sign-in journey (docs/pages.md) in headless Chromium: first sign-in, set-up
 // of an authenticator app (the test reads the key the page shows and
 // computes the code itself), recovery codes, sign-out, sign-in, verify,
 // settings; a wrong code; the same journey with JavaScript disabled; the
