@@ -117,7 +117,7 @@ func TestFlags(t *testing.T) {
 		args []string
 		ok   bool
 	}{
-		{"server", []string{"--server", "/tmp/twostep"}, true},
+		{"server", []string{"--server", "./twostep"}, true},
 		{"target", []string{"--target", "http://127.0.0.1:8080", "--admin-token", "x"}, true},
 		{"neither", nil, false},
 		{"both", []string{"--server", "a", "--target", "b", "--admin-token", "x"}, false},

@@ -1,4 +1,4 @@
-// Package api is twostep's JSON API v1 (SPEC §3): thin handlers that decode
+// Package api is twostep's JSON API v1 (docs/api.md): thin handlers that decode
 // a request, call the auth service and encode the answer. Errors use the
 // shape {"error":{"code":"snake_case","message":"human sentence"}}.
 package api

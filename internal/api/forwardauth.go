@@ -13,7 +13,7 @@ import (
 // application whether to let it through (docs/proxies.md).
 //
 // There is one endpoint per proxy family, and each reads exactly one family
-// of headers and ignores the other (SPEC §2 Forward-auth):
+// of headers and ignores the other (docs/api.md, docs/proxies.md):
 //
 //	GET /api/v1/auth/auth-request  nginx auth_request: X-Original-URL, X-Original-Method
 //	GET /api/v1/auth/forward-auth  Traefik forwardAuth, Caddy forward_auth:

@@ -57,7 +57,7 @@ func (a *API) setupTOTPConfirm(w http.ResponseWriter, r *http.Request, cur auth.
 	}
 	res, err := a.svc.ConfirmTOTP(r.Context(), a.client(r), cur, in.FactorID, in.Code)
 	if errors.Is(err, auth.ErrInvalidCode) {
-		// A wrong code during set-up is a bad request (SPEC §3), not a failed sign-in.
+		// A wrong code during set-up is a bad request (docs/api.md), not a failed sign-in.
 		return &httpx.Error{Status: http.StatusBadRequest, Code: "invalid_code", Msg: "That code is not valid. Check the time on your device and try the current code.", Err: err}
 	}
 	if err != nil {

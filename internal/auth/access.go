@@ -111,7 +111,7 @@ func (a Access) Match(host, path string) Rule {
 // V4.1.1: access control on the resource actually served).
 //
 // What back-ends disagree on is refused (ok false), since no rule can
-// safely decide it (SPEC §2 Forward-auth):
+// safely decide it (docs/api.md, Forward-auth):
 //   - ';' path parameters, raw or encoded: Tomcat, Jetty and Spring resolve
 //     /public/..;/admin to /admin, most others serve a file named "..;";
 //   - an encoded '%' (%25): a back-end that decodes twice reads
@@ -210,7 +210,7 @@ const (
 
 // Check decides a forward-auth request for the application URL host+path.
 // It is the hot path of every protected request: it reads the session
-// through a short-lived cache and never writes (SPEC §3; the idle timer is
+// through a short-lived cache and never writes (docs/proxies.md; the idle timer is
 // moved by the sessions' own requests to twostep). A missing session needs
 // sign-in; so does an aal1 session where two_factor applies, except that
 // of a user without any second factor while mfa.required is false (their

@@ -171,7 +171,7 @@ func TestNormalizePathAndMatch(t *testing.T) {
 		{"/public\\..\\blocked", ""},
 		{"/bad%zz", ""},
 		{"/nul%00", ""},
-		// What back-ends disagree on (SPEC §2 Forward-auth): each of these
+		// What back-ends disagree on (docs/api.md): each of these
 		// matched the bypass or no rule on earlier releases.
 		{"/public/..;/blocked/x", ""},
 		{"/blocked;x", ""},

@@ -174,7 +174,7 @@ func (s *Service) SetPassword(ctx context.Context, c Client, username, pw string
 }
 
 // Invite issues a one-time, expiring set-up link for enrollment: invite
-// (SPEC §1). Only the token's hash is stored.
+// (docs/configuration.md, enrollment). Only the token's hash is stored.
 func (s *Service) Invite(ctx context.Context, c Client, username string) (link, tok string, expires time.Time, err error) {
 	u, err := s.userByName(ctx, username)
 	if err != nil {
@@ -209,7 +209,7 @@ var ErrBadToken = errors.New("a valid token is required")
 var adminFailAudit = ratelimit.Limit{Count: 100, Window: time.Minute}
 
 // AuthorizeToken checks an operator bearer token of kind, throttled and
-// audited like a password (SPEC §2 Operations endpoints, ASVS V2.2.1): each
+// audited like a password (docs/deploy.md, ASVS V2.2.1): each
 // attempt is counted per client before the token is compared (so parallel
 // guesses cannot outrun the limit), the right token gives it back, a client
 // over AdminPerIP is refused unchecked until the window ends, and each

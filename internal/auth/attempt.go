@@ -12,7 +12,7 @@ import (
 	"github.com/twostep/twostep/internal/store"
 )
 
-// Second-factor throttling (SPEC §2 Throttling; NIST SP 800-63B §5.2.2,
+// Second-factor throttling (docs/throttling.md; NIST SP 800-63B §5.2.2,
 // OWASP ASVS V2.2.1). A user's consecutive failed second-factor attempts
 // (authenticator app, SMS, recovery code, and the confirmation of a new
 // method) are counted in the user's row until a success: no time window

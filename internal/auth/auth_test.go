@@ -273,7 +273,7 @@ func TestRecentAuthAndLastFactor(t *testing.T) {
 		t.Fatal(err)
 	}
 	fresh := f.auth(v.Token)
-	f.nextStep() // a step accepted for a user is never accepted again, whichever app (SPEC §2)
+	f.nextStep() // a step accepted for a user is never accepted again, whichever app
 	_, second, _ := f.enrolTOTPNamed(fresh, "Laptop")
 	fs, _ = f.svc.Methods(ctx, fresh.User.ID)
 	if len(fs) != 2 || fs[1].Label != "Laptop" {

@@ -15,12 +15,12 @@ import (
 	"github.com/twostep/twostep/internal/token"
 )
 
-// "Remember this device" (SPEC §2, off unless remember_device.days > 0).
+// "Remember this device" (docs/api.md, off unless remember_device.days > 0).
 //
 // After a fresh second factor the user may ask to have the browser
 // remembered. The service then issues a device token: 256 random bits
 // (token.New) that only the browser keeps, in an HttpOnly cookie; the
-// store keeps its SHA-256, like a session. The SPEC's "signed device
+// store keeps its SHA-256, like a session. The requirement of a "signed device
 // cookie" is met by that lookup rather than by a MAC: an unguessable random
 // value found by its hash cannot be forged any more than a MAC'd one (both
 // rest on 256 bits nobody else has), and unlike a self-contained signed

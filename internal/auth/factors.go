@@ -11,7 +11,7 @@ import (
 
 // Methods returns the user's active factors with Preferred set on the one
 // the verification page should offer first: the one set as preferred, or
-// else the one used last (SPEC §1).
+// else the one used last (docs/pages.md).
 func (s *Service) Methods(ctx context.Context, userID string) ([]model.Factor, error) {
 	fs, err := s.activeFactors(ctx, userID)
 	if err != nil {

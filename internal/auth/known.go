@@ -10,7 +10,7 @@ import (
 )
 
 // Known browsers: per-account password throttling that an attacker cannot
-// turn into a lock-out of the real person (SPEC §2 Passwords; OWASP
+// turn into a lock-out of the real person (docs/throttling.md; OWASP
 // "Slow Down Online Guessing Attacks with Device Cookies").
 //
 // Every password attempt is counted against the account before the hash is

@@ -9,7 +9,7 @@ import (
 	"github.com/twostep/twostep/internal/token"
 )
 
-// RecoveryCodeCount is how many recovery codes a user gets (SPEC §1).
+// RecoveryCodeCount is how many recovery codes a user gets (docs/pages.md).
 const RecoveryCodeCount = 10
 
 // recoveryCodeSet makes a fresh set of recovery codes for u: the codes to

@@ -157,7 +157,7 @@ func invalid(msg string) error { return &InputError{Msg: msg} }
 // limited answers a limiter refusal with a *RetryError of kind. Every
 // refusal is counted in metrics, but only the first of its key's window is
 // written to the audit chain, so a flood of refused requests costs one row
-// (SPEC §2 Audit). Any other limiter error (backend down) is returned as it
+// (docs/throttling.md). Any other limiter error (backend down) is returned as it
 // is, so the request is refused: limits fail closed.
 func (s *Service) limited(ctx context.Context, c Client, u model.User, limit string, err error, kind error, attrs map[string]string) error {
 	var le *ratelimit.LimitedError

@@ -125,7 +125,7 @@ func RequireAAL2(cur Current) error {
 }
 
 // requireRecent refuses unless the session passed a second factor within
-// cfg.RecentAuth (SPEC §1: removing a method needs an MFA check within the
+// cfg.RecentAuth (docs/pages.md: removing a method needs an MFA check within the
 // last 5 minutes; ASVS V3.7.1 re-authentication before sensitive changes).
 func (s *Service) requireRecent(cur Current) error {
 	if err := RequireAAL2(cur); err != nil {

@@ -32,7 +32,7 @@ func (s *Service) canEnroll(ctx context.Context, cur Current) ([]model.Factor, e
 }
 
 // Plan records which methods the user chose to set up and returns the order
-// they will be set up in: SMS/Text first when both are chosen (SPEC §1).
+// they will be set up in: SMS/Text first when both are chosen (docs/pages.md).
 func (s *Service) Plan(ctx context.Context, cur Current, methods []string) ([]string, error) {
 	if len(methods) == 0 || len(methods) > 2 {
 		return nil, invalid(`methods must list "totp", "sms" or both`)

@@ -17,7 +17,7 @@ import (
 	"github.com/twostep/twostep/internal/token"
 )
 
-// SPEC §2 numbers for SMS codes.
+// The numbers of SMS codes (docs/sms.md).
 const (
 	SMSCodeTTL      = 5 * time.Minute
 	SMSMaxAttempts  = 5
@@ -28,7 +28,7 @@ const (
 )
 
 // SMSBudgets are the sending budgets against SMS pumping (toll fraud): each
-// scope has an hourly and a daily limit (SPEC §2).
+// scope has an hourly and a daily limit (docs/sms.md).
 type SMSBudgets struct {
 	PerNumber, PerUser, PerIP, PerCountry, Global [2]ratelimit.Limit
 }
@@ -181,7 +181,7 @@ func (s *Service) ConfirmSMS(ctx context.Context, c Client, cur Current, code st
 }
 
 // ChallengeSMS texts a sign-in code to one of the user's phones: factorID,
-// or else the preferred (or last used) one. Sent only when asked (SPEC §1).
+// or else the preferred (or last used) one. Sent only when asked (docs/pages.md).
 func (s *Service) ChallengeSMS(ctx context.Context, c Client, cur Current, factorID string) (SMSSetup, error) {
 	fs, err := s.Methods(ctx, cur.User.ID)
 	if err != nil {
@@ -275,7 +275,7 @@ func (s *Service) smsBudgets(ctx context.Context, c Client, u model.User, e164 s
 		}
 	}
 	// Counters may live in the database or Redis: the number is keyed by
-	// a keyed hash, so no counter reveals it (SPEC §2, secrets at rest).
+	// a keyed hash, so no counter reveals it (secrets at rest, docs/sms.md).
 	numKey, err := s.Keys.MAC(s.Keys.PrimaryID(), "sms-budget", []byte(e164))
 	if err != nil {
 		return fmt.Errorf("budget key: %w", err)

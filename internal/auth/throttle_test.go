@@ -121,7 +121,7 @@ func TestParallelGuessesCannotOutrunTheBackoff(t *testing.T) {
 
 // TestSecondAppIsNotAReplay: each authenticator app has its own replay
 // record, so a second app's first code in the time step the first app
-// just used is accepted (SPEC §2 TOTP), while a real replay is not.
+// just used is accepted (README: TOTP), while a real replay is not.
 func TestSecondAppIsNotAReplay(t *testing.T) {
 	f := newFixture(t, nil)
 	first, aal2, _ := f.enrolTOTP(f.user("alice"))

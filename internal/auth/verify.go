@@ -112,7 +112,7 @@ func (s *Service) verifyTOTP(ctx context.Context, u model.User, code string) (mo
 // checkTOTP validates code against one factor and returns the matched time
 // step. It records nothing: the step is marked used by one atomic UPDATE
 // in the caller's write, so a code is accepted once whatever the number of
-// parallel requests or instances (SPEC §2).
+// parallel requests or instances (docs/throttling.md).
 func (s *Service) checkTOTP(f model.Factor, code string) (int64, bool, error) {
 	p, err := s.decodeParams(f.Params)
 	if err != nil {

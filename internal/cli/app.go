@@ -201,13 +201,10 @@ func (a *app) init(e *cmdEnv, mode openMode) error {
 
 		RememberDeviceDays: cfg.RememberDevice.Days,
 	}, auth.Deps{
-		SMS:   sender,
-		Store: a.store,
-		Keys:  a.keys,
-		Hasher: password.NewHasher(password.Params{
-			Memory: cfg.Password.Argon2.Memory, Time: cfg.Password.Argon2.Time, Threads: cfg.Password.Argon2.Threads,
-			SaltLen: 16, KeyLen: 32,
-		}, cfg.Password.Concurrency, cfg.Password.MaxWait),
+		SMS:      sender,
+		Store:    a.store,
+		Keys:     a.keys,
+		Hasher:   password.NewHasher(hashParams(cfg.Password.Argon2), cfg.Password.Concurrency, cfg.Password.MaxWait),
 		Limiter:  ratelimit.NewLimiter(backend),
 		Accounts: ratelimit.NewLimiter(accounts),
 		Audit:    a.audit(now),
@@ -215,6 +212,14 @@ func (a *app) init(e *cmdEnv, mode openMode) error {
 		Now:      now,
 	})
 	return nil
+}
+
+// hashParams are the argon2id parameters: the configured cost, the
+// package's salt and key lengths.
+func hashParams(c config.Argon2) password.Params {
+	p := password.DefaultParams()
+	p.Memory, p.Time, p.Threads = c.Memory, c.Time, c.Threads
+	return p
 }
 
 // loadKeys completes a.keys (preloaded by open when the file exists),
@@ -264,7 +269,7 @@ func (a *app) audit(now func() time.Time) *audit.Recorder {
 // limitBackends picks where limits count. Everything counts in Redis when
 // `redis` is set (shared by every instance, no database write per count);
 // else in the database on PostgreSQL, so limits still hold across every
-// instance (SPEC §3 scale-out). On SQLite's single instance the per-client
+// instance (docs/deploy.md). On SQLite's single instance the per-client
 // and short per-user limits count in memory (no write per request), while
 // the per-account allowances (accounts) count in the database: the CLI
 // must reach them (`twostep user unlock`) while the server runs. With

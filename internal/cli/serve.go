@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/twostep/twostep/internal/config"
 	"github.com/twostep/twostep/internal/httpx"
@@ -106,6 +107,11 @@ func pagesOptions(cfg config.Config) (server.Pages, error) {
 		ChatURL:        cfg.Support.ChatURL,
 		DefaultCountry: cfg.SMS.DefaultCountry,
 	}
+	zone, err := time.LoadLocation(cfg.Pages.TimeZone) // validated by config
+	if err != nil {
+		return p, fmt.Errorf("pages.time_zone: %w", err)
+	}
+	p.TimeZone = zone
 	if cfg.Brand.LogoFile == "" {
 		return p, nil
 	}

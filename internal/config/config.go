@@ -45,11 +45,12 @@ type Config struct {
 	SMS      SMS      `yaml:"sms"`
 	Support  Support  `yaml:"support"`
 	Brand    Brand    `yaml:"brand"`
+	Pages    Pages    `yaml:"pages"`
 
 	RememberDevice RememberDevice `yaml:"remember_device"`
 }
 
-// RememberDevice configures "Remember this device" (SPEC §2): after a
+// RememberDevice configures "Remember this device" (docs/api.md): after a
 // second factor, a browser may skip it at the next sign-ins for a while.
 type RememberDevice struct {
 	Days int `yaml:"days" help:"Days a browser whose user ticked Remember this device may sign in with the password alone, 1 to 365. 0 turns the feature off (the default): every sign-in asks for the second factor."`
@@ -189,6 +190,11 @@ type Brand struct {
 	AccentColor string `yaml:"accent_color" help:"Accent colour of the hosted pages' buttons and links, as #rrggbb. Links and focus rings are darkened automatically when needed for WCAG AA contrast."`
 }
 
+// Pages holds settings of the hosted pages other than their look.
+type Pages struct {
+	TimeZone string `yaml:"time_zone" help:"IANA time zone (e.g. Europe/Berlin) the pages write times in, named; a browser with JavaScript shows them in its own zone instead. Default UTC."`
+}
+
 // Defaults returns the configuration used when nothing else is set: a working
 // development instance on 127.0.0.1:8080 with SQLite, a local key file and SMS
 // printed to the log.
@@ -244,6 +250,7 @@ func Defaults() Config {
 			},
 		},
 		Brand: Brand{AccentColor: "#1d4ed8"},
+		Pages: Pages{TimeZone: "UTC"},
 	}
 }
 

@@ -9,6 +9,8 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
+	_ "time/tzdata" // pages.time_zone works in a static binary on a host without /usr/share/zoneinfo
 	"unicode"
 	"unicode/utf8"
 )
@@ -183,6 +185,9 @@ func (c Config) Validate() []error {
 
 	if utf8.RuneCountInString(c.Brand.Name) > 64 || strings.ContainsFunc(c.Brand.Name, unicode.IsControl) {
 		p.add("brand.name", "must be at most 64 characters without control characters")
+	}
+	if _, err := time.LoadLocation(c.Pages.TimeZone); err != nil || c.Pages.TimeZone == "" || strings.EqualFold(c.Pages.TimeZone, "Local") {
+		p.add("pages.time_zone", "%q is not an IANA time zone name such as UTC or Europe/Berlin", c.Pages.TimeZone)
 	}
 	if !isHexColor(c.Brand.AccentColor) {
 		p.add("brand.accent_color", "%q is not a colour written as #rrggbb, e.g. #1d4ed8", c.Brand.AccentColor)

@@ -84,6 +84,14 @@ func TestValidate(t *testing.T) {
 		{"limits.max_failures zero", func(c *Config) { c.Limits.MaxFailures = 0 }, "limits.max_failures", "at least 1"},
 		{"limits.backoff_base zero", func(c *Config) { c.Limits.BackoffBase = 0 }, "limits.backoff_base", "positive"},
 		{"limits.backoff_max below base", func(c *Config) { c.Limits.BackoffMax = time.Second }, "limits.backoff_max", "at least limits.backoff_base"},
+		{"limits.lock_after over 100", func(c *Config) { c.Limits.LockAfter = 101 }, "limits.lock_after", "from 1 to 100"},
+		{"limits.login_per_account zero", func(c *Config) { c.Limits.LoginPerAccount = 0 }, "limits.login_per_account", "at least 1"},
+		{"metrics.token short", func(c *Config) { c.Metrics.Token = "short" }, "metrics.token", "at least 32"},
+		{"metrics.listen bad", func(c *Config) { c.Metrics.Listen = "nope" }, "metrics.listen", "host:port"},
+		{"metrics.listen same as listen", func(c *Config) { c.Metrics.Listen = c.Listen }, "metrics.listen", "must differ"},
+		{"pages.time_zone bad", func(c *Config) { c.Pages.TimeZone = "Mars/Olympus" }, "pages.time_zone", "IANA time zone"},
+		{"pages.time_zone Berlin", func(c *Config) { c.Pages.TimeZone = "Europe/Berlin" }, "", ""},
+		{"strict_two_factor default", func(c *Config) { c.Access.DefaultPolicy = "strict_two_factor" }, "", ""},
 		{"sms.provider", func(c *Config) { c.SMS.Provider = "pigeon" }, "sms.provider", "console, file, twilio, kannel, webhook"},
 		{"sms file without file", func(c *Config) {
 			c.SMS.Provider = "file"

@@ -7,7 +7,7 @@ import (
 )
 
 // TestBadInput sends malformed, unauthorised and cross-origin requests.
-// Each gets its status and error code in the SPEC shape with a message,
+// Each gets its status and error code in the API's error shape (docs/api.md) with a message,
 // and none changes anything: the database's sessions, factors, recovery
 // codes, accepted TOTP steps and audit trail are the same after it, and
 // the sessions it used keep their level.

@@ -279,7 +279,7 @@ func (r response) str(t *testing.T, k string) string {
 	return v
 }
 
-// errCode checks the SPEC error shape {"error":{"code","message"}} (JSON
+// errCode checks the API error shape {"error":{"code","message"}} (JSON
 // content type, non-empty message) and returns the code.
 func (r response) errCode(t *testing.T) string {
 	t.Helper()

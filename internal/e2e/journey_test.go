@@ -32,7 +32,7 @@ type secrets struct {
 
 var recoveryRE = regexp.MustCompile(`^[23456789abcdefghjkmnpqrstuvwxyz]{5}-[23456789abcdefghjkmnpqrstuvwxyz]{5}$`)
 
-// journey is SPEC §1's whole journey through the JSON API for one user on
+// journey is the whole sign-in journey (docs/pages.md) through the JSON API for one user on
 // the given database setting ("" for a new SQLite file): created with the
 // CLI, first sign-in and authenticator-app set-up, logout, sign-in with the
 // app, sign-in with a recovery code, and the recovery code refused the

@@ -17,6 +17,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/twostep/twostep/internal/store/storetest"
+	"github.com/twostep/twostep/internal/testskip"
 )
 
 // Resilience (issue 6): with PostgreSQL or Redis unreachable, /readyz fails,
@@ -137,7 +138,7 @@ func testRedis(t *testing.T) (rawURL, prefix string, c *redis.Client) {
 	t.Helper()
 	base := os.Getenv(redisURLEnv)
 	if base == "" {
-		t.Skipf("Redis tests skipped: set %s (e.g. redis://127.0.0.1:6379/0)", redisURLEnv)
+		testskip.Skip(t, redisURLEnv+" is not set", "set "+redisURLEnv+" to a Redis the tests may write to, e.g. redis://127.0.0.1:6379/0")
 	}
 	opts, err := redis.ParseURL(base)
 	if err != nil {
@@ -177,7 +178,7 @@ func (s *server) forwardAuth(tok string) (response, error) {
 // outageAnswer checks an answer given while a backing service is down:
 // never a success (fail closed), a JSON error in the API's shape, and
 // nothing of the cause (driver, address, stack) in the body, and "a clear
-// 503" (SPEC, issue #6) with Retry-After.
+// 503" (docs/deploy.md) with Retry-After.
 func outageAnswer(t *testing.T, r response, what string) {
 	t.Helper()
 	if r.status < 500 {

@@ -8,8 +8,8 @@ import (
 )
 
 // scaleOut runs two instances on one database, as behind a load balancer
-// (SPEC §3 Scale-out: "Replay protection, budgets, throttles and sessions
-// hold across instances"): a session from one works on the other, a code
+// (docs/deploy.md: replay protection, budgets, throttles and sessions hold
+// across instances): a session from one works on the other, a code
 // accepted by one is refused by the other, and failed codes spread over
 // both still start the back-off after five.
 func scaleOut(t *testing.T, database string) {

@@ -46,7 +46,8 @@ func TestSessionTimeouts(t *testing.T) {
 // TestUniformLoginFailures: an unknown user, a wrong password, a disabled
 // account and a malformed name get the same answer, and (with the default
 // argon2id cost) an unknown user is not answered markedly faster than a
-// wrong password, so neither reveals which accounts exist (SPEC §2).
+// wrong password, so neither reveals which accounts exist (OWASP
+// Authentication Cheat Sheet, "Authentication and Error Messages").
 func TestUniformLoginFailures(t *testing.T) {
 	t.Parallel()
 	// Default argon2id parameters: this test is about the hashing cost.

@@ -27,7 +27,7 @@ import (
 	"github.com/twostep/twostep/internal/store/storetest"
 )
 
-// The SMS/Text factor end to end (issue 4, SPEC §1–§3): the journey with
+// The SMS/Text factor end to end (docs/sms.md): the journey with
 // the file provider, each refusal, the pumping budget, a failing provider
 // and what stays out of the log and the database. The real Kannel gateway
 // is in kannel_test.go.

@@ -7,7 +7,7 @@ import (
 )
 
 // Cookie names without their prefix. SessionCookie is the API's session
-// cookie (SPEC §3); the others are read only by twostep itself.
+// cookie (docs/api.md); the others are read only by twostep itself.
 const (
 	SessionCookie = "twostep_session" // session token
 	DeviceCookie  = "twostep_device"  // "Remember this device" token

@@ -12,7 +12,7 @@ import (
 // Redis) could not be reached or did not answer in time. Such failures
 // are answered 503 with Retry-After — a clear "try again shortly" instead
 // of a 500 — and the request is still refused: limits and sessions fail
-// closed (SPEC: resilience).
+// closed (docs/deploy.md).
 func Unavailable(err error) bool {
 	var ne net.Error
 	return errors.As(err, &ne) ||

@@ -2,7 +2,7 @@
 // key file (format, permissions, creation, rotation), sealing and opening
 // records with AES-256-GCM, and keyed hashes (HMAC-SHA256) of short codes.
 //
-// The spec requires that the database alone never reveals a secret (TOTP
+// twostep promises that the database alone never reveals a secret (TOTP
 // seeds, phone numbers, recovery and SMS codes; OWASP ASVS V6.2 / V2.10.4,
 // SP 800-63B §5.1.1.2 and §5.2.7 on protecting verifier secrets). The key
 // lives in a separate file so a copy of the database, a backup or an SQL

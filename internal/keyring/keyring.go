@@ -82,8 +82,9 @@ func (k *Keyring) add(id string, secret []byte) error {
 	return nil
 }
 
-// Generate returns an in-memory keyring with one fresh key, for tests and
-// tools that need no persistence.
+// Generate returns an in-memory keyring with one fresh key. The server
+// always loads its keys from the key file (LoadOrCreate); Generate serves test
+// fixtures (auth/authtest) that need a working keyring and no file.
 func Generate() *Keyring {
 	id, secret := newKey(nil)
 	k := &Keyring{}

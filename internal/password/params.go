@@ -30,7 +30,8 @@ const (
 // DefaultParams returns the OWASP Password Storage Cheat Sheet minimum for
 // argon2id: 19 MiB, 2 passes, 1 lane, 16-byte salt (RFC 9106 §3.1),
 // 32-byte key. It costs a few tens of milliseconds per hash on a server
-// core: slow for an offline guesser, cheap enough for a login.
+// core: slow for an offline guesser, cheap enough for a login. The
+// configuration's defaults (password.argon2.*) are the same numbers.
 func DefaultParams() Params {
 	return Params{Memory: 19 * 1024, Time: 2, Threads: 1, SaltLen: 16, KeyLen: 32}
 }

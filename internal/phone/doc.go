@@ -21,6 +21,6 @@
 // never sent.
 //
 // A phone number is personal data. Callers store only the E.164 form,
-// encrypted (SPEC §2 "Secrets at rest"), and show and log only [Mask]'s
+// encrypted (secrets at rest, docs/deploy.md), and show and log only [Mask]'s
 // output; this package never logs.
 package phone

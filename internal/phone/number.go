@@ -56,17 +56,6 @@ func Example(country string) string {
 	return ""
 }
 
-// CallingCodeOf returns the country calling code of an E.164 number
-// (1 for "+12015550123"), or 0 when e164 is not one. SMS budgets per
-// country prefix key on it.
-func CallingCodeOf(e164 string) int {
-	n, ok := parseE164(e164)
-	if !ok {
-		return 0
-	}
-	return int(n.GetCountryCode())
-}
-
 // RegionOf returns the ISO 3166-1 alpha-2 region of a valid E.164 number
 // ("CA" for "+16135550123"), or "" when e164 is not a valid number of a
 // country (non-geographic numbers such as +881 satellite phones have none).

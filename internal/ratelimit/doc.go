@@ -7,7 +7,7 @@
 // controls against brute force and credential testing. Both only work if the
 // counting cannot be bypassed, so the package is built on three rules:
 //
-//   - Counting is atomic in the storage (SPEC §2 "Counters"): parallel
+//   - Counting is atomic in the storage (docs/throttling.md): parallel
 //     requests each get their own count and cannot slip past a limit.
 //   - Every check fails closed: a storage error is returned to the caller,
 //     which refuses the request. No code path answers "allowed" without a

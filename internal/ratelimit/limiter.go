@@ -59,7 +59,7 @@ func NewLimiter(b Backend) *Limiter {
 // *[LimitedError] when it is over.
 //
 // The event is counted before the decision in one atomic Incr, so parallel
-// requests cannot all see "one left" and pass together (SPEC §2 Counters).
+// requests cannot all see "one left" and pass together (docs/throttling.md).
 // Refused events count too: a client that keeps hammering stays refused until
 // the window ends. Any backend error is returned wrapped; the caller must
 // refuse the request (fail closed), never treat it as allowed.
@@ -100,7 +100,7 @@ func (l *Limiter) Reset(ctx context.Context, key string) error {
 // most shared (country, global). Counting stops at the first refusal, so a
 // flood that one IP's budget already refuses never spends the global budget
 // and cannot use it to deny SMS to everyone. The budgets before the refusing
-// one stay counted: each Incr is the atomic decision (SPEC §2 Counters), and
+// one stay counted: each Incr is the atomic decision (docs/throttling.md), and
 // the Backend has no way to hand a count back. On a backend error AllowAll
 // stops and returns it wrapped; the caller refuses (fail closed).
 func (l *Limiter) AllowAll(ctx context.Context, checks []Check) error {

@@ -10,6 +10,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/twostep/twostep/internal/testskip"
+
 	"github.com/redis/go-redis/v9"
 
 	"github.com/twostep/twostep/internal/ratelimit"
@@ -27,7 +29,7 @@ func newRedis(t *testing.T) (*redis.Client, string) {
 	t.Helper()
 	u := os.Getenv(redisURLEnv)
 	if u == "" {
-		t.Skipf("Redis tests skipped: set %s (e.g. redis://127.0.0.1:6379/0)", redisURLEnv)
+		testskip.Skip(t, redisURLEnv+" is not set", "set "+redisURLEnv+" to a Redis the tests may write to, e.g. redis://127.0.0.1:6379/0")
 	}
 	opts, err := redis.ParseURL(u)
 	if err != nil {
@@ -54,7 +56,7 @@ func newRedis(t *testing.T) (*redis.Client, string) {
 
 func TestRedisBackend(t *testing.T) {
 	if os.Getenv(redisURLEnv) == "" {
-		t.Skipf("Redis tests skipped: set %s (e.g. redis://127.0.0.1:6379/0)", redisURLEnv)
+		testskip.Skip(t, redisURLEnv+" is not set", "set "+redisURLEnv+" to a Redis the tests may write to, e.g. redis://127.0.0.1:6379/0")
 	}
 	ratelimittest.BackendContractRealTime(t, func(t *testing.T) ratelimit.Backend {
 		return ratelimit.NewRedis(newRedis(t))

@@ -42,6 +42,9 @@ type Pages struct {
 	ContactURL     string // "Contact us" link; empty hides it
 	ChatURL        string // "Chat with support" link; empty hides it
 	DefaultCountry string // preselected in the phone number form
+	// TimeZone is the zone the pages show times in before (or without)
+	// their script, which shows them in the browser's own zone; nil: UTC.
+	TimeZone *time.Location
 }
 
 // Handler returns the complete HTTP handler: recovery, request ID, security
@@ -56,6 +59,7 @@ func Handler(svc *auth.Service, st *store.Store, log *slog.Logger, o Options) ht
 		Brand:          web.Brand{Name: o.Pages.BrandName, Logo: o.Pages.Logo, LogoType: o.Pages.LogoType, AccentColor: o.Pages.AccentColor},
 		Support:        web.Support{ContactURL: o.Pages.ContactURL, ChatURL: o.Pages.ChatURL},
 		DefaultCountry: o.Pages.DefaultCountry,
+		TimeZone:       o.Pages.TimeZone,
 	}).Routes(mux)
 	health(mux, st, log, o.Ready)
 

@@ -14,7 +14,7 @@ type ConsoleConfig struct {
 // Console is the development provider: it sends nothing and logs each
 // message instead, IN FULL — recipient number and body with the code — at
 // level Info under "sms (console provider)". That is its whole purpose (the
-// zero-configuration dev instance prints codes to the terminal, SPEC §3),
+// zero-configuration dev instance prints codes to the terminal, README.md),
 // and the reason it must never run in production: the log would hold every
 // code and number. It is the only place twostep logs either.
 type Console struct {

@@ -9,7 +9,7 @@
 // have reached the provider, a timeout, a reset connection or a 5xx answer
 // says nothing about whether the text went out, and a blind retry could
 // deliver two codes for one click, charged twice, the second one ending
-// the first (SPEC §3 "SMS providers"). The only failure retried, once, is
+// the first (docs/sms.md "Providers"). The only failure retried, once, is
 // a connection that could not be established at all (a dial error: DNS
 // failure, connection refused, no route): then the request certainly
 // never left this machine. Everything else goes back to the person as

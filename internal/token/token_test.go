@@ -82,7 +82,7 @@ func TestHash(t *testing.T) {
 	if len(Hash(a)) != 32 {
 		t.Fatalf("Hash length %d, want 32", len(Hash(a)))
 	}
-	if string(Hash(a)) != string(Hash(a)) {
+	if h1, h2 := Hash(a), Hash(a); string(h1) != string(h2) {
 		t.Error("Hash is not deterministic")
 	}
 	if string(Hash(a)) == string(Hash(b)) {

@@ -33,17 +33,6 @@ func (a alg) blockSize() int {
 	}
 }
 
-func (a alg) size() int {
-	switch a {
-	case algSHA1:
-		return sha1.Size
-	case algSHA256:
-		return sha256.Size
-	default:
-		return sha512.Size
-	}
-}
-
 // sum writes H(data) to out and returns its length. The one-shot Sum
 // functions keep their state on the stack, unlike hash.Hash values.
 func (a alg) sum(out *[maxSum]byte, data []byte) int {

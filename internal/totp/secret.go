@@ -30,7 +30,10 @@ func EncodeSecret(secret []byte) string {
 }
 
 // DecodeSecret parses a base32 secret as people and apps write it:
-// lowercase, with spaces, with or without '=' padding.
+// lowercase, with spaces, with or without '=' padding. No server path
+// decodes a secret (twostep makes secrets as bytes and seals them); it is
+// kept exported for the tests of auth, web and api, which read the secret
+// the API or a page shows back into key bytes, as an authenticator app does.
 func DecodeSecret(s string) ([]byte, error) {
 	s = strings.ToUpper(strings.Join(strings.Fields(s), ""))
 	s = strings.TrimRight(s, "=")
@@ -42,21 +45,6 @@ func DecodeSecret(s string) ([]byte, error) {
 		return nil, errNoSecret
 	}
 	return b, nil
-}
-
-// GroupSecret splits an encoded secret into groups of four characters
-// separated by spaces, so it can be read and typed into a desktop
-// authenticator without losing one's place. DecodeSecret accepts the
-// result.
-func GroupSecret(encoded string) string {
-	var sb strings.Builder
-	for i := 0; i < len(encoded); i += 4 {
-		if i > 0 {
-			sb.WriteByte(' ')
-		}
-		sb.WriteString(encoded[i:min(i+4, len(encoded))])
-	}
-	return sb.String()
 }
 
 // URI returns the otpauth://totp/ URI of the Key URI Format: label

@@ -28,7 +28,17 @@ func TestBrandCSSContrast(t *testing.T) {
 }
 
 func TestGroupSecret(t *testing.T) {
-	if got := groupSecret("ABCDEFGHIJ"); got != "ABCD EFGH IJ" {
-		t.Errorf("groupSecret = %q", got)
+	tests := []struct{ in, want string }{
+		{"", ""},
+		{"ABC", "ABC"},
+		{"ABCD", "ABCD"},
+		{"ABCDE", "ABCD E"},
+		{"ABCDEFGHIJ", "ABCD EFGH IJ"},
+		{"JBSWY3DPEHPK3PXP", "JBSW Y3DP EHPK 3PXP"},
+	}
+	for _, tt := range tests {
+		if got := groupSecret(tt.in); got != tt.want {
+			t.Errorf("groupSecret(%q) = %q, want %q", tt.in, got, tt.want)
+		}
 	}
 }

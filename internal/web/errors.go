@@ -39,7 +39,8 @@ var problems = []struct {
 }{
 	{auth.ErrInvalidCredentials, http.StatusUnauthorized, "The username or password is not correct."},
 	{auth.ErrInvalidCode, http.StatusUnauthorized, "That code is not valid. Check it and try again."},
-	{auth.ErrCodeFormat, http.StatusUnprocessableEntity, "Enter the 6-digit code from your authenticator app."},
+	// Each form says how many digits its code has; this is the fallback.
+	{auth.ErrCodeFormat, http.StatusUnprocessableEntity, "Enter the code with digits only, as your app or text message shows it."},
 	{auth.ErrUnauthenticated, http.StatusUnauthorized, "Your session has ended. Sign in again."},
 	{auth.ErrAAL2Required, http.StatusForbidden, "Enter a code from your second method first."},
 	{auth.ErrRecentAuthRequired, http.StatusForbidden, "For your security, enter a code again to do this."},

@@ -40,6 +40,7 @@ const (
 // file provider), one JSON line each.
 type env struct {
 	t       *testing.T
+	totp    totp.Params // the service's parameters for new apps
 	svc     *auth.Service
 	clock   *authtest.Clock
 	srv     *httptest.Server
@@ -48,6 +49,13 @@ type env struct {
 
 // newEnv starts a server; mods adjust the service configuration.
 func newEnv(t *testing.T, mods ...func(*auth.Config)) *env {
+	t.Helper()
+	return newEnvPages(t, nil, mods...)
+}
+
+// newEnvPages is newEnv with the page options adjusted by pages (nil: the
+// defaults every test uses).
+func newEnvPages(t *testing.T, pages func(*server.Pages), mods ...func(*auth.Config)) *env {
 	t.Helper()
 	smsFile := filepath.Join(t.TempDir(), "sms.jsonl")
 	sender, err := sms.NewFile(sms.FileConfig{Path: smsFile})
@@ -61,12 +69,16 @@ func newEnv(t *testing.T, mods ...func(*auth.Config)) *env {
 	}
 	e := authtest.New(t, cfg, sender)
 	svc, st, log, c := e.Service, e.Store, e.Log, e.Clock
-	h := server.Handler(svc, st, log, server.Options{Metrics: metrics.New(), Pages: server.Pages{
+	po := server.Pages{
 		BrandName: "Example Corp", AccentColor: "#0f766e", ContactURL: contactURL, ChatURL: chatURL, DefaultCountry: "DE",
-	}})
+	}
+	if pages != nil {
+		pages(&po)
+	}
+	h := server.Handler(svc, st, log, server.Options{Metrics: metrics.New(), Pages: po})
 	srv := httptest.NewServer(h)
 	t.Cleanup(srv.Close)
-	return &env{t: t, svc: svc, clock: c, srv: srv, smsFile: smsFile}
+	return &env{t: t, totp: cfg.TOTP, svc: svc, clock: c, srv: srv, smsFile: smsFile}
 }
 
 // texts returns the bodies of the texts sent so far, oldest first.
@@ -222,9 +234,9 @@ func (b *browser) enrol(user string) ([]byte, *page) {
 	return secret, b.submit("/setup/totp", url.Values{"code": {b.e.code(secret)}})
 }
 
-// code is the TOTP code at the test clock.
+// code is the authenticator app's code at the test clock.
 func (e *env) code(secret []byte) string {
-	return totp.Code(secret, totp.DefaultParams(), e.clock.Now())
+	return totp.Code(secret, e.totp, e.clock.Now())
 }
 
 var (

@@ -13,7 +13,7 @@ import (
 
 var recoveryCodeRe = regexp.MustCompile(`<li><code>([a-z0-9]{5}-[a-z0-9]{5})</code></li>`)
 
-// TestJourneyWithoutJavaScript walks SPEC §1 the way a browser without
+// TestJourneyWithoutJavaScript walks the sign-in journey (docs/pages.md) the way a browser without
 // JavaScript does: forms, redirects and cookies only.
 func TestJourneyWithoutJavaScript(t *testing.T) {
 	e := newEnv(t)
@@ -243,8 +243,8 @@ func TestManageMethods(t *testing.T) {
 
 	// Adding an app needs a recent verification: stale → verify → back.
 	e.clock.Add(6 * time.Minute)
-	p := b.get("/settings")
-	p = b.do(http.NewRequest("GET", e.srv.URL+"/setup/totp?name=Laptop", nil))
+	b.get("/settings")
+	p := b.do(http.NewRequest("GET", e.srv.URL+"/setup/totp?name=Laptop", nil))
 	if p.url.Path != "/verify" || p.url.Query().Get("why") != "recent" {
 		t.Fatalf("stale add: at %s, want /verify?why=recent", p.url)
 	}
@@ -362,8 +362,8 @@ func TestRedirectToProtectedApp(t *testing.T) {
 	b.get("/settings")
 	b.submit("/logout", nil)
 	app := "http://app.example.com/reports?q=1"
-	p := b.get("/login?rd=" + url.QueryEscape(app))
-	p = b.submit("/login", url.Values{"username": {"kim"}, "password": {pw}})
+	b.get("/login?rd=" + url.QueryEscape(app))
+	p := b.submit("/login", url.Values{"username": {"kim"}, "password": {pw}})
 	if p.url.Path != "/verify" || p.url.Query().Get("rd") != app {
 		t.Fatalf("at %s, want /verify?rd=%s", p.url, app)
 	}

@@ -26,9 +26,9 @@ type settingsView struct {
 type deviceView struct {
 	ID       string
 	Label    string
-	Added    string
-	Expires  string
-	LastUsed string // "Not used to sign in yet" when unused
+	Added    stamp
+	Expires  stamp
+	LastUsed *stamp // nil: "Not used to sign in yet"
 	Current  bool   // this browser
 }
 
@@ -37,10 +37,32 @@ type methodView struct {
 	ID        string
 	Label     string
 	Kind      string // "Authenticator app", "SMS/Text", "Passkey"
-	Added     string
-	LastUsed  string // "Never used" when unused
+	Added     stamp
+	LastUsed  *stamp // nil: "Never used"
 	Preferred bool
 	Phone     bool // SMS/Text: offers "Change phone"
+}
+
+// stamp is a moment as a page shows it: a <time> element whose text the
+// server writes in the configured zone (Options.TimeZone), and whose
+// datetime attribute lets the page's script rewrite it in the browser's
+// own zone. The server cannot know that zone without JavaScript, so its
+// text names the zone it used whenever it shows a time of day.
+type stamp struct {
+	ISO   string // the instant, RFC 3339 in UTC
+	Text  string // "29 Nov 2026" or "29 Nov 2026 at 14:03 UTC"
+	Clock bool   // Text has the time of day, not only the date
+}
+
+// date returns t as a date in the configured zone: 2 Jan 2026, a form
+// no country reads differently.
+func (h *Web) date(t time.Time) stamp {
+	return stamp{ISO: t.UTC().Format(time.RFC3339), Text: t.In(h.zone).Format("2 Jan 2006")}
+}
+
+// dateTime returns t with its time of day and zone: 2 Jan 2026 at 15:04 UTC.
+func (h *Web) dateTime(t time.Time) stamp {
+	return stamp{ISO: t.UTC().Format(time.RFC3339), Text: t.In(h.zone).Format("2 Jan 2006 at 15:04 MST"), Clock: true}
 }
 
 // Confirmations and problems after a POST → redirect, keyed by a fixed
@@ -77,10 +99,11 @@ func (h *Web) settingsShow(w http.ResponseWriter, r *http.Request, s *session) e
 		Notice: settingsNotices[q.Get("done")], Problem: settingsProblems[q.Get("error")]}
 	v.Wide = true
 	for _, f := range fs {
-		m := methodView{ID: f.ID, Label: f.Label, Kind: kindName(f.Type), Added: day(f.CreatedAt), LastUsed: "Never used",
+		m := methodView{ID: f.ID, Label: f.Label, Kind: kindName(f.Type), Added: h.date(f.CreatedAt),
 			Preferred: f.Preferred, Phone: f.Type == model.FactorSMS}
 		if !f.LastUsedAt.IsZero() {
-			m.LastUsed = "Last used " + day(f.LastUsedAt) + " at " + f.LastUsedAt.UTC().Format("15:04") + " UTC"
+			last := h.dateTime(f.LastUsedAt)
+			m.LastUsed = &last
 		}
 		v.Methods = append(v.Methods, m)
 		v.HasPhone = v.HasPhone || m.Phone
@@ -90,9 +113,10 @@ func (h *Web) settingsShow(w http.ResponseWriter, r *http.Request, s *session) e
 		return err
 	}
 	for _, d := range ds {
-		dv := deviceView{ID: d.ID, Label: d.Label, Added: day(d.CreatedAt), Expires: day(d.ExpiresAt), LastUsed: "Not used to sign in yet", Current: d.Current}
+		dv := deviceView{ID: d.ID, Label: d.Label, Added: h.date(d.CreatedAt), Expires: h.date(d.ExpiresAt), Current: d.Current}
 		if !d.LastUsedAt.IsZero() {
-			dv.LastUsed = "Last sign-in " + day(d.LastUsedAt)
+			last := h.date(d.LastUsedAt)
+			dv.LastUsed = &last
 		}
 		v.Devices = append(v.Devices, dv)
 	}
@@ -112,6 +136,3 @@ func kindName(t model.FactorType) string {
 	}
 	return string(t)
 }
-
-// day formats a date without ambiguity between countries: 2 Jan 2026.
-func day(t time.Time) string { return t.UTC().Format("2 Jan 2006") }

@@ -17,7 +17,7 @@ type setupView struct {
 
 // GET /setup lets a user without a second factor choose one: the
 // authenticator app, recommended and preselected; SMS/Text behind "More
-// options"; or both (SMS/Text first, SPEC §1). A user who already has a
+// options"; or both (SMS/Text first). A user who already has a
 // method adds more from the settings page.
 func (h *Web) setupShow(w http.ResponseWriter, r *http.Request, s *session) error {
 	rd := h.target(r.URL.Query().Get("rd"))

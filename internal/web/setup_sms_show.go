@@ -39,7 +39,7 @@ type smsView struct {
 }
 
 // GET /setup/sms is the SMS/Text step: first in a plan with both methods
-// (SPEC §1), or adding a phone from the settings page, where
+// (docs/pages.md), or adding a phone from the settings page, where
 // ?replace=<method id> makes it "Change phone": the old phone is removed once
 // the new one is confirmed. Adding needs a recent second-factor check, so a
 // user without one verifies first and comes back (the service enforces it

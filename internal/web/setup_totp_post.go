@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/base64"
 	"errors"
+	"fmt"
 	"html/template"
 	"net/http"
 	"strings"
@@ -32,7 +33,7 @@ func (h *Web) setupTOTPPost(w http.ResponseWriter, r *http.Request, s *session) 
 			p.msg = "That code did not match. Enter the code your app shows now; if it still fails, check that the time on your device is set automatically."
 			p.status = http.StatusUnprocessableEntity
 		case errors.Is(err, auth.ErrCodeFormat):
-			p.msg = "Enter the 6-digit code your authenticator app shows for " + h.svc.Config().Issuer + "."
+			p.msg = fmt.Sprintf("Enter the %d-digit code your authenticator app shows for %s.", h.svc.Config().TOTP.Digits, h.svc.Config().Issuer)
 		case errors.Is(err, auth.ErrTooManyAttempts), errors.Is(err, auth.ErrRateLimited):
 			// shown next to the code field with how long to wait
 		default:
@@ -77,7 +78,7 @@ func (h *Web) nextAfterSetup(next, rd, done string) string {
 }
 
 // normalizeCode drops the spaces and dashes people type or paste into a
-// 6-digit code ("123 456"); the service wants the digits alone.
+// code ("123 456"); the service wants the digits alone.
 func normalizeCode(s string) string {
 	return strings.Map(func(r rune) rune {
 		if r == ' ' || r == '-' || r == '\t' || r == '\u00a0' {

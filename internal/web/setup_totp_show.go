@@ -80,8 +80,7 @@ func (h *Web) renderTOTP(w http.ResponseWriter, r *http.Request, s *session, sta
 
 // groupSecret splits a base32 secret into groups of four characters, so it
 // can be read and typed without losing one's place (the service accepts the
-// secret with or without the spaces). Same rule as totp.GroupSecret, which
-// this package may not import.
+// secret with or without the spaces).
 func groupSecret(secret string) string {
 	var b strings.Builder
 	for i := 0; i < len(secret); i += 4 {

@@ -31,7 +31,7 @@ func (b *browser) smsSetup(country, number string) *page {
 	return b.submit("/setup/sms/confirm", url.Values{"code": {b.e.smsCode()}})
 }
 
-// TestBothMethodsSMSFirst walks SPEC §1's "both" path without JavaScript:
+// TestBothMethodsSMSFirst walks the journey's "both" path without JavaScript:
 // SMS/Text first (the server enforces the order), a refused number with its
 // message next to the field, the code, the recovery codes, then the app.
 func TestBothMethodsSMSFirst(t *testing.T) {
@@ -224,7 +224,7 @@ func TestVerifyWithSMS(t *testing.T) {
 	if n := len(e.texts()); n != sent {
 		t.Fatalf("GET /verify sent %d texts", n-sent)
 	}
-	p = b.get("/verify")
+	b.get("/verify")
 	p = b.submit("/verify", url.Values{"send": {"1"}})
 	p.want(t, http.StatusOK, "/verify", "Enter your code")
 	if p.url.Query().Get("sent") != "1" || !p.has("We sent a text to "+deMasked) || !p.has(`autocomplete="one-time-code"`) || len(e.texts()) != sent+1 {

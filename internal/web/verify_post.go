@@ -2,6 +2,7 @@ package web
 
 import (
 	"errors"
+	"fmt"
 	"net/http"
 	"net/url"
 	"time"
@@ -36,13 +37,14 @@ func (h *Web) verifyPost(w http.ResponseWriter, r *http.Request, s *session) err
 		return err
 	}
 	sms := v.Method == "sms"
+	totp := h.svc.Config().TOTP
 	switch {
 	case errors.Is(err, auth.ErrInvalidCode) && v.Method == "recovery":
 		p.msg = "That recovery code is not valid or was already used. Check it and try again."
 	case errors.Is(err, auth.ErrInvalidCode) && sms:
 		p.msg = "That code is not valid. Check the text message and try again."
 	case errors.Is(err, auth.ErrInvalidCode):
-		p.msg = "That code is not valid. Enter the code your app shows now (a new one appears every few seconds)."
+		p.msg = fmt.Sprintf("That code is not valid. Enter the code your app shows now: a new one appears every %d seconds.", totp.Period)
 	case errors.Is(err, auth.ErrCodeExpired):
 		p.msg = "This code has expired or was already used. Press Resend code to get a new one."
 	case errors.Is(err, auth.ErrCodeFormat) && v.Method == "recovery":
@@ -50,7 +52,7 @@ func (h *Web) verifyPost(w http.ResponseWriter, r *http.Request, s *session) err
 	case errors.Is(err, auth.ErrCodeFormat) && sms:
 		p.msg = "Enter the 6-digit code from the text message."
 	case errors.Is(err, auth.ErrCodeFormat):
-		p.msg = "Enter the 6-digit code from your authenticator app."
+		p.msg = fmt.Sprintf("Enter the %d-digit code from your authenticator app.", totp.Digits)
 	case errors.Is(err, auth.ErrNoFactor) && sms:
 		p.msg = "You have no phone set up. Use another method."
 	case errors.Is(err, auth.ErrNoFactor):
@@ -67,7 +69,7 @@ func (h *Web) verifyPost(w http.ResponseWriter, r *http.Request, s *session) err
 }
 
 // verifySend texts a sign-in code to the chosen phone (the button, never
-// the page load, SPEC §1) and shows the page with the code field. Inside the
+// the page load) and shows the page with the code field. Inside the
 // resend cooldown, over a budget or when the provider fails, nothing is sent
 // and the page says so next to the button.
 func (h *Web) verifySend(w http.ResponseWriter, r *http.Request, s *session, v verifyView) error {

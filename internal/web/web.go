@@ -1,5 +1,5 @@
 // Package web serves twostep's hosted pages: sign-in, set-up of the second
-// factor, recovery codes, verification, settings and help (SPEC §1). Pages
+// factor, recovery codes, verification, settings and help (docs/pages.md). Pages
 // are server-rendered from embedded html/template files, work without
 // JavaScript (a small embedded script only adds copy buttons, a country
 // filter and the countdown on "Resend code") and load nothing from another
@@ -16,6 +16,7 @@ import (
 	"log/slog"
 	"net/http"
 	"sync"
+	"time"
 
 	"github.com/twostep/twostep/internal/auth"
 	"github.com/twostep/twostep/internal/httpx"
@@ -31,6 +32,10 @@ type Options struct {
 	// alpha-2, sms.default_country). When texts may not go there
 	// (sms.allowed_countries), the first allowed country is preselected.
 	DefaultCountry string
+	// TimeZone is the zone times are written in on the server (named
+	// with them, "14:03 UTC"); the pages' script then shows them in the
+	// browser's own zone. nil means UTC.
+	TimeZone *time.Location
 }
 
 // Brand is the operator's look of the pages.
@@ -60,6 +65,7 @@ type Web struct {
 	// countries gives the phone form's country list and preselected
 	// country (see countryPicker).
 	countries func() ([]country, string)
+	zone      *time.Location // Options.TimeZone, never nil
 }
 
 // New returns the page handlers.
@@ -69,7 +75,12 @@ func New(svc *auth.Service, log *slog.Logger, o Options) *Web {
 		name = svc.Config().Issuer
 	}
 	a := newAssets(o.Brand)
+	zone := o.TimeZone
+	if zone == nil {
+		zone = time.UTC
+	}
 	return &Web{
+		zone:    zone,
 		svc:     svc,
 		log:     log,
 		ip:      o.ClientIP,

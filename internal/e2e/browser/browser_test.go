@@ -5,6 +5,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -15,7 +16,7 @@ import (
 	"github.com/chromedp/chromedp"
 )
 
-// TestHostedPages walks SPEC §1 in headless Chromium: first sign-in, set-up
+// TestHostedPages walks the sign-in journey (docs/pages.md) in headless Chromium: first sign-in, set-up
 // of an authenticator app (the test reads the key the page shows and
 // computes the code itself), recovery codes, sign-out, sign-in, verify,
 // settings; a wrong code; the same journey with JavaScript disabled; the
@@ -122,12 +123,21 @@ func TestHostedPages(t *testing.T) {
 		if m := p.text("ul.methods"); !strings.Contains(m, "Authenticator app") || !strings.Contains(m, "Last used") {
 			t.Errorf("settings after verify: %q", m)
 		}
+		localTimes(t, p)
 
 		p.open("/help")
 		p.wantPage("/help", "Help with signing in")
-		for _, s := range []string{"knowledge", "possession", "inherence", "KeePassXC", "discontinued in 2024", "recovery code"} {
+		for _, s := range []string{"knowledge", "possession", "inherence", "KeePassXC", "closed in 2024", "recovery code",
+			"a new 6-digit code every 30 seconds"} {
 			if !strings.Contains(p.text("main"), s) {
 				t.Errorf("help lacks %q", s)
+			}
+		}
+		// People read this page, not engineers: no protocol names or
+		// command-line tools (docs/pages.md has those).
+		for _, s := range []string{"RFC", "oathtool", "(TOTP"} {
+			if strings.Contains(p.text("main"), s) {
+				t.Errorf("help shows %q to end users", s)
 			}
 		}
 		if href := p.attr(`#contact a[href^="mailto:"]`, "href"); href != contactURL {
@@ -182,6 +192,10 @@ func TestHostedPages(t *testing.T) {
 		p.fill("code", totpCode(t, secret, time.Now().Add(30*time.Second)))
 		p.press(`form[action="/verify"] button[type=submit]`)
 		p.wantPage("/settings", "Your sign-in methods")
+		// Without the script the server's reading stays, its zone named.
+		if last := p.text(`time[data-local="datetime"]`); !lastUsedRE.MatchString(last) || !strings.HasSuffix(last, " UTC") {
+			t.Errorf("last use without JavaScript = %q, want the server's time in UTC", last)
+		}
 	})
 
 	t.Run("sign-in ends at the application it started from", func(t *testing.T) {
@@ -539,5 +553,34 @@ func (p *person) wantPage(path, heading string) {
 	if u.Path != path || !strings.HasPrefix(h, heading) {
 		body, _ := chromedp.Run(p.ctx, chromedp.TextContent(chromedp.CSS("main")))
 		p.t.Fatalf("at %s with heading %q, want %s with %q\n%s", loc, h, path, heading, strings.Join(strings.Fields(body), " "))
+	}
+}
+
+// lastUsedRE is the form of a time of day on the pages, from the server or
+// the script: 29 Nov 2026 at 14:03 ZONE.
+var lastUsedRE = regexp.MustCompile(`^(\d{1,2} [A-Z][a-z]{2} \d{4}) at (\d\d):(\d\d) (\S+)$`)
+
+// localTimes reloads the settings page in a browser set to Tokyo time
+// (UTC+9 all year) and checks that the script rewrote the last use in that
+// zone, naming it, and kept the server's UTC reading as the tooltip.
+func localTimes(t *testing.T, p *person) {
+	t.Helper()
+	if _, err := chromedp.Call(p.ctx, emulation.SetTimezoneOverride, emulation.SetTimezoneOverrideParams{TimezoneID: "Asia/Tokyo"}); err != nil {
+		t.Fatal(err)
+	}
+	p.open("/settings")
+	p.wantPage("/settings", "Your sign-in methods")
+	sel := `ul.methods time[data-local="datetime"]`
+	at, err := time.Parse(time.RFC3339, p.attr(sel, "datetime"))
+	if err != nil {
+		t.Fatalf("datetime attribute: %v", err)
+	}
+	tokyo := at.In(time.FixedZone("JST", 9*3600))
+	want := tokyo.Format("2 Jan 2006 at 15:04") + " GMT+9"
+	if got := p.text(sel); got != want && got != tokyo.Format("2 Jan 2006 at 15:04")+" JST" {
+		t.Errorf("last use in Tokyo = %q, want %q", got, want)
+	}
+	if title := p.attr(sel, "title"); title != at.UTC().Format("2 Jan 2006 at 15:04")+" UTC" {
+		t.Errorf("tooltip = %q, want the server's reading in UTC", title)
 	}
 }

@@ -26,6 +26,8 @@ import (
 	"github.com/twostep/twostep/internal/cli"
 	"github.com/twostep/twostep/internal/e2e/e2etest"
 	"github.com/twostep/twostep/internal/store/storetest"
+	"github.com/twostep/twostep/internal/testkit"
+	"github.com/twostep/twostep/internal/testskip"
 )
 
 const (
@@ -106,7 +108,7 @@ func database(t *testing.T, dir string) string {
 func startBrowser(t *testing.T) context.Context {
 	t.Helper()
 	if _, err := os.Stat(chromiumPath); err != nil {
-		t.Skipf("headless Chromium not found at %s (apt-get install chromium): %v", chromiumPath, err)
+		testskip.Skip(t, "Chromium is not installed ("+chromiumPath+" missing)", "apt-get install -y chromium")
 	}
 	opts := append(chromedp.DefaultExecAllocatorOptions[:],
 		chromedp.ExecPath(chromiumPath),
@@ -218,7 +220,7 @@ func newScreenshots(t *testing.T) *screenshots {
 	t.Logf("screenshots in %s", s.dir)
 	if d := os.Getenv("TWOSTEP_SCREENSHOTS_DIR"); d != "" {
 		if !filepath.IsAbs(d) {
-			d = filepath.Join(repoRoot(t), d)
+			d = filepath.Join(testkit.Root(t), d)
 		}
 		if err := os.MkdirAll(d, 0o755); err != nil {
 			t.Fatal(err)
@@ -273,23 +275,5 @@ func (s *screenshots) take(t *testing.T, ctx context.Context, name string) {
 	}
 	if err := chromedp.Do(ctx, chromedp.EmulateViewport(1280, 800)); err != nil {
 		t.Fatal(err)
-	}
-}
-
-// repoRoot finds the directory holding go.mod above the test's directory.
-func repoRoot(t *testing.T) string {
-	dir, err := os.Getwd()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			return dir
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			t.Fatal("go.mod not found")
-		}
-		dir = parent
 	}
 }

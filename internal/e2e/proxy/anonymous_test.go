@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/rand"
 	"database/sql"
-	_ "github.com/jackc/pgx/v5/stdlib"
 	"io"
 	"maps"
 	"net"
@@ -15,6 +14,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	_ "github.com/jackc/pgx/v5/stdlib"
 
 	_ "modernc.org/sqlite" // database/sql driver "sqlite", to inspect the store from outside
 )

@@ -8,6 +8,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/twostep/twostep/internal/testskip"
+
 	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/chromedp"
 )
@@ -25,7 +27,7 @@ const chromiumPath = "/usr/bin/chromium"
 // 127.0.0.1 and accepts the test's certificate.
 func TestBrowserThroughNginx(t *testing.T) {
 	if _, err := os.Stat(chromiumPath); err != nil {
-		t.Skipf("headless Chromium not found at %s (apt-get install chromium): %v", chromiumPath, err)
+		testskip.Skip(t, "Chromium is not installed ("+chromiumPath+" missing)", "apt-get install -y chromium")
 	}
 	browserJourney(t, newTLSSetup(t))
 }
@@ -34,7 +36,7 @@ func TestBrowserThroughNginx(t *testing.T) {
 // insecure_dev_cookies, the documented development set-up.
 func TestBrowserThroughNginxPlainHTTP(t *testing.T) {
 	if _, err := os.Stat(chromiumPath); err != nil {
-		t.Skipf("headless Chromium not found at %s (apt-get install chromium): %v", chromiumPath, err)
+		testskip.Skip(t, "Chromium is not installed ("+chromiumPath+" missing)", "apt-get install -y chromium")
 	}
 	browserJourney(t, newSetup(t))
 }
@@ -44,7 +46,7 @@ func TestBrowserThroughNginxPlainHTTP(t *testing.T) {
 // answers a browser's GET with the redirect to sign in.
 func TestBrowserThroughCaddy(t *testing.T) {
 	if _, err := os.Stat(chromiumPath); err != nil {
-		t.Skipf("headless Chromium not found at %s (apt-get install chromium): %v", chromiumPath, err)
+		testskip.Skip(t, "Chromium is not installed ("+chromiumPath+" missing)", "apt-get install -y chromium")
 	}
 	browserJourney(t, newCaddySetup(t))
 }

@@ -9,6 +9,8 @@ import (
 	"syscall"
 	"testing"
 
+	"github.com/twostep/twostep/internal/testskip"
+
 	"github.com/twostep/twostep/internal/e2e/e2etest"
 )
 
@@ -86,7 +88,7 @@ func startCaddy(t *testing.T, port int, tsAddr, appAddr string) frontend {
 func newCaddySetup(t *testing.T) *setup {
 	t.Helper()
 	if _, err := os.Stat(caddyPath); err != nil {
-		t.Skipf("Caddy not found at %s (apt-get install caddy): %v", caddyPath, err)
+		testskip.Skip(t, "Caddy is not installed ("+caddyPath+" missing)", "apt-get install -y caddy")
 	}
 	return newSetupWith(t, nil, startCaddy)
 }

@@ -53,6 +53,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/twostep/twostep/internal/testskip"
+
 	"github.com/twostep/twostep/internal/cli"
 	"github.com/twostep/twostep/internal/e2e/e2etest"
 	"github.com/twostep/twostep/internal/store/storetest"
@@ -553,7 +555,7 @@ func newTLSSetup(t *testing.T) *setup { return newSetupScheme(t, true) }
 func newSetupScheme(t *testing.T, https bool) *setup {
 	t.Helper()
 	if _, err := os.Stat(nginxPath); err != nil {
-		t.Skipf("nginx not found at %s (apt-get install nginx): %v", nginxPath, err)
+		testskip.Skip(t, "nginx is not installed ("+nginxPath+" missing)", "apt-get install -y nginx")
 	}
 	var cert *testCert
 	if https {

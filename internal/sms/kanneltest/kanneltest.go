@@ -1,7 +1,7 @@
 // Package kanneltest starts a real Kannel SMS gateway for tests: bearerbox,
 // smsbox and the fake SMSC from Debian's kannel and kannel-extras, all on
-// free loopback ports, through the testkit's kannel-up.sh (shared/testkit,
-// beside the repository). Tests skip when Kannel or the testkit is missing.
+// free loopback ports, through internal/testkit's kannel-up.sh. Tests skip
+// only when Kannel is not installed.
 package kanneltest
 
 import (
@@ -9,10 +9,12 @@ import (
 	"net"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"strconv"
 	"testing"
 	"time"
+
+	"github.com/twostep/twostep/internal/testkit"
+	"github.com/twostep/twostep/internal/testskip"
 )
 
 // Gateway is a running Kannel.
@@ -28,11 +30,10 @@ func Start(t testing.TB) Gateway {
 	t.Helper()
 	for _, bin := range []string{"/usr/sbin/bearerbox", "/usr/sbin/smsbox", "/usr/lib/kannel/test/fakesmsc"} {
 		if _, err := os.Stat(bin); err != nil {
-			t.Skipf("Kannel is not installed (%s missing): apt-get install -y kannel kannel-extras", bin)
+			testskip.Skip(t, "Kannel is not installed ("+bin+" missing)", "apt-get install -y kannel kannel-extras")
 		}
 	}
-	kit := testkit(t)
-	up, down := filepath.Join(kit, "kannel-up.sh"), filepath.Join(kit, "kannel-down.sh")
+	up, down := testkit.Script(t, "kannel-up.sh"), testkit.Script(t, "kannel-down.sh")
 
 	ports := freePorts(t, 4)
 	dir := t.TempDir()
@@ -63,26 +64,6 @@ func run(script, dir string, env []string) ([]byte, error) {
 	cmd.Env = env
 	cmd.WaitDelay = 5 * time.Second
 	return cmd.CombinedOutput()
-}
-
-// testkit finds shared/testkit beside the repository by walking up from
-// the test's working directory, so it works from any package depth.
-func testkit(t testing.TB) string {
-	dir, err := os.Getwd()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for {
-		kit := filepath.Join(dir, "shared", "testkit")
-		if _, err := os.Stat(filepath.Join(kit, "kannel-up.sh")); err == nil {
-			return kit
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			t.Skip("testkit not found: shared/testkit/kannel-up.sh is expected beside the repository")
-		}
-		dir = parent
-	}
 }
 
 // freePorts returns n distinct loopback ports that were free a moment ago

@@ -14,6 +14,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/twostep/twostep/internal/testskip"
+
 	"github.com/twostep/twostep/internal/store"
 )
 
@@ -51,7 +53,7 @@ func PostgresDSN(t testing.TB) string {
 	t.Helper()
 	base := os.Getenv(PostgresURLEnv)
 	if base == "" {
-		t.Skipf("PostgreSQL tests skipped: set %s (e.g. postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable)", PostgresURLEnv)
+		testskip.Skip(t, PostgresURLEnv+" is not set", "set "+PostgresURLEnv+"=postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable (a server where tests may create databases)")
 	}
 	admin, err := sql.Open("pgx", base)
 	if err != nil {

@@ -160,7 +160,7 @@ func testTOTPStep(t *testing.T, s *store.Store) {
 		{phone.ID, 100, true}, {phone.ID, 100, false}, {phone.ID, 99, false}, {phone.ID, 101, true},
 		{phone.ID, 50, false}, {phone.ID, 103, true},
 		// Each app keeps its own steps: the laptop's first code at a step
-		// the phone already used is not a replay (SPEC §2 TOTP).
+		// the phone already used is not a replay (each app its own record).
 		{laptop.ID, 103, true}, {laptop.ID, 103, false}, {laptop.ID, 102, false},
 		{"no-such-factor", 500, false},
 	}

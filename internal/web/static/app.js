@@ -1,6 +1,6 @@
 // twostep hosted pages: optional enhancements. Every page works without
-// this script; it only adds copy buttons, a country search and the
-// countdown on "Resend code".
+// this script; it only adds copy buttons, a country search, the countdown
+// on "Resend code" and times in the browser's own time zone.
 (function () {
   "use strict";
 
@@ -47,6 +47,39 @@
     select.addEventListener("change", function () {
       var o = select.selectedOptions[0];
       if (o) example.textContent = o.getAttribute("data-example") || "";
+    });
+  }
+
+  // Times: <time datetime="…" data-local="date|datetime"> holds the server's
+  // text, written in the zone the server was configured with and naming it.
+  // Here the browser knows the person's zone: rewrite the text in it, in
+  // the same form ("29 Nov 2026 at 15:03 CET"), and keep the server's
+  // reading as a tooltip.
+  var times = document.querySelectorAll("time[data-local]");
+  if (times.length) {
+    var months = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
+    var two = function (n) { return (n < 10 ? "0" : "") + n; };
+    var zoneFmt = null;
+    try {
+      var lang = /^en\b/i.test(navigator.language || "") ? navigator.language : "en-GB";
+      zoneFmt = new Intl.DateTimeFormat(lang, { timeZoneName: "short" });
+    } catch (e) { /* no Intl: times keep the server's text */ }
+    times.forEach(function (el) {
+      var d = new Date(el.getAttribute("datetime"));
+      if (!zoneFmt || isNaN(d.getTime())) return;
+      var text = d.getDate() + " " + months[d.getMonth()] + " " + d.getFullYear();
+      if (el.getAttribute("data-local") === "datetime") {
+        var zone = "";
+        zoneFmt.formatToParts(d).forEach(function (p) {
+          if (p.type === "timeZoneName") zone = p.value;
+        });
+        if (!zone) return;
+        text += " at " + two(d.getHours()) + ":" + two(d.getMinutes()) + " " + zone;
+      }
+      if (text !== el.textContent) {
+        el.title = el.textContent;
+        el.textContent = text;
+      }
     });
   }
 

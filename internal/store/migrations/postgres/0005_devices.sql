@@ -1,4 +1,4 @@
--- Remembered browsers ("Remember this device", SPEC §2): a 256-bit random
+-- Remembered browsers ("Remember this device", docs/api.md): a 256-bit random
 -- token lives only in the browser's cookie; the table holds its SHA-256, so
 -- the database alone cannot be used to skip anyone's second factor. id is
 -- the public name the user sees and revokes it by.

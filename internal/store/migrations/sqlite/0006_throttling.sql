@@ -1,4 +1,4 @@
--- Second-factor failures (SPEC §2 Throttling) live with the account, in the
+-- Second-factor failures (docs/throttling.md) live with the account, in the
 -- database, so they hold across instances and the CLI can clear them on
 -- SQLite too: counted until a success (no daily amnesty), with the time of
 -- the last failure for the exponential back-off; at 100 the second factor
