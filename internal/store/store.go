@@ -137,9 +137,6 @@ func (s *Store) Close() error {
 	return err
 }
 
-// Ping checks that the database answers (for /readyz).
-func (s *Store) Ping(ctx context.Context) error { return s.r.PingContext(ctx) }
-
 // tx runs fn in a write transaction and commits when fn returns nil.
 func (s *Store) tx(ctx context.Context, fn func(*sql.Tx) error) error {
 	tx, err := s.w.BeginTx(ctx, nil)
