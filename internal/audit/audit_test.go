@@ -31,14 +31,7 @@ func TestRecordAndVerify(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			path := filepath.Join(t.TempDir(), "a.db")
-			s, err := store.Open(context.Background(), store.SQLite, path)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer s.Close()
-			if _, err := s.Migrate(context.Background()); err != nil {
-				t.Fatal(err)
-			}
+			s := openStore(t, path)
 			var logBuf bytes.Buffer
 			r := audit.New(s, slog.New(slog.NewJSONHandler(&logBuf, nil)), func() time.Time { return time.Unix(1_800_000_000, 0) })
 			for i := range 5 {
@@ -96,14 +89,7 @@ func TestPrune(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			path := filepath.Join(t.TempDir(), "a.db")
-			s, err := store.Open(context.Background(), store.SQLite, path)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer s.Close()
-			if _, err := s.Migrate(context.Background()); err != nil {
-				t.Fatal(err)
-			}
+			s := openStore(t, path)
 			now := t0
 			r := audit.New(s, slog.New(slog.DiscardHandler), func() time.Time { return now })
 			for i := range 10 {
@@ -163,4 +149,18 @@ func TestPrune(t *testing.T) {
 			}
 		})
 	}
+}
+
+// openStore opens and migrates a SQLite store at path, closed at cleanup.
+func openStore(t *testing.T, path string) *store.Store {
+	t.Helper()
+	s, err := store.Open(context.Background(), store.SQLite, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	if _, err := s.Migrate(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	return s
 }

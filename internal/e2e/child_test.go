@@ -3,7 +3,6 @@ package e2e
 import (
 	"bytes"
 	"errors"
-	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -137,12 +136,7 @@ func (in *instance) spawn(t *testing.T, bin string) (*server, *child) {
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
-	tr := &http.Transport{MaxIdleConnsPerHost: 64}
-	s := &server{instance: in, url: "http://" + addr, client: &http.Client{
-		Transport:     tr,
-		Timeout:       20 * time.Second,
-		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
-	}}
+	s, tr := in.serverAt(addr)
 	s.stop = func() {
 		tr.CloseIdleConnections()
 		if c.exited() {

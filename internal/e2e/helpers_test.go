@@ -145,12 +145,7 @@ func (in *instance) start(t *testing.T) *server {
 	if err != nil {
 		t.Fatalf("%v; log:\n%s", err, in.log.String())
 	}
-	tr := &http.Transport{MaxIdleConnsPerHost: 64}
-	s := &server{instance: in, url: "http://" + addr, client: &http.Client{
-		Transport:     tr,
-		Timeout:       20 * time.Second,
-		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
-	}}
+	s, tr := in.serverAt(addr)
 	s.stop = func() {
 		tr.CloseIdleConnections()
 		if code := stopServe(); code != 0 {
@@ -159,6 +154,17 @@ func (in *instance) start(t *testing.T) *server {
 	}
 	t.Cleanup(s.stop)
 	return s
+}
+
+// serverAt is the client side of a server of the instance listening on
+// addr; the caller sets stop.
+func (in *instance) serverAt(addr string) (*server, *http.Transport) {
+	tr := &http.Transport{MaxIdleConnsPerHost: 64}
+	return &server{instance: in, url: "http://" + addr, client: &http.Client{
+		Transport:     tr,
+		Timeout:       20 * time.Second,
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+	}}, tr
 }
 
 // response is an HTTP answer with its body read.
