@@ -80,6 +80,40 @@ func (l *Limiter) Allow(ctx context.Context, key string, lim Limit) (retryAfter 
 	return 0, nil
 }
 
+// Blocked reports, without counting anything, whether key has used up lim
+// (with the time until its window ends). With Fail it throttles failures
+// only, for credentials whose right use must never be throttled (an
+// operator token used by automation in parallel): check Blocked first,
+// then Fail on a failure. Parallel failures can each pass Blocked before
+// any is counted, so this suits only secrets too strong to guess, where
+// the throttle is against noise, not against guessing.
+func (l *Limiter) Blocked(ctx context.Context, key string, lim Limit) (retryAfter time.Duration, blocked bool, err error) {
+	if lim.Count <= 0 {
+		return 0, false, nil
+	}
+	count, ttl, err := l.b.Peek(ctx, key)
+	if err != nil {
+		return 0, false, fmt.Errorf("ratelimit: peek: %w", err)
+	}
+	return ttl, count >= lim.Count, nil
+}
+
+// Fail counts one failure of key and reports whether it is the one that
+// used up lim: from then on Blocked refuses key until the window ends.
+func (l *Limiter) Fail(ctx context.Context, key string, lim Limit) (reached bool, err error) {
+	if lim.Count <= 0 {
+		return false, nil
+	}
+	if lim.Window <= 0 {
+		return false, fmt.Errorf("ratelimit: limit of %d per %v has no window", lim.Count, lim.Window)
+	}
+	count, _, err := l.b.Incr(ctx, key, lim.Window)
+	if err != nil {
+		return false, fmt.Errorf("ratelimit: count: %w", err)
+	}
+	return count == lim.Count, nil
+}
+
 // Reset forgets key's count (an administrator's unlock, or a success that
 // restores an allowance).
 func (l *Limiter) Reset(ctx context.Context, key string) error {

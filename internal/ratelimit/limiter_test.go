@@ -242,3 +242,40 @@ func TestLimiterFailsClosed(t *testing.T) {
 		})
 	}
 }
+
+// TestBlockedAndFail: failures only are counted; the one that uses up the
+// limit says so, exactly once; Blocked refuses from then on without
+// counting, until the window ends; and the first refusal of Allow is
+// marked First, once.
+func TestBlockedAndFail(t *testing.T) {
+	ctx := context.Background()
+	clock := newFakeClock()
+	l := NewLimiter(NewMemory(clock.Now))
+	lim := Limit{Count: 3, Window: time.Minute}
+	for i := 1; i <= 5; i++ {
+		if _, blocked, err := l.Blocked(ctx, "k", lim); err != nil || blocked != (i > 3) {
+			t.Fatalf("before failure %d: blocked %v, %v", i, blocked, err)
+		}
+		reached, err := l.Fail(ctx, "k", lim)
+		if err != nil || reached != (i == 3) {
+			t.Fatalf("failure %d: reached %v, %v; want %v", i, reached, err, i == 3)
+		}
+	}
+	if wait, blocked, _ := l.Blocked(ctx, "k", lim); !blocked || wait <= 0 || wait > time.Minute {
+		t.Fatalf("blocked %v, wait %v", blocked, wait)
+	}
+	clock.Advance(time.Minute)
+	if _, blocked, _ := l.Blocked(ctx, "k", lim); blocked {
+		t.Fatal("still blocked after the window")
+	}
+	var firsts int
+	for range 10 {
+		var le *LimitedError
+		if _, err := l.Allow(ctx, "a", lim); errors.As(err, &le) && le.First {
+			firsts++
+		}
+	}
+	if firsts != 1 {
+		t.Fatalf("%d refusals marked First, want 1", firsts)
+	}
+}
