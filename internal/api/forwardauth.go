@@ -95,10 +95,10 @@ func (a *API) forwardAuth(w http.ResponseWriter, r *http.Request, o original, br
 		// All four, empty when unknown (and on bypass): Caddy before 2.9
 		// sends a header the answer lacks as its literal placeholder text
 		// ("{http.reverse_proxy.header.Remote-User}") to the application.
-		h["Remote-User"] = []string{u.Username}
-		h["Remote-Name"] = []string{u.Username}
-		h["Remote-Email"] = []string{u.Email}
-		h["Remote-Groups"] = []string{strings.Join(u.Groups, ",")}
+		h["Remote-User"] = headerValue(u.Username)
+		h["Remote-Name"] = h["Remote-User"]
+		h["Remote-Email"] = headerValue(u.Email)
+		h["Remote-Groups"] = headerValue(strings.Join(u.Groups, ","))
 		w.WriteHeader(http.StatusOK)
 		return nil
 	case auth.Forbidden:
@@ -110,6 +110,17 @@ func (a *API) forwardAuth(w http.ResponseWriter, r *http.Request, o original, br
 		return nil
 	}
 	return &httpx.Error{Status: http.StatusUnauthorized, Code: "unauthenticated", Msg: "Sign in first."}
+}
+
+// noValue is the shared value of an empty header: net/http only reads
+// header slices, and a bypass check then allocates none.
+var noValue = []string{""}
+
+func headerValue(v string) []string {
+	if v == "" {
+		return noValue
+	}
+	return []string{v}
 }
 
 // wantsRedirect: ?mode=redirect forces 302 and ?mode=401 forces 401;
@@ -198,14 +209,14 @@ func fromForwarded(h http.Header) (original, error) {
 }
 
 // checked refuses what a back-end could read differently from the rules: a
-// host with user-info ("app.example.com@other.example", which url.Parse
-// would judge as other.example's), a malformed host, a request target that
-// is not a path (origin-form, RFC 9112 §3.2.1), a fragment (nobody sends
-// one; some back-ends resolve "/public#/../admin" to /admin), or a method
-// that is not a token. The path itself is checked by the rules
-// (auth.NormalizePath).
+// request target that is not a path (origin-form, RFC 9112 §3.2.1), a
+// fragment (nobody sends one; some back-ends resolve "/public#/../admin"
+// to /admin), or a method that is not a token. The host — user-info such
+// as "app.example.com@other.example", which url.Parse would judge as
+// other.example's, or any other malformed host — and the path are checked
+// by the rules (auth.ValidHost, auth.NormalizePath), which refuse them.
 func checked(o original) (original, error) {
-	if !auth.ValidHost(o.host) || o.uri[0] != '/' || strings.ContainsAny(o.uri, "# \t\r\n") || !isToken(o.method) {
+	if o.uri[0] != '/' || strings.ContainsAny(o.uri, "# \t\r\n") || !isToken(o.method) {
 		return original{}, errBadOriginal
 	}
 	return o, nil
