@@ -115,7 +115,10 @@ func (a Access) Match(host, path string) Rule {
 //     /public/%252e%252e/admin as /admin;
 //   - an encoded slash or backslash and a raw backslash: some back-ends
 //     split segments on them after decoding, others do not;
-//   - NUL and other control characters, and invalid UTF-8 after decoding.
+//   - NUL and other control characters, and invalid UTF-8 after decoding;
+//   - a '?' or '#' after decoding (%3F, %23): a back-end that decodes
+//     before it splits off the query or fragment (Apache mod_rewrite,
+//     CVE-2024-38474) reads /blocked%3F as /blocked, which no rule saw.
 func NormalizePath(escaped string) (string, bool) {
 	low := strings.ToLower(escaped)
 	for _, bad := range []string{"%2f", "%5c", "%25", "%3b", ";", "\\"} {
@@ -124,7 +127,7 @@ func NormalizePath(escaped string) (string, bool) {
 		}
 	}
 	p, err := url.PathUnescape(escaped)
-	if err != nil || !utf8.ValidString(p) || strings.ContainsFunc(p, func(r rune) bool { return r < 0x20 || r == 0x7f }) {
+	if err != nil || !utf8.ValidString(p) || strings.ContainsAny(p, "?#") || strings.ContainsFunc(p, func(r rune) bool { return r < 0x20 || r == 0x7f }) {
 		return "", false
 	}
 	trailing := strings.HasSuffix(p, "/")
