@@ -98,21 +98,21 @@ func FuzzAPIJSON(f *testing.F) {
 	}
 	types := []string{"application/json", "application/json; charset=utf-8", "", "text/plain", "APPLICATION/JSON",
 		"application/x-www-form-urlencoded", `application/json; charset="`, "application/json;;", "multipart/form-data; boundary=x"}
+	// Few seeds, each a different shape: the fuzzer varies route and
+	// caller (one byte each) itself, and a short run in CI has to get
+	// through all seeds before it mutates any.
 	agents := []string{"", "Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0", "curl/8.5.0"}
+	bodyRoutes := []int{0, 1, 2, 3, 4, 5, 6, 7, 12} // the calls that read a body
 	for i, b := range bodies {
-		for _, r := range []int{0, 1, 3, 4, 7, 12} {
-			f.Add(uint8(r), uint8(i%whoCount), types[i%len(types)], agents[i%len(agents)], "", []byte(b))
-		}
+		f.Add(uint8(bodyRoutes[i%len(bodyRoutes)]), uint8(i%whoCount), types[i%len(types)], agents[i%len(agents)], "", []byte(b))
 	}
 	for r := range jsonRoutes {
-		for who := range whoCount {
-			f.Add(uint8(r), uint8(who), "application/json", "", "", []byte(`{}`))
-		}
+		f.Add(uint8(r), uint8(whoNobody), "application/json", "", "", []byte(`{}`))
+		f.Add(uint8(r), uint8(r%(whoCount-1)+1), "application/json", "", "", []byte(`{}`))
 	}
-	for _, id := range []string{"carol", "nobody", "../admin", "%2e%2e", "a/b", "\x00", "alice", "\xff", strings.Repeat("a", 26)} {
-		f.Add(uint8(13), uint8(whoAdmin), "application/json", "", id, []byte(nil))
-		f.Add(uint8(8), uint8(whoAAL2), "application/json", "", id, []byte(nil))
-		f.Add(uint8(11), uint8(whoAAL2), "application/json", "", id, []byte(nil))
+	for i, id := range []string{"carol", "nobody", "../admin", "%2e%2e", "a/b", "\x00", "alice", "\xff", strings.Repeat("a", 26)} {
+		route, who := []uint8{8, 11, 13}[i%3], []uint8{whoAAL2, whoAAL2, whoAdmin}[i%3]
+		f.Add(route, who, "application/json", "", id, []byte(nil))
 	}
 
 	fx := newAPIFuzzFixture(f)
