@@ -4,7 +4,6 @@ import (
 	"net/url"
 	"strings"
 	"testing"
-	"unicode/utf8"
 
 	"github.com/twostep/twostep/internal/auth"
 )
@@ -101,18 +100,15 @@ func FuzzRedirectTarget(f *testing.F) {
 // offSite returns why a browser at the public URL, sent to rd, would
 // leave twostep and the hosts the rules name ("" when it would not).
 func offSite(public *url.URL, rd string, plainHTTP bool) string {
-	u, reason := browserURL(public, rd)
-	if reason != "" {
-		return reason
-	}
+	scheme, host, goes, reason := browserTarget(public, rd)
 	switch {
-	case u.Scheme != "https" && !(u.Scheme == "http" && plainHTTP):
-		return "scheme " + u.Scheme
-	case u.User != nil:
-		return "user-info"
-	}
-	host := strings.TrimSuffix(strings.ToLower(u.Hostname()), ".")
-	if host == strings.ToLower(public.Hostname()) {
+	case reason != "":
+		return reason
+	case !goes:
+		return "" // the browser refuses the URL and stays
+	case scheme != "https" && !(scheme == "http" && plainHTTP):
+		return "scheme " + scheme
+	case host == strings.ToLower(public.Hostname()):
 		return ""
 	}
 	for _, r := range redirectRules {
@@ -125,51 +121,59 @@ func offSite(public *url.URL, rd string, plainHTTP bool) string {
 			return ""
 		}
 	}
-	return "host " + u.Host + " is neither twostep's nor named by a rule"
+	return "host " + host + " is neither twostep's nor named by a rule"
 }
 
-// browserURL resolves rd the way a browser at public does (WHATWG URL, in
-// the parts that matter here): leading and trailing controls and spaces
-// dropped, tabs and newlines removed anywhere, '\' read as '/', then
-// resolved against the current page. A host must be plain: a '%', a
-// control, space or other ASCII punctuation than '.', '-', '_' (outside an
-// IP literal in brackets) leaves it unclear where a browser would go, and
-// that counts as leaving. Non-ASCII is left to offSite's comparison: a
-// browser maps it (IDNA) to letters, digits, '.' or a character that
-// makes the URL invalid, which cannot take it outside an ASCII suffix
-// such as ".corp.example", and an exact host never matches it.
-func browserURL(public *url.URL, rd string) (*url.URL, string) {
+// browserTarget reads rd the way a browser at public does (the WHATWG URL
+// standard, in the parts that matter here) and returns the scheme and host
+// it would go to, or goes false when it refuses the URL and stays. Leading
+// and trailing controls and spaces are dropped, tabs and newlines removed
+// anywhere, '\' read as '/', and rd resolved against the page. The host is
+// the authority as written up to the first '/', '?' or '#', without a
+// numeric port, percent-decoded and lower-cased; one holding a forbidden
+// domain code point (controls, space, # % / : < > ? @ [ \ ] ^ |) makes the
+// URL invalid. An '@' is user-info, which counts as leaving. Non-ASCII is
+// left as it is: a browser maps it (IDNA) to letters, digits, '.' or a
+// character that makes the URL invalid, which cannot take it outside an
+// ASCII suffix such as ".corp.example", and an exact host never matches.
+func browserTarget(public *url.URL, rd string) (scheme, host string, goes bool, reason string) {
 	s := strings.TrimFunc(rd, func(r rune) bool { return r <= 0x20 })
 	s = strings.NewReplacer("\t", "", "\n", "", "\r", "", `\`, "/").Replace(s)
 	u, err := url.Parse(s)
 	if err != nil {
-		return nil, "unparseable: " + err.Error()
+		return "", "", false, "unparseable: " + err.Error()
 	}
 	abs := public.ResolveReference(u)
-	authority := abs.Host
-	if u.IsAbs() || strings.HasPrefix(s, "//") {
-		// The authority as written, before net/url decodes it.
-		_, rest, _ := strings.Cut(s, "//")
-		authority = rest
-		if i := strings.IndexAny(rest, "/?#"); i >= 0 {
-			authority = rest[:i]
-		}
-		if strings.Contains(authority, "@") {
-			return nil, "user-info in " + authority
-		}
+	if !u.IsAbs() && !strings.HasPrefix(s, "//") {
+		return abs.Scheme, strings.ToLower(public.Hostname()), true, "" // a path on this host
 	}
-	if strings.HasPrefix(authority, "[") {
-		return abs, ""
+	_, authority, _ := strings.Cut(s, "//")
+	if i := strings.IndexAny(authority, "/?#"); i >= 0 {
+		authority = authority[:i]
+	}
+	if strings.Contains(authority, "@") {
+		return "", "", false, "user-info in " + authority
 	}
 	name := authority
-	if i := strings.LastIndexByte(name, ':'); i >= 0 && strings.Trim(name[i+1:], "0123456789") == "" {
+	if strings.HasPrefix(name, "[") {
+		end := strings.IndexByte(name, ']')
+		if end < 0 {
+			return "", "", false, ""
+		}
+		return abs.Scheme, strings.ToLower(name[:end+1]), true, "" // an IP literal
+	}
+	if i := strings.LastIndexByte(name, ':'); i >= 0 {
+		if strings.Trim(name[i+1:], "0123456789") != "" {
+			return "", "", false, "" // not a port: invalid
+		}
 		name = name[:i]
 	}
-	plain := func(r rune) bool {
-		return r >= utf8.RuneSelf || 'a' <= r && r <= 'z' || '0' <= r && r <= '9' || strings.ContainsRune(".-_", r)
+	if d, err := url.PathUnescape(name); err == nil {
+		name = d
 	}
-	if name == "" || strings.ContainsFunc(strings.ToLower(name), func(r rune) bool { return !plain(r) }) {
-		return nil, "host " + authority + " is not a plain name"
+	name = strings.TrimSuffix(strings.ToLower(name), ".")
+	if name == "" || strings.ContainsFunc(name, func(r rune) bool { return r < 0x20 || r == 0x7f || strings.ContainsRune(" #%/:<>?@[\\]^|", r) }) {
+		return "", "", false, ""
 	}
-	return abs, ""
+	return abs.Scheme, name, true, ""
 }
