@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"path"
 	"path/filepath"
 	"regexp"
 	"slices"
@@ -139,6 +140,9 @@ func FuzzAPIJSON(f *testing.F) {
 		seq := fx.auditSeq(t)
 		w := httptest.NewRecorder()
 		fx.mux.ServeHTTP(w, r)
+		if redirected(t, r, w) {
+			return
+		}
 		checkAPIAnswer(t, rt.method+" "+target, w, string(body)+"\n"+contentType+"\n"+id, sentPassword(body))
 
 		// A refused sign-in is in the audit log (ASVS V7.2.1), whatever
@@ -221,6 +225,28 @@ func newAPIFuzzFixture(tb testing.TB) *apiFuzzFixture {
 	fx.mux = http.NewServeMux()
 	api.New(svc, e.Log, httpx.ClientIP{}, httpx.Cookies{}).Routes(fx.mux)
 	return fx
+}
+
+// redirected reports whether w is net/http's ServeMux sending a path with
+// "." or ".." segments or "//" (an {id} of "." here) to its clean form,
+// which it does before any route runs; no API call redirects itself, so
+// the redirect must name exactly the cleaned path.
+func redirected(t *testing.T, r *http.Request, w *httptest.ResponseRecorder) bool {
+	t.Helper()
+	switch w.Code {
+	case http.StatusMovedPermanently, http.StatusTemporaryRedirect, http.StatusPermanentRedirect:
+	default:
+		return false
+	}
+	want := path.Clean(r.URL.Path)
+	if strings.HasSuffix(r.URL.Path, "/") && want != "/" {
+		want += "/"
+	}
+	loc, err := url.Parse(w.Header().Get("Location"))
+	if err != nil || loc.Path != want || loc.Host != "" || want == r.URL.Path {
+		t.Fatalf("%s %s: status %d to %q, want the mux's clean path %q", r.Method, r.URL, w.Code, w.Header().Get("Location"), want)
+	}
+	return true
 }
 
 // auditSeq returns the sequence number of the last audit entry.
