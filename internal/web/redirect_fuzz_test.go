@@ -17,7 +17,7 @@ var redirectRules = []string{"app.example.com two_factor", "*.corp.example one_f
 // http public URL (the input's flag).
 //
 // Invariant (no open redirect, ASVS V5.1.5): an accepted rd is returned
-// unchanged, and wherever a browser goes with it — read by browserURL, an
+// unchanged, and wherever a browser goes with it — read by browserTarget, an
 // independent model built on net/url — is twostep's own public host or a
 // host one of redirectRules names, over https (or http while twostep
 // itself is plain http). A relative rd starts with exactly one '/' and no
