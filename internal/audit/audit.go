@@ -14,6 +14,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"strings"
 	"time"
 
 	"github.com/twostep/twostep/internal/keyring"
@@ -82,8 +83,8 @@ func (r *Recorder) Record(ctx context.Context, e Event) error {
 		detail = string(b)
 	}
 	ev, err := r.store.AppendAudit(ctx, model.AuditEvent{
-		At: r.now(), Event: e.Name, UserID: e.UserID, Username: e.Username,
-		IP: e.IP, UserAgent: e.UserAgent, Detail: detail,
+		At: r.now(), Event: e.Name, UserID: e.UserID, Username: storable(e.Username),
+		IP: storable(e.IP), UserAgent: storable(e.UserAgent), Detail: detail,
 	})
 	attrs := []any{
 		slog.String("event", e.Name), slog.String("user_id", e.UserID), slog.String("username", e.Username),
@@ -102,6 +103,15 @@ func (r *Recorder) Record(ctx context.Context, e Event) error {
 	attrs = append(attrs, slog.Int64("audit_seq", ev.Seq))
 	r.log.Info("audit", attrs...)
 	return nil
+}
+
+// storable returns s as text every database stores: invalid UTF-8 and NUL
+// become U+FFFD. PostgreSQL refuses either with an error, so a client's
+// User-Agent of a few bytes kept its failed sign-ins out of the audit log,
+// and with them every entry committed in the same batch (found by
+// FuzzAPIJSON on PostgreSQL).
+func storable(s string) string {
+	return strings.ReplaceAll(strings.ToValidUTF8(s, "\uFFFD"), "\x00", "\uFFFD")
 }
 
 // Refused reports a request refused by a limit or a lock. Every refusal

@@ -15,6 +15,7 @@ import (
 	"github.com/twostep/twostep/internal/audit"
 	"github.com/twostep/twostep/internal/keyring"
 	"github.com/twostep/twostep/internal/store"
+	"github.com/twostep/twostep/internal/store/storetest"
 )
 
 func TestRecordAndVerify(t *testing.T) {
@@ -163,4 +164,26 @@ func openStore(t *testing.T, path string) *store.Store {
 		t.Fatal(err)
 	}
 	return s
+}
+
+// TestRecordStoresClientText: an entry is written whatever bytes a client
+// put in the text it carries. PostgreSQL refuses invalid UTF-8 and NUL in
+// text, so a User-Agent of a few such bytes kept failed sign-ins out of the
+// audit log (ASVS V7.2.1), with every entry of the same batch (found by
+// FuzzAPIJSON). SQLite stores anything; the test needs PostgreSQL.
+func TestRecordStoresClientText(t *testing.T) {
+	s := storetest.NewPostgres(t)
+	r := audit.New(s, slog.New(slog.DiscardHandler), nil)
+	for _, ua := range []string{"\xf5\n\"\xbe\xa7", "a\x00b", strings.Repeat("a", 255) + "\xc3"} {
+		if err := r.Record(context.Background(), audit.Event{Name: audit.LoginFailed, Username: "\xff", IP: "192.0.2.1", UserAgent: ua}); err != nil {
+			t.Fatalf("Record(User-Agent %q): %v", ua, err)
+		}
+	}
+	events, err := s.AuditEvents(context.Background(), 0, 10)
+	if err != nil || len(events) != 3 || events[1].UserAgent != "a\uFFFDb" {
+		t.Fatalf("AuditEvents = %d entries, %v; want 3, the second with User-Agent %q", len(events), err, "a\uFFFDb")
+	}
+	if n, err := audit.Verify(context.Background(), s, keyring.Generate()); err != nil || n != 3 {
+		t.Fatalf("Verify = %d, %v; want 3, nil", n, err)
+	}
 }

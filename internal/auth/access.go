@@ -118,19 +118,20 @@ func (a Access) Match(host, path string) Rule {
 //     /public/%252e%252e/admin as /admin;
 //   - an encoded slash or backslash and a raw backslash: some back-ends
 //     split segments on them after decoding, others do not;
-//   - an encoded '#' or '?': a back-end that decodes twice ends the path
-//     there ("/admin%23x" is /admin to it, "admin#x" to the rules), and
-//     Caddy and Go proxies turn a raw '#' into %23 before asking;
+//   - an encoded '#' or '?' (%23, %3F): a back-end that decodes before it
+//     splits off the query or fragment (Apache mod_rewrite,
+//     CVE-2024-38474) reads /blocked%3F as /blocked, which no rule saw;
+//     Caddy and Go proxies also turn a raw '#' into %23 before asking;
 //   - NUL and other control characters, and invalid UTF-8 after decoding.
 func NormalizePath(escaped string) (string, bool) {
 	low := strings.ToLower(escaped)
-	for _, bad := range []string{"%2f", "%5c", "%25", "%3b", "%23", "%3f", ";", "\\"} {
+	for _, bad := range []string{"%2f", "%5c", "%25", "%3b", ";", "\\"} {
 		if strings.Contains(low, bad) {
 			return "", false
 		}
 	}
 	p, err := url.PathUnescape(escaped)
-	if err != nil || !utf8.ValidString(p) || strings.ContainsFunc(p, func(r rune) bool { return r < 0x20 || r == 0x7f }) {
+	if err != nil || !utf8.ValidString(p) || strings.ContainsAny(p, "?#") || strings.ContainsFunc(p, func(r rune) bool { return r < 0x20 || r == 0x7f }) {
 		return "", false
 	}
 	trailing := strings.HasSuffix(p, "/")

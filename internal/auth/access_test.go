@@ -181,9 +181,12 @@ func TestNormalizePathAndMatch(t *testing.T) {
 		{"/public/%25", ""},
 		{"/bad%ff", ""},
 		{"/bad%c0%af", ""}, // overlong '/': invalid UTF-8
-		{"/admin%23", ""},
-		{"/blocked%23x", ""},
+		// A back-end that decodes before it splits off the query or
+		// fragment serves /blocked or /admin for these (FuzzForwardAuth).
+		{"/blocked%3F", ""},
 		{"/blocked%3fx=1", ""},
+		{"/blocked%23x", ""},
+		{"/admin%23", ""},
 		{"/caf%C3%A9", auth.PolicyTwoFactor},
 	}
 	for _, tc := range tests {

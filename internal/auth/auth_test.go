@@ -285,6 +285,16 @@ func TestRecentAuthAndLastFactor(t *testing.T) {
 	}
 	wantErr(t, f.svc.RemoveFactor(ctx, client, second, first), auth.ErrNotFound)
 	wantErr(t, f.svc.SetPreferred(ctx, client, second, "nope"), auth.ErrNotFound)
+	// IDs PostgreSQL cannot read as text name nothing: not found, not a
+	// database error (found by FuzzAPIJSON).
+	for _, id := range []string{"\x00", "\xff", strings.Repeat("\x00", 26)} {
+		wantErr(t, f.svc.RemoveFactor(ctx, client, second, id), auth.ErrNotFound)
+		wantErr(t, f.svc.SetPreferred(ctx, client, second, id), auth.ErrNotFound)
+		wantErr(t, f.svc.ForgetDevice(ctx, client, second, id), auth.ErrNotFound)
+		if _, err := f.svc.ConfirmTOTP(ctx, client, second, id, "123456"); !errors.Is(err, auth.ErrNotFound) {
+			t.Fatalf("ConfirmTOTP(factor %q) = %v, want not found", id, err)
+		}
+	}
 	if err := f.svc.SetPreferred(ctx, client, second, fs[1].ID); err != nil {
 		t.Fatal(err)
 	}

@@ -197,6 +197,9 @@ func (s *Service) ForgetDevice(ctx context.Context, c Client, cur Current, id st
 	if err := RequireAAL2(cur); err != nil {
 		return err
 	}
+	if !isID(id) {
+		return ErrNotFound
+	}
 	err := s.Store.DeleteDevice(ctx, cur.User.ID, id)
 	if errors.Is(err, model.ErrNotFound) {
 		return ErrNotFound

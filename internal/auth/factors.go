@@ -43,6 +43,9 @@ func (s *Service) RemoveFactor(ctx context.Context, c Client, cur Current, id st
 	if err := s.requireRecent(cur); err != nil {
 		return err
 	}
+	if !isID(id) {
+		return ErrNotFound
+	}
 	f, err := s.Store.Factor(ctx, cur.User.ID, id)
 	if errors.Is(err, model.ErrNotFound) {
 		return ErrNotFound
@@ -71,6 +74,9 @@ func (s *Service) RemoveFactor(ctx context.Context, c Client, cur Current, id st
 func (s *Service) SetPreferred(ctx context.Context, c Client, cur Current, id string) error {
 	if err := RequireAAL2(cur); err != nil {
 		return err
+	}
+	if !isID(id) {
+		return ErrNotFound
 	}
 	err := s.Store.SetPreferred(ctx, cur.User.ID, id)
 	if errors.Is(err, model.ErrNotFound) {

@@ -216,6 +216,9 @@ func (s *Service) pendingTOTP(ctx context.Context, userID, factorID string) (mod
 	if factorID == "" {
 		return s.newestFactor(ctx, userID, model.FactorTOTP, model.FactorPending)
 	}
+	if !isID(factorID) {
+		return model.Factor{}, ErrNotFound
+	}
 	f, err := s.Store.Factor(ctx, userID, factorID)
 	if errors.Is(err, model.ErrNotFound) || (err == nil && (f.Type != model.FactorTOTP || f.Status != model.FactorPending)) {
 		return model.Factor{}, ErrNotFound
