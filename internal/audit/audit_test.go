@@ -44,16 +44,7 @@ func TestRecordAndVerify(t *testing.T) {
 			if !strings.Contains(logBuf.String(), `"event":"login_failed"`) || !strings.Contains(logBuf.String(), `"client_ip":"10.0.0.1"`) {
 				t.Fatalf("log lacks stable keys: %s", logBuf.String())
 			}
-			if tc.tamper != "" {
-				raw, err := sql.Open("sqlite", path)
-				if err != nil {
-					t.Fatal(err)
-				}
-				if _, err := raw.Exec(tc.tamper); err != nil {
-					t.Fatal(err)
-				}
-				raw.Close()
-			}
+			tamper(t, path, tc.tamper)
 			n, err := audit.Verify(context.Background(), s, keyring.Generate())
 			if tc.wantErr == "" {
 				if err != nil || n != 5 {
@@ -109,16 +100,7 @@ func TestPrune(t *testing.T) {
 				!strings.HasPrefix(lines[0], `{"seq":1,`) || !strings.HasPrefix(lines[4], `{"seq":5,`) || !strings.Contains(lines[4], `"hash":"`) {
 				t.Fatalf("archive:\n%s", archive.String())
 			}
-			if tc.tamper != "" {
-				raw, err := sql.Open("sqlite", path)
-				if err != nil {
-					t.Fatal(err)
-				}
-				if _, err := raw.Exec(tc.tamper); err != nil {
-					t.Fatal(err)
-				}
-				raw.Close()
-			}
+			tamper(t, path, tc.tamper)
 			if tc.keys {
 				keys = keyring.Generate()
 			}
@@ -185,5 +167,21 @@ func TestRecordStoresClientText(t *testing.T) {
 	}
 	if n, err := audit.Verify(context.Background(), s, keyring.Generate()); err != nil || n != 3 {
 		t.Fatalf("Verify = %d, %v; want 3, nil", n, err)
+	}
+}
+
+// tamper runs query ("" for none) on the SQLite file behind twostep's back.
+func tamper(t *testing.T, path, query string) {
+	t.Helper()
+	if query == "" {
+		return
+	}
+	raw, err := sql.Open("sqlite", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer raw.Close()
+	if _, err := raw.Exec(query); err != nil {
+		t.Fatal(err)
 	}
 }
