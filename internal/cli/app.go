@@ -131,6 +131,15 @@ func describeDatabase(driver, dsn string) string {
 	if err != nil {
 		return driver
 	}
+	// libpq also takes the password as a query parameter.
+	if q := u.Query(); q.Has("password") || q.Has("sslpassword") {
+		for _, k := range []string{"password", "sslpassword"} {
+			if q.Has(k) {
+				q.Set(k, "xxxxx")
+			}
+		}
+		u.RawQuery = q.Encode()
+	}
 	return u.Redacted()
 }
 
