@@ -16,6 +16,7 @@ import (
 	"log/slog"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/twostep/twostep/internal/keyring"
 	"github.com/twostep/twostep/internal/model"
@@ -105,13 +106,26 @@ func (r *Recorder) Record(ctx context.Context, e Event) error {
 	return nil
 }
 
-// storable returns s as text every database stores: invalid UTF-8 and NUL
-// become U+FFFD. PostgreSQL refuses either with an error, so a client's
-// User-Agent of a few bytes kept its failed sign-ins out of the audit log,
-// and with them every entry committed in the same batch (found by
-// FuzzAPIJSON on PostgreSQL).
+// maxClientText bounds each client-chosen field of an entry (user name,
+// address, User-Agent), whichever front end built the event: an entry per
+// request must not cost a client-chosen 32 KiB.
+const maxClientText = 256
+
+// storable returns s as text every database stores, at most maxClientText
+// bytes: invalid UTF-8 and NUL become U+FFFD. PostgreSQL refuses either
+// with an error, so a client's User-Agent of a few bytes kept its failed
+// sign-ins out of the audit log, and with them every entry committed in the
+// same batch (found by FuzzAPIJSON on PostgreSQL).
 func storable(s string) string {
-	return strings.ReplaceAll(strings.ToValidUTF8(s, "\uFFFD"), "\x00", "\uFFFD")
+	s = strings.ReplaceAll(strings.ToValidUTF8(s, "\uFFFD"), "\x00", "\uFFFD")
+	if len(s) > maxClientText {
+		cut := maxClientText
+		for cut > 0 && !utf8.RuneStart(s[cut]) {
+			cut--
+		}
+		s = s[:cut]
+	}
+	return s
 }
 
 // Refused reports a request refused by a limit or a lock. Every refusal
@@ -120,9 +134,7 @@ func storable(s string) string {
 // an hour writes one audit row and one log line, not one per request
 // (ASVS V7.1: log security events without letting them exhaust storage).
 func (r *Recorder) Refused(ctx context.Context, first bool, e Event, limit string) {
-	if r.OnRefused != nil {
-		r.OnRefused(limit)
-	}
+	r.CountRefused(limit)
 	if !first {
 		return
 	}
@@ -132,6 +144,14 @@ func (r *Recorder) Refused(ctx context.Context, first bool, e Event, limit strin
 	}
 	e.Attrs = attrs
 	_ = r.Record(ctx, e)
+}
+
+// CountRefused counts a refusal by limit without writing anything: for a
+// refusal whose cause was audited when it began (a lock-out).
+func (r *Recorder) CountRefused(limit string) {
+	if r.OnRefused != nil {
+		r.OnRefused(limit)
+	}
 }
 
 // Verify walks the audit chain and returns the number of entries checked,

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	_ "modernc.org/sqlite"
 
@@ -162,7 +163,7 @@ func TestRecordStoresClientText(t *testing.T) {
 		}
 	}
 	events, err := s.AuditEvents(context.Background(), 0, 10)
-	if err != nil || len(events) != 3 || events[1].UserAgent != "a\uFFFDb" {
+	if err != nil || len(events) != 3 || events[1].UserAgent != "a\uFFFDb" || len(events[2].UserAgent) > 256 {
 		t.Fatalf("AuditEvents = %d entries, %v; want 3, the second with User-Agent %q", len(events), err, "a\uFFFDb")
 	}
 	if n, err := audit.Verify(context.Background(), s, keyring.Generate()); err != nil || n != 3 {
@@ -183,5 +184,22 @@ func tamper(t *testing.T, path, query string) {
 	defer raw.Close()
 	if _, err := raw.Exec(query); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestClientTextBounded: a client-chosen field is stored at most 256
+// bytes long, whoever built the event (the /metrics gate audits wrong
+// tokens with the raw User-Agent).
+func TestClientTextBounded(t *testing.T) {
+	s := openStore(t, filepath.Join(t.TempDir(), "a.db"))
+	r := audit.New(s, slog.New(slog.DiscardHandler), nil)
+	for _, ua := range []string{strings.Repeat("x", 32<<10), "x" + strings.Repeat("é", 200)} {
+		if err := r.Record(context.Background(), audit.Event{Name: audit.TokenFailed, UserAgent: ua}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	events, err := s.AuditEvents(context.Background(), 0, 2)
+	if err != nil || len(events) != 2 || len(events[0].UserAgent) != 256 || len(events[1].UserAgent) != 255 || !utf8.ValidString(events[1].UserAgent) {
+		t.Fatalf("stored User-Agents %v, %v; want 256 bytes, and 255 of whole runes", events, err)
 	}
 }

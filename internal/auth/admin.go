@@ -227,11 +227,10 @@ func (s *Service) AuthorizeToken(ctx context.Context, c Client, kind TokenKind, 
 		return ErrBadToken // this kind is switched off
 	}
 	key, limit := "token:ip:"+clientKey(c.IP), string(kind)+"_token_per_ip"
-	ev := audit.Event{Name: audit.RateLimited, IP: c.IP, UserAgent: c.UserAgent}
 	if wait, blocked, err := s.Limiter.Blocked(ctx, key, s.cfg.AdminPerIP); err != nil {
 		return err
 	} else if blocked {
-		s.Audit.Refused(ctx, false, ev, limit)
+		s.Audit.CountRefused(limit)
 		return &RetryError{Err: ErrRateLimited, RetryAfter: wait}
 	}
 	a, b := sha256.Sum256([]byte(tok)), sha256.Sum256([]byte(want))
@@ -246,7 +245,7 @@ func (s *Service) AuthorizeToken(ctx context.Context, c Client, kind TokenKind, 
 		return err
 	}
 	if reached {
-		s.Audit.Refused(ctx, true, ev, limit)
+		s.Audit.Refused(ctx, true, audit.Event{Name: audit.RateLimited, IP: c.IP, UserAgent: c.UserAgent}, limit)
 	}
 	return ErrBadToken
 }

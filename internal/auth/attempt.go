@@ -53,7 +53,7 @@ type attempt struct {
 // session, so a refused flood writes nothing), over the per-user attempt
 // budget, or while another attempt of u is in flight.
 func (s *Service) beginAttempt(ctx context.Context, c Client, u model.User, method string) (*attempt, error) {
-	if err := s.mfaLock(ctx, c, u, store.MFAState{Failures: u.MFAFailures, LastFailedAt: u.MFAFailedAt}); err != nil {
+	if err := s.mfaLock(store.MFAState{Failures: u.MFAFailures, LastFailedAt: u.MFAFailedAt}); err != nil {
 		return nil, err
 	}
 	if _, err := s.Limiter.Allow(ctx, "2fa:attempts:"+u.ID, s.cfg.VerifyPerUser); err != nil {
@@ -62,7 +62,7 @@ func (s *Service) beginAttempt(ctx context.Context, c Client, u model.User, meth
 	st, err := s.Store.BeginMFAAttempt(ctx, u.ID, s.Now(), mfaLease)
 	switch {
 	case errors.Is(err, model.ErrConflict):
-		s.Audit.Refused(ctx, false, audit.Event{Name: audit.RateLimited}, "mfa_in_flight")
+		s.Audit.CountRefused("mfa_in_flight")
 		return nil, &RetryError{Err: ErrTooManyAttempts, RetryAfter: time.Second}
 	case errors.Is(err, model.ErrNotFound):
 		return nil, ErrUnauthenticated
@@ -70,7 +70,7 @@ func (s *Service) beginAttempt(ctx context.Context, c Client, u model.User, meth
 		return nil, fmt.Errorf("begin second-factor attempt: %w", err)
 	}
 	a := &attempt{s: s, c: c, u: u, method: method}
-	if err := s.mfaLock(ctx, c, u, st); err != nil {
+	if err := s.mfaLock(st); err != nil {
 		a.end(ctx)
 		return nil, err
 	}
@@ -79,16 +79,16 @@ func (s *Service) beginAttempt(ctx context.Context, c Client, u model.User, meth
 
 // mfaLock refuses while st locks the second factor. The refusal is counted
 // in metrics only: the lock-out itself was audited when it began.
-func (s *Service) mfaLock(ctx context.Context, c Client, u model.User, st store.MFAState) error {
+func (s *Service) mfaLock(st store.MFAState) error {
 	if st.Failures >= s.cfg.LockAfter {
-		s.Audit.Refused(ctx, false, audit.Event{Name: audit.RateLimited}, "mfa_locked")
+		s.Audit.CountRefused("mfa_locked")
 		return ErrMFALocked
 	}
 	if st.Failures < s.cfg.MaxFailures {
 		return nil
 	}
 	if wait := st.LastFailedAt.Add(s.lockFor(st.Failures)).Sub(s.Now()); wait > 0 {
-		s.Audit.Refused(ctx, false, audit.Event{Name: audit.RateLimited}, "mfa_backoff")
+		s.Audit.CountRefused("mfa_backoff")
 		return &RetryError{Err: ErrTooManyAttempts, RetryAfter: wait}
 	}
 	return nil
