@@ -31,8 +31,8 @@ func (s *Service) CreateUser(ctx context.Context, c Client, username, pw string)
 	if err != nil {
 		return model.User{}, err
 	}
-	u := model.User{ID: token.NewID(), Username: name, PasswordHash: hash, CreatedAt: s.Now()}
-	if err := s.Store.CreateUser(ctx, u); err != nil {
+	u := model.User{ID: token.NewID(), Username: name, PasswordHash: hash, CreatedAt: s.d.Now()}
+	if err := s.d.Store.CreateUser(ctx, u); err != nil {
 		if errors.Is(err, model.ErrConflict) {
 			return model.User{}, ErrUserExists
 		}
@@ -49,7 +49,7 @@ func (s *Service) hashNew(ctx context.Context, name, pw string) (string, error) 
 	if err := password.CheckPolicy(pw, name, s.cfg.Issuer); err != nil {
 		return "", invalid(err.Error())
 	}
-	hash, err := s.Hasher.Hash(ctx, pw)
+	hash, err := s.d.Hasher.Hash(ctx, pw)
 	if err != nil {
 		return "", s.busy(err)
 	}
@@ -65,7 +65,7 @@ type UserStatus struct {
 
 // ListUsers returns every user with their number of active methods.
 func (s *Service) ListUsers(ctx context.Context) ([]UserStatus, error) {
-	us, err := s.Store.ListUsers(ctx)
+	us, err := s.d.Store.ListUsers(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("list users: %w", err)
 	}
@@ -86,7 +86,7 @@ func (s *Service) userByName(ctx context.Context, username string) (model.User, 
 	if err != nil {
 		return model.User{}, err
 	}
-	u, err := s.Store.UserByUsername(ctx, name)
+	u, err := s.d.Store.UserByUsername(ctx, name)
 	if errors.Is(err, model.ErrNotFound) {
 		return model.User{}, ErrNotFound
 	}
@@ -99,7 +99,7 @@ func (s *Service) SetDisabled(ctx context.Context, c Client, username string, di
 	if err != nil {
 		return err
 	}
-	if err := s.Store.SetUserDisabled(ctx, u.ID, disabled); err != nil {
+	if err := s.d.Store.SetUserDisabled(ctx, u.ID, disabled); err != nil {
 		return fmt.Errorf("set disabled: %w", err)
 	}
 	if disabled {
@@ -122,7 +122,7 @@ func (s *Service) ResetMFA(ctx context.Context, c Client, username string) error
 	if err != nil {
 		return err
 	}
-	if err := s.Store.ResetMFA(ctx, u.ID); err != nil {
+	if err := s.d.Store.ResetMFA(ctx, u.ID); err != nil {
 		return fmt.Errorf("reset mfa: %w", err)
 	}
 	if err := s.forgetDevices(ctx, u.ID); err != nil {
@@ -142,10 +142,10 @@ func (s *Service) Unlock(ctx context.Context, c Client, username string) error {
 	if err != nil {
 		return err
 	}
-	if err := s.Store.UnlockMFA(ctx, u.ID); err != nil {
+	if err := s.d.Store.UnlockMFA(ctx, u.ID); err != nil {
 		return fmt.Errorf("unlock: %w", err)
 	}
-	if err := s.Accounts.Reset(ctx, allowanceKey(u.Username, "")); err != nil {
+	if err := s.d.Accounts.Reset(ctx, allowanceKey(u.Username, "")); err != nil {
 		return err
 	}
 	s.record(ctx, c, audit.AdminAction, u.ID, u.Username, map[string]string{"action": "unlock",
@@ -163,7 +163,7 @@ func (s *Service) SetPassword(ctx context.Context, c Client, username, pw string
 	if err != nil {
 		return err
 	}
-	if err := s.Store.SetPassword(ctx, u.ID, hash); err != nil {
+	if err := s.d.Store.SetPassword(ctx, u.ID, hash); err != nil {
 		return fmt.Errorf("set password: %w", err)
 	}
 	if err := s.forgetDevices(ctx, u.ID); err != nil {
@@ -180,9 +180,9 @@ func (s *Service) Invite(ctx context.Context, c Client, username string) (link, 
 	if err != nil {
 		return "", "", time.Time{}, err
 	}
-	tok, now := token.New(), s.Now()
+	tok, now := token.New(), s.d.Now()
 	expires = now.Add(s.cfg.InviteTTL)
-	if err := s.Store.CreateInvite(ctx, model.Invite{TokenHash: token.Hash(tok), UserID: u.ID, CreatedAt: now, ExpiresAt: expires}); err != nil {
+	if err := s.d.Store.CreateInvite(ctx, model.Invite{TokenHash: token.Hash(tok), UserID: u.ID, CreatedAt: now, ExpiresAt: expires}); err != nil {
 		return "", "", time.Time{}, fmt.Errorf("create invite: %w", err)
 	}
 	s.record(ctx, c, audit.AdminAction, u.ID, u.Username, map[string]string{"action": "invite"})
@@ -227,25 +227,25 @@ func (s *Service) AuthorizeToken(ctx context.Context, c Client, kind TokenKind, 
 		return ErrBadToken // this kind is switched off
 	}
 	key, limit := "token:ip:"+clientKey(c.IP), string(kind)+"_token_per_ip"
-	if wait, blocked, err := s.Limiter.Blocked(ctx, key, s.cfg.AdminPerIP); err != nil {
+	if wait, blocked, err := s.d.Limiter.Blocked(ctx, key, s.cfg.AdminPerIP); err != nil {
 		return err
 	} else if blocked {
-		s.Audit.CountRefused(limit)
+		s.d.Audit.CountRefused(limit)
 		return &RetryError{Err: ErrRateLimited, RetryAfter: wait}
 	}
 	a, b := sha256.Sum256([]byte(tok)), sha256.Sum256([]byte(want))
 	if subtle.ConstantTimeCompare(a[:], b[:]) == 1 {
 		return nil
 	}
-	_, over := s.Limiter.Allow(ctx, "audit:token_failed", adminFailAudit)
-	s.Audit.Refused(ctx, over == nil, audit.Event{Name: audit.TokenFailed, IP: c.IP, UserAgent: c.UserAgent,
+	_, over := s.d.Limiter.Allow(ctx, "audit:token_failed", adminFailAudit)
+	s.d.Audit.Refused(ctx, over == nil, audit.Event{Name: audit.TokenFailed, IP: c.IP, UserAgent: c.UserAgent,
 		Attrs: map[string]string{"token": string(kind), "presented": strconv.FormatBool(tok != "")}}, string(kind)+"_token")
-	reached, err := s.Limiter.Fail(ctx, key, s.cfg.AdminPerIP)
+	reached, err := s.d.Limiter.Fail(ctx, key, s.cfg.AdminPerIP)
 	if err != nil {
 		return err
 	}
 	if reached {
-		s.Audit.Refused(ctx, true, audit.Event{Name: audit.RateLimited, IP: c.IP, UserAgent: c.UserAgent}, limit)
+		s.d.Audit.Refused(ctx, true, audit.Event{Name: audit.RateLimited, IP: c.IP, UserAgent: c.UserAgent}, limit)
 	}
 	return ErrBadToken
 }
@@ -266,9 +266,15 @@ func (s *Service) SetAttributes(ctx context.Context, c Client, username, email s
 			return invalid("group names may contain only letters, digits and . _ -")
 		}
 	}
-	if err := s.Store.SetUserAttributes(ctx, u.ID, email, groups); err != nil {
+	if err := s.d.Store.SetUserAttributes(ctx, u.ID, email, groups); err != nil {
 		return fmt.Errorf("set attributes: %w", err)
 	}
 	s.record(ctx, c, audit.AdminAction, u.ID, u.Username, map[string]string{"action": "set_attributes"})
 	return nil
+}
+
+// RecordAdmin writes an administrator action that is not about one user
+// (key operations, audit pruning) to the audit log.
+func (s *Service) RecordAdmin(ctx context.Context, c Client, attrs map[string]string) {
+	s.record(ctx, c, audit.AdminAction, "", "", attrs)
 }

@@ -56,13 +56,13 @@ func (s *Service) beginAttempt(ctx context.Context, c Client, u model.User, meth
 	if err := s.mfaLock(store.MFAState{Failures: u.MFAFailures, LastFailedAt: u.MFAFailedAt}); err != nil {
 		return nil, err
 	}
-	if _, err := s.Limiter.Allow(ctx, "2fa:attempts:"+u.ID, s.cfg.VerifyPerUser); err != nil {
+	if _, err := s.d.Limiter.Allow(ctx, "2fa:attempts:"+u.ID, s.cfg.VerifyPerUser); err != nil {
 		return nil, s.limited(ctx, c, u, "verify_per_user", err, ErrTooManyAttempts, nil)
 	}
-	st, err := s.Store.BeginMFAAttempt(ctx, u.ID, s.Now(), mfaLease)
+	st, err := s.d.Store.BeginMFAAttempt(ctx, u.ID, s.d.Now(), mfaLease)
 	switch {
 	case errors.Is(err, model.ErrConflict):
-		s.Audit.CountRefused("mfa_in_flight")
+		s.d.Audit.CountRefused("mfa_in_flight")
 		return nil, &RetryError{Err: ErrTooManyAttempts, RetryAfter: time.Second}
 	case errors.Is(err, model.ErrNotFound):
 		return nil, ErrUnauthenticated
@@ -81,14 +81,14 @@ func (s *Service) beginAttempt(ctx context.Context, c Client, u model.User, meth
 // in metrics only: the lock-out itself was audited when it began.
 func (s *Service) mfaLock(st store.MFAState) error {
 	if st.Failures >= s.cfg.LockAfter {
-		s.Audit.CountRefused("mfa_locked")
+		s.d.Audit.CountRefused("mfa_locked")
 		return ErrMFALocked
 	}
 	if st.Failures < s.cfg.MaxFailures {
 		return nil
 	}
-	if wait := st.LastFailedAt.Add(s.lockFor(st.Failures)).Sub(s.Now()); wait > 0 {
-		s.Audit.CountRefused("mfa_backoff")
+	if wait := st.LastFailedAt.Add(s.lockFor(st.Failures)).Sub(s.d.Now()); wait > 0 {
+		s.d.Audit.CountRefused("mfa_backoff")
 		return &RetryError{Err: ErrTooManyAttempts, RetryAfter: wait}
 	}
 	return nil
@@ -116,8 +116,8 @@ func (a *attempt) end(ctx context.Context) {
 		return
 	}
 	a.over = true
-	if err := a.s.Store.EndMFAAttempt(context.WithoutCancel(ctx), a.u.ID); err != nil {
-		a.s.Log.WarnContext(ctx, "second-factor lease not released; it expires by itself", "user_id", a.u.ID, "error", err)
+	if err := a.s.d.Store.EndMFAAttempt(context.WithoutCancel(ctx), a.u.ID); err != nil {
+		a.s.d.Log.WarnContext(ctx, "second-factor lease not released; it expires by itself", "user_id", a.u.ID, "error", err)
 	}
 }
 
@@ -132,7 +132,7 @@ func (a *attempt) fail(ctx context.Context, err error) error {
 	}
 	a.over = true
 	s, u := a.s, a.u
-	n, ferr := s.Store.FailMFA(ctx, u.ID, s.Now())
+	n, ferr := s.d.Store.FailMFA(ctx, u.ID, s.d.Now())
 	if ferr != nil {
 		return fmt.Errorf("count second-factor failure: %w", ferr)
 	}

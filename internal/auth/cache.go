@@ -81,17 +81,17 @@ func (s *Service) cachedSession(ctx context.Context, tok string) (cur Current, n
 		return Current{}, false, ErrUnauthenticated
 	}
 	h := sha256.Sum256([]byte(tok))
-	now := s.Now()
+	now := s.d.Now()
 	e, ok := s.cache.get(h, now)
 	if !ok {
-		ss, err := s.Store.Session(ctx, h[:])
+		ss, err := s.d.Store.Session(ctx, h[:])
 		if errors.Is(err, model.ErrNotFound) {
 			return Current{}, false, ErrUnauthenticated
 		}
 		if err != nil {
 			return Current{}, false, err
 		}
-		u, err := s.Store.UserByID(ctx, ss.UserID)
+		u, err := s.d.Store.UserByID(ctx, ss.UserID)
 		if errors.Is(err, model.ErrNotFound) {
 			return Current{}, false, ErrUnauthenticated
 		}
@@ -135,8 +135,8 @@ func (s *Service) queueTouch(hash []byte) {
 func (s *Service) touchWorker() {
 	for h := range s.cache.touch {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		if err := s.Store.TouchSession(ctx, h, s.Now()); err != nil && !errors.Is(err, model.ErrNotFound) {
-			s.Log.Warn("session touch failed", "error", err)
+		if err := s.d.Store.TouchSession(ctx, h, s.d.Now()); err != nil && !errors.Is(err, model.ErrNotFound) {
+			s.d.Log.Warn("session touch failed", "error", err)
 		}
 		cancel()
 	}

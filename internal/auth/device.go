@@ -80,31 +80,31 @@ func (s *Service) RememberDevice(ctx context.Context, c Client, sessionTok, prev
 	if err := s.requireRecent(cur); err != nil {
 		return RememberedDevice{}, err
 	}
-	now := s.Now()
+	now := s.d.Now()
 	if previous != "" && len(previous) <= maxTokenLen {
-		old, err := s.Store.DeviceByHash(ctx, token.Hash(previous), now)
+		old, err := s.d.Store.DeviceByHash(ctx, token.Hash(previous), now)
 		if err == nil && old.UserID == cur.User.ID {
-			if err := s.Store.DeleteDevice(ctx, cur.User.ID, old.ID); err != nil && !errors.Is(err, model.ErrNotFound) {
+			if err := s.d.Store.DeleteDevice(ctx, cur.User.ID, old.ID); err != nil && !errors.Is(err, model.ErrNotFound) {
 				return RememberedDevice{}, fmt.Errorf("replace device: %w", err)
 			}
 		}
 	}
-	if _, err := s.Store.DeleteExpiredDevices(ctx, cur.User.ID, now); err != nil {
+	if _, err := s.d.Store.DeleteExpiredDevices(ctx, cur.User.ID, now); err != nil {
 		return RememberedDevice{}, fmt.Errorf("clear expired devices: %w", err)
 	}
-	ds, err := s.Store.ListDevices(ctx, cur.User.ID, now)
+	ds, err := s.d.Store.ListDevices(ctx, cur.User.ID, now)
 	if err != nil {
 		return RememberedDevice{}, fmt.Errorf("list devices: %w", err)
 	}
 	for i := maxDevicesPerUser - 1; i < len(ds); i++ { // newest first: drop the tail
-		if err := s.Store.DeleteDevice(ctx, cur.User.ID, ds[i].ID); err != nil && !errors.Is(err, model.ErrNotFound) {
+		if err := s.d.Store.DeleteDevice(ctx, cur.User.ID, ds[i].ID); err != nil && !errors.Is(err, model.ErrNotFound) {
 			return RememberedDevice{}, fmt.Errorf("drop old device: %w", err)
 		}
 	}
 	tok, life := token.New(), s.rememberFor()
 	d := store.Device{TokenHash: token.Hash(tok), ID: token.NewID(), UserID: cur.User.ID, Label: DeviceLabel(c.UserAgent),
 		CreatedAt: now, ExpiresAt: now.Add(life)}
-	if err := s.Store.CreateDevice(ctx, d); err != nil {
+	if err := s.d.Store.CreateDevice(ctx, d); err != nil {
 		return RememberedDevice{}, fmt.Errorf("create device: %w", err)
 	}
 	s.record(ctx, c, "device_remembered", cur.User.ID, cur.User.Username,
@@ -121,15 +121,15 @@ func (s *Service) rememberedLogin(ctx context.Context, c Client, u model.User, a
 	if device == "" || len(device) > maxTokenLen || s.cfg.RememberDeviceDays <= 0 || len(active) == 0 {
 		return LoginResult{}, false, nil
 	}
-	now := s.Now()
+	now := s.d.Now()
 	hash := token.Hash(device)
-	d, err := s.Store.DeviceByHash(ctx, hash, now)
+	d, err := s.d.Store.DeviceByHash(ctx, hash, now)
 	if errors.Is(err, model.ErrNotFound) {
 		return LoginResult{}, false, nil
 	}
 	if err != nil {
 		// Fail closed: without the device, the second factor is asked.
-		s.Log.WarnContext(ctx, "device lookup failed", "user_id", u.ID, "error", err)
+		s.d.Log.WarnContext(ctx, "device lookup failed", "user_id", u.ID, "error", err)
 		return LoginResult{}, false, nil
 	}
 	// A shorter remember_device.days also shortens devices remembered
@@ -137,7 +137,7 @@ func (s *Service) rememberedLogin(ctx context.Context, c Client, u model.User, a
 	if d.UserID != u.ID || !now.Before(d.CreatedAt.Add(s.rememberFor())) {
 		return LoginResult{}, false, nil
 	}
-	if err := s.Store.TouchDevice(ctx, hash, now); err != nil {
+	if err := s.d.Store.TouchDevice(ctx, hash, now); err != nil {
 		if errors.Is(err, model.ErrNotFound) {
 			return LoginResult{}, false, nil // forgotten meanwhile
 		}
@@ -145,7 +145,7 @@ func (s *Service) rememberedLogin(ctx context.Context, c Client, u model.User, a
 	}
 	tok := token.New()
 	ss := model.Session{TokenHash: token.Hash(tok), UserID: u.ID, AAL: model.AAL2, CreatedAt: now, LastSeenAt: now}
-	if err := s.Store.CreateSession(ctx, ss); err != nil {
+	if err := s.d.Store.CreateSession(ctx, ss); err != nil {
 		return LoginResult{}, false, fmt.Errorf("create session: %w", err)
 	}
 	s.record(ctx, c, audit.LoginOK, u.ID, u.Username, map[string]string{"aal": string(model.AAL2), "next": NextDone,
@@ -171,14 +171,14 @@ func (s *Service) Devices(ctx context.Context, cur Current, presented string) ([
 	if err := RequireAAL2(cur); err != nil {
 		return nil, err
 	}
-	now := s.Now()
-	ds, err := s.Store.ListDevices(ctx, cur.User.ID, now)
+	now := s.d.Now()
+	ds, err := s.d.Store.ListDevices(ctx, cur.User.ID, now)
 	if err != nil {
 		return nil, fmt.Errorf("list devices: %w", err)
 	}
 	var mine string
 	if presented != "" && len(presented) <= maxTokenLen {
-		if d, err := s.Store.DeviceByHash(ctx, token.Hash(presented), now); err == nil && d.UserID == cur.User.ID {
+		if d, err := s.d.Store.DeviceByHash(ctx, token.Hash(presented), now); err == nil && d.UserID == cur.User.ID {
 			mine = d.ID
 		}
 	}
@@ -200,7 +200,7 @@ func (s *Service) ForgetDevice(ctx context.Context, c Client, cur Current, id st
 	if !isID(id) {
 		return ErrNotFound
 	}
-	err := s.Store.DeleteDevice(ctx, cur.User.ID, id)
+	err := s.d.Store.DeleteDevice(ctx, cur.User.ID, id)
 	if errors.Is(err, model.ErrNotFound) {
 		return ErrNotFound
 	}
@@ -214,7 +214,7 @@ func (s *Service) ForgetDevice(ctx context.Context, c Client, cur Current, id st
 // forgetDevices revokes every remembered browser of a user (MFA reset, new
 // password, disabled account).
 func (s *Service) forgetDevices(ctx context.Context, userID string) error {
-	if err := s.Store.DeleteUserDevices(ctx, userID); err != nil {
+	if err := s.d.Store.DeleteUserDevices(ctx, userID); err != nil {
 		return fmt.Errorf("forget devices: %w", err)
 	}
 	return nil

@@ -126,13 +126,13 @@ func TestRememberedDeviceIgnored(t *testing.T) {
 		{"feature turned off", func(t *testing.T, f *fixture, _ auth.Current, _ string) (string, *auth.Service) {
 			cfg := f.svc.Config()
 			cfg.RememberDeviceDays = 0
-			return "alice", auth.New(cfg, f.svc.Deps)
+			return "alice", auth.New(cfg, f.deps)
 		}},
 		{"remember_device.days shortened", func(t *testing.T, f *fixture, _ auth.Current, _ string) (string, *auth.Service) {
 			f.clock.Add(8 * 24 * time.Hour)
 			cfg := f.svc.Config()
 			cfg.RememberDeviceDays = 7
-			return "alice", auth.New(cfg, f.svc.Deps)
+			return "alice", auth.New(cfg, f.deps)
 		}},
 	}
 	for _, tc := range tests {

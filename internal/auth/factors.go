@@ -46,7 +46,7 @@ func (s *Service) RemoveFactor(ctx context.Context, c Client, cur Current, id st
 	if !isID(id) {
 		return ErrNotFound
 	}
-	f, err := s.Store.Factor(ctx, cur.User.ID, id)
+	f, err := s.d.Store.Factor(ctx, cur.User.ID, id)
 	if errors.Is(err, model.ErrNotFound) {
 		return ErrNotFound
 	}
@@ -54,9 +54,9 @@ func (s *Service) RemoveFactor(ctx context.Context, c Client, cur Current, id st
 		return fmt.Errorf("load factor: %w", err)
 	}
 	if f.Status == model.FactorActive && s.cfg.MFARequired {
-		err = s.Store.DeleteActiveFactorUnlessLast(ctx, cur.User.ID, id)
+		err = s.d.Store.DeleteActiveFactorUnlessLast(ctx, cur.User.ID, id)
 	} else {
-		err = s.Store.DeleteFactor(ctx, cur.User.ID, id)
+		err = s.d.Store.DeleteFactor(ctx, cur.User.ID, id)
 	}
 	switch {
 	case errors.Is(err, model.ErrConflict):
@@ -78,7 +78,7 @@ func (s *Service) SetPreferred(ctx context.Context, c Client, cur Current, id st
 	if !isID(id) {
 		return ErrNotFound
 	}
-	err := s.Store.SetPreferred(ctx, cur.User.ID, id)
+	err := s.d.Store.SetPreferred(ctx, cur.User.ID, id)
 	if errors.Is(err, model.ErrNotFound) {
 		return ErrNotFound
 	}

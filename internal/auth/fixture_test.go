@@ -21,6 +21,7 @@ var ctx = context.Background()
 type fixture struct {
 	t     testing.TB
 	svc   *auth.Service
+	deps  auth.Deps
 	st    *store.Store
 	clock *authtest.Clock
 	cfg   auth.Config
@@ -80,7 +81,7 @@ func newFixture(t testing.TB, mod func(*auth.Config)) *fixture {
 	}
 	fake := &fakeSMS{}
 	e := authtest.New(t, cfg, fake)
-	return &fixture{t: t, svc: e.Service, st: e.Store, clock: e.Clock, cfg: cfg, toks: map[string]string{}, sms: fake}
+	return &fixture{t: t, svc: e.Service, deps: e.Deps, st: e.Store, clock: e.Clock, cfg: cfg, toks: map[string]string{}, sms: fake}
 }
 
 const pw = "correct horse battery"

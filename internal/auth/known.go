@@ -46,9 +46,9 @@ var b64 = base64.RawURLEncoding
 func (s *Service) issueKnownBrowser(name string) string {
 	var payload [20]byte // 12-byte nonce, 8-byte issue time (unix seconds)
 	rand.Read(payload[:12])
-	binary.BigEndian.PutUint64(payload[12:], uint64(s.Now().Unix()))
-	kid := s.Keys.PrimaryID()
-	mac, err := s.Keys.MAC(kid, knownPurpose, knownData(name, payload[:]))
+	binary.BigEndian.PutUint64(payload[12:], uint64(s.d.Now().Unix()))
+	kid := s.d.Keys.PrimaryID()
+	mac, err := s.d.Keys.MAC(kid, knownPurpose, knownData(name, payload[:]))
 	if err != nil {
 		return ""
 	}
@@ -70,12 +70,12 @@ func (s *Service) knownBrowser(tok, name string) string {
 	if err1 != nil || err2 != nil || len(payload) != 20 || len(mac) != knownMACLen {
 		return ""
 	}
-	want, err := s.Keys.MAC(parts[1], knownPurpose, knownData(name, payload))
+	want, err := s.d.Keys.MAC(parts[1], knownPurpose, knownData(name, payload))
 	if err != nil || !hmac.Equal(mac, want[:knownMACLen]) {
 		return ""
 	}
 	issued := time.Unix(int64(binary.BigEndian.Uint64(payload[12:])), 0)
-	if age := s.Now().Sub(issued); age < -time.Minute || age > KnownBrowserTTL {
+	if age := s.d.Now().Sub(issued); age < -time.Minute || age > KnownBrowserTTL {
 		return ""
 	}
 	return parts[2][:16] // the nonce: the browser's own allowance

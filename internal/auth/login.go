@@ -61,7 +61,7 @@ func (s *Service) Login(ctx context.Context, c Client, cr Credentials) (LoginRes
 	if len(pw) > maxPasswordBytes || len(username) > 256 {
 		return LoginResult{}, ErrInvalidCredentials
 	}
-	if _, err := s.Limiter.Allow(ctx, "login:ip:"+clientKey(c.IP), s.cfg.LoginPerIP); err != nil {
+	if _, err := s.d.Limiter.Allow(ctx, "login:ip:"+clientKey(c.IP), s.cfg.LoginPerIP); err != nil {
 		return LoginResult{}, s.limited(ctx, c, model.User{}, "login_per_ip", err, ErrRateLimited, nil)
 	}
 	name, nerr := NormalizeUsername(username)
@@ -75,19 +75,19 @@ func (s *Service) Login(ctx context.Context, c Client, cr Credentials) (LoginRes
 	var u model.User
 	var err error
 	if nerr == nil {
-		u, err = s.Store.UserByUsername(ctx, name)
+		u, err = s.d.Store.UserByUsername(ctx, name)
 		if err != nil && !errors.Is(err, model.ErrNotFound) {
 			return LoginResult{}, fmt.Errorf("load user: %w", err)
 		}
 	}
 	if nerr != nil || errors.Is(err, model.ErrNotFound) {
-		if err := s.Hasher.VerifyDummy(ctx, pw); err != nil {
+		if err := s.d.Hasher.VerifyDummy(ctx, pw); err != nil {
 			return LoginResult{}, s.busy(err)
 		}
 		s.record(ctx, c, audit.LoginFailed, "", name, map[string]string{"reason": "unknown_user"})
 		return LoginResult{}, ErrInvalidCredentials
 	}
-	ok, err := s.Hasher.Verify(ctx, u.PasswordHash, pw)
+	ok, err := s.d.Hasher.Verify(ctx, u.PasswordHash, pw)
 	if err != nil {
 		return LoginResult{}, s.busy(err)
 	}
@@ -102,8 +102,8 @@ func (s *Service) Login(ctx context.Context, c Client, cr Credentials) (LoginRes
 	// The right password gives back the allowance it was counted against,
 	// so signing in often never throttles anyone. Only the account's owner
 	// can do that: an attacker's wrong guesses stay counted.
-	if err := s.Accounts.Reset(ctx, allowanceKey(name, known)); err != nil {
-		s.Log.WarnContext(ctx, "password allowance not reset", "user_id", u.ID, "error", err)
+	if err := s.d.Accounts.Reset(ctx, allowanceKey(name, known)); err != nil {
+		s.d.Log.WarnContext(ctx, "password allowance not reset", "user_id", u.ID, "error", err)
 	}
 
 	s.upgradeHash(ctx, u, pw)
@@ -121,8 +121,8 @@ func (s *Service) Login(ctx context.Context, c Client, cr Credentials) (LoginRes
 		}
 	}
 	res.Known = s.issueKnownBrowser(u.Username)
-	if err := s.Store.TouchLogin(ctx, u.ID, s.Now()); err != nil {
-		s.Log.WarnContext(ctx, "last sign-in time not recorded", "user_id", u.ID, "error", err)
+	if err := s.d.Store.TouchLogin(ctx, u.ID, s.d.Now()); err != nil {
+		s.d.Log.WarnContext(ctx, "last sign-in time not recorded", "user_id", u.ID, "error", err)
 	}
 	return res, nil
 }
@@ -158,7 +158,7 @@ func (s *Service) accountAllowance(ctx context.Context, c Client, name, known st
 	if known != "" {
 		lim, limit = s.cfg.LoginPerKnownBrowser, "login_per_known_browser"
 	}
-	if _, err := s.Accounts.Allow(ctx, allowanceKey(name, known), lim); err != nil {
+	if _, err := s.d.Accounts.Allow(ctx, allowanceKey(name, known), lim); err != nil {
 		return s.limited(ctx, c, model.User{Username: name}, limit, err, ErrRateLimited, nil)
 	}
 	return nil
@@ -181,7 +181,7 @@ func (s *Service) useInvite(ctx context.Context, c Client, u model.User, invite 
 	if invite == "" || len(invite) > 128 {
 		return ErrInviteRequired
 	}
-	err := s.Store.UseInvite(ctx, token.Hash(invite), u.ID, s.Now())
+	err := s.d.Store.UseInvite(ctx, token.Hash(invite), u.ID, s.d.Now())
 	if errors.Is(err, model.ErrNotFound) {
 		s.record(ctx, c, audit.LoginFailed, u.ID, u.Username, map[string]string{"reason": "invite_invalid"})
 		return ErrInviteRequired
@@ -204,7 +204,7 @@ func (s *Service) busy(err error) error {
 
 // activeFactors returns the user's factors that finished set-up.
 func (s *Service) activeFactors(ctx context.Context, userID string) ([]model.Factor, error) {
-	fs, err := s.Store.Factors(ctx, userID)
+	fs, err := s.d.Store.Factors(ctx, userID)
 	if err != nil {
 		return nil, fmt.Errorf("load factors: %w", err)
 	}
@@ -222,14 +222,14 @@ func (s *Service) activeFactors(ctx context.Context, userID string) ([]model.Fac
 // every active account (OWASP Password Storage Cheat Sheet: upgrade on
 // login). Failure only logs: the login itself succeeded.
 func (s *Service) upgradeHash(ctx context.Context, u model.User, pw string) {
-	if !s.Hasher.NeedsRehash(u.PasswordHash) {
+	if !s.d.Hasher.NeedsRehash(u.PasswordHash) {
 		return
 	}
-	next, err := s.Hasher.Hash(ctx, pw)
+	next, err := s.d.Hasher.Hash(ctx, pw)
 	if err == nil {
-		err = s.Store.UpgradePasswordHash(ctx, u.ID, u.PasswordHash, next)
+		err = s.d.Store.UpgradePasswordHash(ctx, u.ID, u.PasswordHash, next)
 	}
 	if err != nil && !errors.Is(err, model.ErrNotFound) {
-		s.Log.WarnContext(ctx, "password hash upgrade failed", "user_id", u.ID, "error", err)
+		s.d.Log.WarnContext(ctx, "password hash upgrade failed", "user_id", u.ID, "error", err)
 	}
 }

@@ -16,13 +16,13 @@ const RecoveryCodeCount = 10
 // show, and the rows to store. Only keyed hashes (HMAC-SHA256 under the key
 // file) are stored, so the database alone cannot be brute-forced for them.
 func (s *Service) recoveryCodeSet(u model.User) ([]string, []model.RecoveryCode, error) {
-	keyID, now := s.Keys.PrimaryID(), s.Now()
+	keyID, now := s.d.Keys.PrimaryID(), s.d.Now()
 	codes := make([]string, RecoveryCodeCount)
 	rows := make([]model.RecoveryCode, RecoveryCodeCount)
 	for i := range codes {
 		codes[i] = token.NewRecoveryCode()
 		norm, _ := token.NormalizeRecoveryCode(codes[i])
-		mac, err := s.Keys.MAC(keyID, "recovery", []byte(norm))
+		mac, err := s.d.Keys.MAC(keyID, "recovery", []byte(norm))
 		if err != nil {
 			return nil, nil, fmt.Errorf("recovery code mac: %w", err)
 		}
@@ -38,7 +38,7 @@ func (s *Service) newRecoveryCodes(ctx context.Context, c Client, u model.User) 
 	if err != nil {
 		return nil, err
 	}
-	if err := s.Store.ReplaceRecoveryCodes(ctx, u.ID, rows); err != nil {
+	if err := s.d.Store.ReplaceRecoveryCodes(ctx, u.ID, rows); err != nil {
 		return nil, fmt.Errorf("store recovery codes: %w", err)
 	}
 	s.record(ctx, c, audit.RecoveryCodesNew, u.ID, u.Username, nil)

@@ -88,8 +88,8 @@ type Deps struct {
 // Service implements the sign-in and set-up rules. It is safe for
 // concurrent use.
 type Service struct {
-	cfg Config
-	Deps
+	cfg   Config
+	d     Deps // not embedded: the collaborators are the service's own, not its callers'
 	cache sessionCache
 }
 
@@ -101,7 +101,7 @@ func New(cfg Config, d Deps) *Service {
 	if cfg.Access.Default == "" {
 		cfg.Access.Default = PolicyTwoFactor
 	}
-	return &Service{cfg: cfg, Deps: d}
+	return &Service{cfg: cfg, d: d}
 }
 
 // Config returns the service configuration (pages and the API read the
@@ -164,7 +164,7 @@ func (s *Service) limited(ctx context.Context, c Client, u model.User, limit str
 	if !errors.As(err, &le) {
 		return err
 	}
-	s.Audit.Refused(ctx, le.First, audit.Event{Name: audit.RateLimited, UserID: u.ID, Username: u.Username,
+	s.d.Audit.Refused(ctx, le.First, audit.Event{Name: audit.RateLimited, UserID: u.ID, Username: u.Username,
 		IP: c.IP, UserAgent: c.UserAgent, Attrs: attrs}, limit)
 	return &RetryError{Err: kind, RetryAfter: le.RetryAfter}
 }
@@ -184,5 +184,5 @@ func clientKey(ip string) string {
 // record writes an audit event; a failed audit write is logged by the
 // recorder and does not undo the operation that already happened.
 func (s *Service) record(ctx context.Context, c Client, name, userID, username string, attrs map[string]string) {
-	_ = s.Audit.Record(ctx, audit.Event{Name: name, UserID: userID, Username: username, IP: c.IP, UserAgent: c.UserAgent, Attrs: attrs})
+	_ = s.d.Audit.Record(ctx, audit.Event{Name: name, UserID: userID, Username: username, IP: c.IP, UserAgent: c.UserAgent, Attrs: attrs})
 }

@@ -35,21 +35,21 @@ func (s *Service) Authenticate(ctx context.Context, tok string) (Current, error)
 		return Current{}, ErrUnauthenticated
 	}
 	hash := token.Hash(tok)
-	ss, err := s.Store.Session(ctx, hash)
+	ss, err := s.d.Store.Session(ctx, hash)
 	if errors.Is(err, model.ErrNotFound) {
 		return Current{}, ErrUnauthenticated
 	}
 	if err != nil {
 		return Current{}, fmt.Errorf("load session: %w", err)
 	}
-	now := s.Now()
+	now := s.d.Now()
 	if now.Sub(ss.LastSeenAt) > s.cfg.IdleTimeout || now.Sub(ss.CreatedAt) > s.cfg.AbsoluteTimeout {
-		if err := s.Store.DeleteSession(ctx, hash); err != nil && !errors.Is(err, model.ErrNotFound) {
+		if err := s.d.Store.DeleteSession(ctx, hash); err != nil && !errors.Is(err, model.ErrNotFound) {
 			return Current{}, fmt.Errorf("delete expired session: %w", err)
 		}
 		return Current{}, ErrUnauthenticated
 	}
-	u, err := s.Store.UserByID(ctx, ss.UserID)
+	u, err := s.d.Store.UserByID(ctx, ss.UserID)
 	if err != nil {
 		if errors.Is(err, model.ErrNotFound) {
 			return Current{}, ErrUnauthenticated
@@ -60,7 +60,7 @@ func (s *Service) Authenticate(ctx context.Context, tok string) (Current, error)
 		return Current{}, ErrUnauthenticated
 	}
 	if now.Sub(ss.LastSeenAt) > s.touchEvery() {
-		if err := s.Store.TouchSession(ctx, hash, now); err != nil && !errors.Is(err, model.ErrNotFound) {
+		if err := s.d.Store.TouchSession(ctx, hash, now); err != nil && !errors.Is(err, model.ErrNotFound) {
 			return Current{}, fmt.Errorf("touch session: %w", err)
 		}
 		ss.LastSeenAt = now
@@ -71,12 +71,12 @@ func (s *Service) Authenticate(ctx context.Context, tok string) (Current, error)
 // newSession creates a session and returns its token; only the hash is
 // stored (256-bit random token, ASVS V3.2.2).
 func (s *Service) newSession(ctx context.Context, userID string, aal model.AAL) (string, model.Session, error) {
-	tok, now := token.New(), s.Now()
+	tok, now := token.New(), s.d.Now()
 	ss := model.Session{TokenHash: token.Hash(tok), UserID: userID, AAL: aal, CreatedAt: now, LastSeenAt: now}
 	if aal == model.AAL2 {
 		ss.AAL2At = now
 	}
-	if err := s.Store.CreateSession(ctx, ss); err != nil {
+	if err := s.d.Store.CreateSession(ctx, ss); err != nil {
 		return "", model.Session{}, fmt.Errorf("create session: %w", err)
 	}
 	return tok, ss, nil
@@ -88,12 +88,12 @@ func (s *Service) newSession(ctx context.Context, userID string, aal model.AAL) 
 // factor's last use). The absolute timeout still counts from the first
 // sign-in. A replayed TOTP step gives ErrInvalidCode and changes nothing.
 func (s *Service) elevate(ctx context.Context, cur *Current, plan string, pass store.Rotation) (string, error) {
-	tok, now := token.New(), s.Now()
+	tok, now := token.New(), s.d.Now()
 	next := cur.Session
 	next.TokenHash, next.AAL, next.AAL2At, next.LastSeenAt, next.Plan = token.Hash(tok), model.AAL2, now, now, plan
 	pass.UserID, pass.At, pass.OldHash, pass.Next = cur.User.ID, now, cur.Session.TokenHash, next
 	s.cache.drop(cur.Session.TokenHash)
-	if err := s.Store.RotateSession(ctx, pass); err != nil {
+	if err := s.d.Store.RotateSession(ctx, pass); err != nil {
 		switch {
 		case errors.Is(err, model.ErrConflict):
 			return "", ErrInvalidCode // the step was used meanwhile: a replay
@@ -109,7 +109,7 @@ func (s *Service) elevate(ctx context.Context, cur *Current, plan string, pass s
 // Logout ends the session server-side.
 func (s *Service) Logout(ctx context.Context, c Client, cur Current) error {
 	s.cache.drop(cur.Session.TokenHash)
-	if err := s.Store.DeleteSession(ctx, cur.Session.TokenHash); err != nil && !errors.Is(err, model.ErrNotFound) {
+	if err := s.d.Store.DeleteSession(ctx, cur.Session.TokenHash); err != nil && !errors.Is(err, model.ErrNotFound) {
 		return fmt.Errorf("logout: %w", err)
 	}
 	s.record(ctx, c, "logout", cur.User.ID, cur.User.Username, nil)
@@ -131,21 +131,26 @@ func (s *Service) requireRecent(cur Current) error {
 	if err := RequireAAL2(cur); err != nil {
 		return err
 	}
-	if s.Now().Sub(cur.Session.AAL2At) > s.cfg.RecentAuth {
+	if s.d.Now().Sub(cur.Session.AAL2At) > s.cfg.RecentAuth {
 		return ErrRecentAuthRequired
 	}
 	return nil
 }
 
+// Recent reports whether cur passed a second factor recently enough for a
+// sensitive action (requireRecent), so a page can send the person to verify
+// before they fill in a form; the action itself checks again.
+func (s *Service) Recent(cur Current) bool { return s.requireRecent(cur) == nil }
+
 // ExpireSessions deletes timed-out sessions; the server calls it periodically.
 // Expired remembered browsers go in the same pass.
 func (s *Service) ExpireSessions(ctx context.Context) (int64, error) {
-	now := s.Now()
-	n, err := s.Store.DeleteExpiredSessions(ctx, now.Add(-s.cfg.IdleTimeout), now.Add(-s.cfg.AbsoluteTimeout))
+	now := s.d.Now()
+	n, err := s.d.Store.DeleteExpiredSessions(ctx, now.Add(-s.cfg.IdleTimeout), now.Add(-s.cfg.AbsoluteTimeout))
 	if err != nil {
 		return n, err
 	}
-	_, err = s.Store.DeleteExpiredDevices(ctx, "", now)
+	_, err = s.d.Store.DeleteExpiredDevices(ctx, "", now)
 	return n, err
 }
 

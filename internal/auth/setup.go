@@ -54,7 +54,7 @@ func (s *Service) Plan(ctx context.Context, cur Current, methods []string) ([]st
 	if _, err := s.canEnroll(ctx, cur); err != nil {
 		return nil, err
 	}
-	if err := s.Store.SetSessionPlan(ctx, cur.Session.TokenHash, strings.Join(steps, ",")); err != nil {
+	if err := s.d.Store.SetSessionPlan(ctx, cur.Session.TokenHash, strings.Join(steps, ",")); err != nil {
 		if errors.Is(err, model.ErrNotFound) {
 			return nil, ErrUnauthenticated
 		}
@@ -100,18 +100,18 @@ func (s *Service) StartTOTP(ctx context.Context, c Client, cur Current, name str
 		return TOTPSetup{}, err
 	}
 	id := token.NewID()
-	keyID, sealed, err := s.Keys.Seal(secret, factorAAD(id))
+	keyID, sealed, err := s.d.Keys.Seal(secret, factorAAD(id))
 	if err != nil {
 		return TOTPSetup{}, fmt.Errorf("seal secret: %w", err)
 	}
 	// An abandoned set-up is replaced, so pending secrets do not pile up.
-	if err := s.Store.DeletePendingFactors(ctx, cur.User.ID, model.FactorTOTP); err != nil {
+	if err := s.d.Store.DeletePendingFactors(ctx, cur.User.ID, model.FactorTOTP); err != nil {
 		return TOTPSetup{}, fmt.Errorf("clear pending: %w", err)
 	}
 	p := s.cfg.TOTP
 	f := model.Factor{ID: id, UserID: cur.User.ID, Type: model.FactorTOTP, Label: label, Status: model.FactorPending,
-		KeyID: keyID, Secret: sealed, Params: encodeParams(p), CreatedAt: s.Now()}
-	if err := s.Store.CreateFactor(ctx, f); err != nil {
+		KeyID: keyID, Secret: sealed, Params: encodeParams(p), CreatedAt: s.d.Now()}
+	if err := s.d.Store.CreateFactor(ctx, f); err != nil {
 		return TOTPSetup{}, fmt.Errorf("create factor: %w", err)
 	}
 	uri := totp.URI(s.cfg.Issuer, cur.User.Username, secret, p)
@@ -155,7 +155,7 @@ func (s *Service) ConfirmTOTP(ctx context.Context, c Client, cur Current, factor
 	}
 	if ok {
 		// Recorded before activation, so a replayed code activates nothing.
-		ok, err = s.Store.AcceptTOTPStep(ctx, f.ID, step)
+		ok, err = s.d.Store.AcceptTOTPStep(ctx, f.ID, step)
 		if err != nil {
 			return ConfirmResult{}, fmt.Errorf("record totp step: %w", err)
 		}
@@ -184,7 +184,7 @@ func (s *Service) activate(ctx context.Context, u model.User, f model.Factor, fi
 			return nil, err
 		}
 	}
-	if err := s.Store.ActivateFactor(ctx, u.ID, f.ID, s.Now(), rows); err != nil {
+	if err := s.d.Store.ActivateFactor(ctx, u.ID, f.ID, s.d.Now(), rows); err != nil {
 		if errors.Is(err, model.ErrNotFound) {
 			return nil, ErrNotFound // confirmed by a parallel request
 		}
@@ -219,7 +219,7 @@ func (s *Service) pendingTOTP(ctx context.Context, userID, factorID string) (mod
 	if !isID(factorID) {
 		return model.Factor{}, ErrNotFound
 	}
-	f, err := s.Store.Factor(ctx, userID, factorID)
+	f, err := s.d.Store.Factor(ctx, userID, factorID)
 	if errors.Is(err, model.ErrNotFound) || (err == nil && (f.Type != model.FactorTOTP || f.Status != model.FactorPending)) {
 		return model.Factor{}, ErrNotFound
 	}

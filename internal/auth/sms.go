@@ -78,13 +78,13 @@ func (s *Service) StartSMS(ctx context.Context, c Client, cur Current, country, 
 	// the user lets one set-up through per cooldown, before any budget is
 	// spent: parallel clicks once sent four texts and raced one another's
 	// factor into a foreign-key error.
-	now := s.Now()
-	if err := s.Store.BeginSMSSetup(ctx, cur.User.ID, now, now.Add(-SMSResendWait)); err != nil {
+	now := s.d.Now()
+	if err := s.d.Store.BeginSMSSetup(ctx, cur.User.ID, now, now.Add(-SMSResendWait)); err != nil {
 		if !errors.Is(err, model.ErrConflict) {
 			return SMSSetup{}, fmt.Errorf("begin sms set-up: %w", err)
 		}
 		wait := SMSResendWait
-		if began, err := s.Store.SMSSetupAt(ctx, cur.User.ID); err == nil {
+		if began, err := s.d.Store.SMSSetupAt(ctx, cur.User.ID); err == nil {
 			wait = began.Add(SMSResendWait).Sub(now)
 		}
 		return SMSSetup{}, &RetryError{Err: ErrRateLimited, RetryAfter: max(wait, time.Second)}
@@ -93,29 +93,29 @@ func (s *Service) StartSMS(ctx context.Context, c Client, cur Current, country, 
 	sent := false
 	defer func() {
 		if !sent {
-			_ = s.Store.EndSMSSetup(context.WithoutCancel(ctx), cur.User.ID, now)
+			_ = s.d.Store.EndSMSSetup(context.WithoutCancel(ctx), cur.User.ID, now)
 		}
 	}()
 	if err := s.smsBudgets(ctx, c, cur.User, num.E164); err != nil {
 		return SMSSetup{}, err
 	}
 	id := token.NewID()
-	keyID, sealed, err := s.Keys.Seal([]byte(num.E164), factorAAD(id))
+	keyID, sealed, err := s.d.Keys.Seal([]byte(num.E164), factorAAD(id))
 	if err != nil {
 		return SMSSetup{}, fmt.Errorf("seal phone: %w", err)
 	}
-	if err := s.Store.DeletePendingFactors(ctx, cur.User.ID, model.FactorSMS); err != nil {
+	if err := s.d.Store.DeletePendingFactors(ctx, cur.User.ID, model.FactorSMS); err != nil {
 		return SMSSetup{}, fmt.Errorf("clear pending: %w", err)
 	}
 	f := model.Factor{ID: id, UserID: cur.User.ID, Type: model.FactorSMS, Label: smsFactorPrefix + phone.Mask(num.E164),
-		Status: model.FactorPending, KeyID: keyID, Secret: sealed, CreatedAt: s.Now()}
-	if err := s.Store.CreateFactor(ctx, f); err != nil {
+		Status: model.FactorPending, KeyID: keyID, Secret: sealed, CreatedAt: s.d.Now()}
+	if err := s.d.Store.CreateFactor(ctx, f); err != nil {
 		return SMSSetup{}, fmt.Errorf("create factor: %w", err)
 	}
 	st, err := s.sendCode(ctx, c, cur.User, f, num.E164)
 	if err != nil {
 		// Nothing half-done: a phone whose code never left stays unknown.
-		_ = s.Store.DeleteFactor(ctx, cur.User.ID, f.ID)
+		_ = s.d.Store.DeleteFactor(ctx, cur.User.ID, f.ID)
 		return st, err
 	}
 	sent = true
@@ -125,14 +125,14 @@ func (s *Service) StartSMS(ctx context.Context, c Client, cur Current, country, 
 // resendCooldown refuses while the factor's last code is younger than
 // SMSResendWait.
 func (s *Service) resendCooldown(ctx context.Context, factorID string) error {
-	prev, err := s.Store.SMSCode(ctx, factorID)
+	prev, err := s.d.Store.SMSCode(ctx, factorID)
 	if errors.Is(err, model.ErrNotFound) {
 		return nil
 	}
 	if err != nil {
 		return fmt.Errorf("load sms code: %w", err)
 	}
-	if wait := prev.SentAt.Add(SMSResendWait).Sub(s.Now()); wait > 0 && prev.UsedAt.IsZero() {
+	if wait := prev.SentAt.Add(SMSResendWait).Sub(s.d.Now()); wait > 0 && prev.UsedAt.IsZero() {
 		return &RetryError{Err: ErrRateLimited, RetryAfter: max(wait, time.Second)}
 	}
 	return nil
@@ -199,7 +199,7 @@ func (s *Service) ChallengeSMS(ctx context.Context, c Client, cur Current, facto
 		}
 		return SMSSetup{}, ErrNoFactor
 	}
-	e164, err := s.Keys.Open(f.KeyID, f.Secret, factorAAD(f.ID))
+	e164, err := s.d.Keys.Open(f.KeyID, f.Secret, factorAAD(f.ID))
 	if err != nil {
 		return SMSSetup{}, fmt.Errorf("open phone of factor %s: %w", f.ID, err)
 	}
@@ -218,18 +218,18 @@ func (s *Service) ChallengeSMS(ctx context.Context, c Client, cur Current, facto
 // and is not retried here: one click, at most one text (the sender retries
 // only when the connection never opened).
 func (s *Service) sendCode(ctx context.Context, c Client, u model.User, f model.Factor, e164 string) (SMSSetup, error) {
-	now := s.Now()
+	now := s.d.Now()
 	code := token.NewNumericCode(smsCodeDigits)
-	keyID := s.Keys.PrimaryID()
-	mac, err := s.Keys.MAC(keyID, smsMACPurpose, []byte(f.ID+":"+code))
+	keyID := s.d.Keys.PrimaryID()
+	mac, err := s.d.Keys.MAC(keyID, smsMACPurpose, []byte(f.ID+":"+code))
 	if err != nil {
 		return SMSSetup{}, fmt.Errorf("sms code mac: %w", err)
 	}
-	err = s.Store.PutSMSCode(ctx, model.SMSCode{FactorID: f.ID, UserID: u.ID, KeyID: keyID, CodeHash: mac,
+	err = s.d.Store.PutSMSCode(ctx, model.SMSCode{FactorID: f.ID, UserID: u.ID, KeyID: keyID, CodeHash: mac,
 		SentAt: now, ExpiresAt: now.Add(SMSCodeTTL)}, now.Add(-SMSResendWait))
 	if errors.Is(err, model.ErrConflict) {
 		wait := SMSResendWait
-		if prev, perr := s.Store.SMSCode(ctx, f.ID); perr == nil {
+		if prev, perr := s.d.Store.SMSCode(ctx, f.ID); perr == nil {
 			wait = prev.SentAt.Add(SMSResendWait).Sub(now)
 		}
 		return SMSSetup{}, &RetryError{Err: ErrRateLimited, RetryAfter: max(wait, time.Second)}
@@ -239,17 +239,17 @@ func (s *Service) sendCode(ctx context.Context, c Client, u model.User, f model.
 	}
 	masked := phone.Mask(e164)
 	msg := sms.Message{To: e164, Body: sms.Text(s.cfg.Issuer, code, s.cfg.SMSHost)}
-	if err := s.SMS.Send(ctx, msg); err != nil {
-		_ = s.Store.DeleteSMSCode(ctx, f.ID)
-		s.record(ctx, c, audit.CodeSendFailed, u.ID, u.Username, map[string]string{"factor_id": f.ID, "to": masked, "provider": s.SMS.Name()})
-		s.Log.WarnContext(ctx, "sms send failed", "factor_id", f.ID, "to", masked, "error", err)
+	if err := s.d.SMS.Send(ctx, msg); err != nil {
+		_ = s.d.Store.DeleteSMSCode(ctx, f.ID)
+		s.record(ctx, c, audit.CodeSendFailed, u.ID, u.Username, map[string]string{"factor_id": f.ID, "to": masked, "provider": s.d.SMS.Name()})
+		s.d.Log.WarnContext(ctx, "sms send failed", "factor_id", f.ID, "to", masked, "error", err)
 		var se *sms.SendError
 		if errors.As(err, &se) {
 			return SMSSetup{}, &SMSError{Msg: se.Msg, Err: err}
 		}
 		return SMSSetup{}, &SMSError{Err: err}
 	}
-	s.record(ctx, c, audit.CodeSent, u.ID, u.Username, map[string]string{"factor_id": f.ID, "to": masked, "provider": s.SMS.Name()})
+	s.record(ctx, c, audit.CodeSent, u.ID, u.Username, map[string]string{"factor_id": f.ID, "to": masked, "provider": s.d.SMS.Name()})
 	return SMSSetup{FactorID: f.ID, Phone: masked, ExpiresIn: SMSCodeTTL}, nil
 }
 
@@ -276,7 +276,7 @@ func (s *Service) smsBudgets(ctx context.Context, c Client, u model.User, e164 s
 	}
 	// Counters may live in the database or Redis: the number is keyed by
 	// a keyed hash, so no counter reveals it (secrets at rest, docs/sms.md).
-	numKey, err := s.Keys.MAC(s.Keys.PrimaryID(), "sms-budget", []byte(e164))
+	numKey, err := s.d.Keys.MAC(s.d.Keys.PrimaryID(), "sms-budget", []byte(e164))
 	if err != nil {
 		return fmt.Errorf("budget key: %w", err)
 	}
@@ -285,7 +285,7 @@ func (s *Service) smsBudgets(ctx context.Context, c Client, u model.User, e164 s
 	add("number", hex.EncodeToString(numKey[:16]), b.PerNumber)
 	add("country", region, b.PerCountry)
 	add("global", "", b.Global)
-	if err := s.Limiter.AllowAll(ctx, checks); err != nil {
+	if err := s.d.Limiter.AllowAll(ctx, checks); err != nil {
 		return s.limited(ctx, c, u, "sms_budget", err, ErrRateLimited, map[string]string{"to": phone.Mask(e164), "country": region})
 	}
 	return nil
@@ -294,21 +294,21 @@ func (s *Service) smsBudgets(ctx context.Context, c Client, u model.User, e164 s
 // checkSMS counts an attempt against f's live code and compares it (keyed
 // hash, constant time); a match marks the code used.
 func (s *Service) checkSMS(ctx context.Context, f model.Factor, code string) error {
-	live, err := s.Store.AttemptSMSCode(ctx, f.ID, s.Now(), SMSMaxAttempts)
+	live, err := s.d.Store.AttemptSMSCode(ctx, f.ID, s.d.Now(), SMSMaxAttempts)
 	if errors.Is(err, model.ErrNotFound) {
 		return ErrCodeExpired
 	}
 	if err != nil {
 		return fmt.Errorf("sms attempt: %w", err)
 	}
-	mac, err := s.Keys.MAC(live.KeyID, smsMACPurpose, []byte(f.ID+":"+code))
+	mac, err := s.d.Keys.MAC(live.KeyID, smsMACPurpose, []byte(f.ID+":"+code))
 	if err != nil {
 		return fmt.Errorf("sms code mac: %w", err)
 	}
 	if subtle.ConstantTimeCompare(mac, live.CodeHash) != 1 {
 		return ErrInvalidCode
 	}
-	if err := s.Store.UseSMSCode(ctx, f.ID, s.Now()); err != nil {
+	if err := s.d.Store.UseSMSCode(ctx, f.ID, s.d.Now()); err != nil {
 		if errors.Is(err, model.ErrNotFound) {
 			return ErrCodeExpired // used by a parallel request
 		}
@@ -343,7 +343,7 @@ func (s *Service) verifySMS(ctx context.Context, u model.User, code string) (mod
 
 // newestFactor returns the user's newest factor of a type and status.
 func (s *Service) newestFactor(ctx context.Context, userID string, typ model.FactorType, st model.FactorStatus) (model.Factor, error) {
-	fs, err := s.Store.Factors(ctx, userID)
+	fs, err := s.d.Store.Factors(ctx, userID)
 	if err != nil {
 		return model.Factor{}, fmt.Errorf("load factors: %w", err)
 	}

@@ -258,7 +258,7 @@ func TestIPv6ClientsAreKeyedBySlash64(t *testing.T) {
 func TestRefusalsAreAuditedOnce(t *testing.T) {
 	var counted atomic.Int64
 	f := newFixture(t, func(c *auth.Config) { c.LoginPerIP = ratelimit.Limit{Count: 2, Window: time.Minute} })
-	f.svc.Audit.OnRefused = func(limit string) {
+	f.deps.Audit.OnRefused = func(limit string) {
 		if limit == "login_per_ip" {
 			counted.Add(1)
 		}

@@ -33,7 +33,7 @@ func (s *Service) Verify(ctx context.Context, c Client, cur Current, method, cod
 	default:
 		return VerifyResult{}, invalid(`method must be "totp", "sms", "recovery" or "webauthn"`)
 	}
-	if _, err := s.Limiter.Allow(ctx, "verify:ip:"+clientKey(c.IP), s.cfg.VerifyPerIP); err != nil {
+	if _, err := s.d.Limiter.Allow(ctx, "verify:ip:"+clientKey(c.IP), s.cfg.VerifyPerIP); err != nil {
 		return VerifyResult{}, s.limited(ctx, c, cur.User, "verify_per_ip", err, ErrRateLimited, nil)
 	}
 	// A malformed code is answered before anything is counted or written.
@@ -118,11 +118,11 @@ func (s *Service) checkTOTP(f model.Factor, code string) (int64, bool, error) {
 	if err != nil {
 		return 0, false, fmt.Errorf("factor %s: %w", f.ID, err)
 	}
-	secret, err := s.Keys.Open(f.KeyID, f.Secret, factorAAD(f.ID))
+	secret, err := s.d.Keys.Open(f.KeyID, f.Secret, factorAAD(f.ID))
 	if err != nil {
 		return 0, false, fmt.Errorf("open factor %s secret: %w", f.ID, err)
 	}
-	step, ok := totp.Validate(secret, p, code, s.Now())
+	step, ok := totp.Validate(secret, p, code, s.d.Now())
 	clear(secret)
 	return step, ok, nil
 }
@@ -133,7 +133,7 @@ func (s *Service) verifyRecovery(ctx context.Context, c Client, u model.User, co
 	if !ok {
 		return ErrCodeFormat
 	}
-	codes, err := s.Store.UnusedRecoveryCodes(ctx, u.ID)
+	codes, err := s.d.Store.UnusedRecoveryCodes(ctx, u.ID)
 	if err != nil {
 		return fmt.Errorf("load recovery codes: %w", err)
 	}
@@ -141,7 +141,7 @@ func (s *Service) verifyRecovery(ctx context.Context, c Client, u model.User, co
 	for _, rc := range codes {
 		mac, seen := macs[rc.KeyID]
 		if !seen {
-			if mac, err = s.Keys.MAC(rc.KeyID, "recovery", []byte(norm)); err != nil {
+			if mac, err = s.d.Keys.MAC(rc.KeyID, "recovery", []byte(norm)); err != nil {
 				return fmt.Errorf("recovery code mac: %w", err)
 			}
 			macs[rc.KeyID] = mac
@@ -149,7 +149,7 @@ func (s *Service) verifyRecovery(ctx context.Context, c Client, u model.User, co
 		if subtle.ConstantTimeCompare(mac, rc.CodeHash) != 1 {
 			continue
 		}
-		err := s.Store.UseRecoveryCode(ctx, rc.ID, s.Now())
+		err := s.d.Store.UseRecoveryCode(ctx, rc.ID, s.d.Now())
 		if errors.Is(err, model.ErrNotFound) {
 			return ErrInvalidCode // used by a parallel request
 		}

@@ -10,7 +10,6 @@ import (
 	"text/tabwriter"
 	"time"
 
-	"github.com/twostep/twostep/internal/audit"
 	"github.com/twostep/twostep/internal/keyring"
 	"github.com/twostep/twostep/internal/store"
 )
@@ -217,5 +216,5 @@ func (e *cmdEnv) keyStatus(a *app, kr *keyring.Keyring) error {
 func (a *app) recordKeys(ctx context.Context, action, keyID string, attrs map[string]string) {
 	m := map[string]string{"action": action, "key_id": keyID}
 	maps.Copy(m, attrs)
-	_ = a.svc.Audit.Record(ctx, audit.Event{Name: audit.AdminAction, IP: cliClient.IP, UserAgent: cliClient.UserAgent, Attrs: m})
+	a.svc.RecordAdmin(ctx, cliClient, m)
 }

@@ -101,8 +101,7 @@ func (e *cmdEnv) auditPrune(args []string) error {
 	if err != nil {
 		return err
 	}
-	_ = a.svc.Audit.Record(e.ctx, audit.Event{Name: audit.AdminAction, IP: cliClient.IP, UserAgent: cliClient.UserAgent,
-		Attrs: map[string]string{"action": "audit_prune", "before": before.UTC().Format(time.RFC3339), "entries": strconv.FormatInt(n, 10)}})
+	a.svc.RecordAdmin(e.ctx, cliClient, map[string]string{"action": "audit_prune", "before": before.UTC().Format(time.RFC3339), "entries": strconv.FormatInt(n, 10)})
 	fmt.Fprintf(e.stdout, "audit log: %d entries before %s pruned; a checkpoint stands for them\n", n, before.UTC().Format(time.RFC3339))
 	return nil
 }

@@ -54,7 +54,7 @@ func (h *Web) setupSMSShow(w http.ResponseWriter, r *http.Request, s *session) e
 	}
 	v.Adding = len(methods) > 0
 	v.Replace = smsMethod(methods, q.Get("replace"))
-	if v.Adding && !h.recent(s) {
+	if v.Adding && !h.svc.Recent(s.Current) {
 		seeOther(w, withRD("/verify?why=recent", smsSetupURL(v.RD, v.Replace)))
 		return nil
 	}
@@ -63,14 +63,6 @@ func (h *Web) setupSMSShow(w http.ResponseWriter, r *http.Request, s *session) e
 	}
 	h.renderSMS(w, r, s, http.StatusOK, v)
 	return nil
-}
-
-// recent reports whether the session passed a second factor recently enough
-// to add a method; only to send the user to /verify before they fill in the
-// form: the service decides for itself when the form is sent.
-func (h *Web) recent(s *session) bool {
-	return s.Session.AAL == model.AAL2 && !s.Session.AAL2At.IsZero() &&
-		h.svc.Now().Sub(s.Session.AAL2At) <= h.svc.Config().RecentAuth
 }
 
 // smsMethod returns id when it names one of the user's SMS/Text methods,

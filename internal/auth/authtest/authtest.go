@@ -63,6 +63,7 @@ func Config() auth.Config {
 // Env is a service with its parts, for tests that look behind it.
 type Env struct {
 	Service *auth.Service
+	Deps    auth.Deps // what Service was built with, to build another
 	Store   *store.Store
 	Clock   *Clock
 	Log     *slog.Logger // discards
@@ -78,7 +79,7 @@ func New(t testing.TB, cfg auth.Config, sender sms.Sender) Env {
 	c := NewClock()
 	backend := ratelimit.NewMemory(c.Now)
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	svc := auth.New(cfg, auth.Deps{
+	d := auth.Deps{
 		SMS:      sender,
 		Store:    st,
 		Keys:     keyring.Generate(),
@@ -88,6 +89,6 @@ func New(t testing.TB, cfg auth.Config, sender sms.Sender) Env {
 		Audit:    audit.New(st, log, c.Now),
 		Log:      log,
 		Now:      c.Now,
-	})
-	return Env{Service: svc, Store: st, Clock: c, Log: log}
+	}
+	return Env{Service: auth.New(cfg, d), Deps: d, Store: st, Clock: c, Log: log}
 }
