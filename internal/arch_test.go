@@ -41,7 +41,7 @@ var allowed = map[string][]string{
 	"testskip":                {"testkit"},
 	"auth":                    {"audit", "keyring", "model", "password", "phone", "ratelimit", "sms", "store", "token", "totp"},
 	"auth/authtest":           {"audit", "auth", "keyring", "password", "ratelimit", "sms", "store", "store/storetest", "totp"},
-	"httpx":                   {},
+	"httpx":                   {"auth"},
 	"api":                     {"auth", "httpx", "model", "phone"},
 	"web":                     {"auth", "httpx", "model", "phone"},
 	"server":                  {"api", "auth", "httpx", "metrics", "store", "web"},

@@ -51,13 +51,7 @@ func (a *API) serve(h handler) http.Handler {
 }
 
 // client describes the caller for limits and the audit log.
-func (a *API) client(r *http.Request) auth.Client {
-	ua := r.UserAgent()
-	if len(ua) > 256 {
-		ua = ua[:256]
-	}
-	return auth.Client{IP: a.ip.Of(r), UserAgent: ua}
-}
+func (a *API) client(r *http.Request) auth.Client { return httpx.Client(r, a.ip, a.cookies) }
 
 // decode reads a JSON object into v: bounded size, unknown fields and
 // trailing data refused, content type must be JSON (a cross-site HTML form

@@ -218,7 +218,7 @@ func newAPIFuzzFixture(tb testing.TB) *apiFuzzFixture {
 	if err != nil {
 		tb.Fatal(err)
 	}
-	if _, err := svc.ConfirmTOTP(ctx, c, cur, st.FactorID, totp.Code(secret, totp.DefaultParams(), e.Clock.Now())); err != nil {
+	if _, err := svc.ConfirmTOTP(ctx, c, cur, auth.Proof{FactorID: st.FactorID, Code: totp.Code(secret, totp.DefaultParams(), e.Clock.Now())}); err != nil {
 		tb.Fatal(err)
 	}
 	fx.factorID = st.FactorID

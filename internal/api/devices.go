@@ -1,12 +1,10 @@
 package api
 
 import (
-	"errors"
 	"net/http"
 	"time"
 
 	"github.com/twostep/twostep/internal/auth"
-	"github.com/twostep/twostep/internal/httpx"
 )
 
 // "Remember this device" (remember_device.days > 0): after POST /verify
@@ -15,23 +13,6 @@ import (
 // POST /login with the right password start at aal2. The cookie is host-only
 // (no Domain, unlike the session cookie with cookie_domain): only twostep
 // reads it, so the applications sharing the session cookie never see it.
-
-// rememberDevice asks the service for a device token for the session just
-// raised to aal2 and sets the cookie. The second factor already passed, so
-// a failure here only means the browser is not remembered: it is logged,
-// and the answer stays a success.
-func (a *API) rememberDevice(w http.ResponseWriter, r *http.Request, sessionTok string) (auth.RememberedDevice, bool) {
-	d, err := a.svc.RememberDevice(r.Context(), a.client(r), sessionTok, a.cookies.Get(r, httpx.DeviceCookie))
-	if errors.Is(err, auth.ErrRememberOff) {
-		return d, false
-	}
-	if err != nil {
-		a.log.WarnContext(r.Context(), "remember device failed", "error", err)
-		return d, false
-	}
-	a.cookies.SetDevice(w, d.Token, d.MaxAge)
-	return d, true
-}
 
 // deviceJSON is a remembered browser as the API shows it.
 type deviceJSON struct {
@@ -45,7 +26,7 @@ type deviceJSON struct {
 
 // GET /api/v1/devices
 func (a *API) devicesList(w http.ResponseWriter, r *http.Request, cur auth.Current) error {
-	ds, err := a.svc.Devices(r.Context(), cur, a.cookies.Get(r, httpx.DeviceCookie))
+	ds, err := a.svc.Devices(r.Context(), a.client(r), cur)
 	if err != nil {
 		return err
 	}

@@ -102,7 +102,7 @@ func forwardAuthFixture(b testing.TB) (*http.ServeMux, string) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	conf, err := svc.ConfirmTOTP(ctx, client, cur, setup.FactorID, totp.Code(secret, totp.DefaultParams(), e.Clock.Now()))
+	conf, err := svc.ConfirmTOTP(ctx, client, cur, auth.Proof{FactorID: setup.FactorID, Code: totp.Code(secret, totp.DefaultParams(), e.Clock.Now())})
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -22,7 +22,7 @@ func (a *API) login(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	res, err := a.svc.Login(r.Context(), a.client(r), auth.Credentials{Username: in.Username, Password: in.Password,
-		Invite: in.Invite, Device: a.cookies.Get(r, httpx.DeviceCookie), Known: a.cookies.Get(r, httpx.KnownCookie)})
+		Invite: in.Invite, Known: a.cookies.Get(r, httpx.KnownCookie)})
 	if err != nil {
 		return err
 	}

@@ -49,13 +49,14 @@ func (a *API) setupTOTP(w http.ResponseWriter, r *http.Request, cur auth.Current
 // POST /api/v1/setup/totp/confirm {"code","factor_id"?}
 func (a *API) setupTOTPConfirm(w http.ResponseWriter, r *http.Request, cur auth.Current) error {
 	var in struct {
-		Code     string `json:"code"`
-		FactorID string `json:"factor_id"`
+		Code           string `json:"code"`
+		FactorID       string `json:"factor_id"`
+		RememberDevice bool   `json:"remember_device"`
 	}
 	if err := decode(w, r, &in); err != nil {
 		return err
 	}
-	res, err := a.svc.ConfirmTOTP(r.Context(), a.client(r), cur, in.FactorID, in.Code)
+	res, err := a.svc.ConfirmTOTP(r.Context(), a.client(r), cur, auth.Proof{FactorID: in.FactorID, Code: in.Code, Remember: in.RememberDevice})
 	if errors.Is(err, auth.ErrInvalidCode) {
 		// A wrong code during set-up is a bad request (docs/api.md), not a failed sign-in.
 		return &httpx.Error{Status: http.StatusBadRequest, Code: "invalid_code", Msg: "That code is not valid. Check the time on your device and try the current code.", Err: err}
@@ -63,17 +64,24 @@ func (a *API) setupTOTPConfirm(w http.ResponseWriter, r *http.Request, cur auth.
 	if err != nil {
 		return err
 	}
-	a.writeConfirm(w, res)
+	a.writePassed(w, res, true)
 	return nil
 }
 
-// writeConfirm answers a finished set-up: the rotated aal2 token (also as
-// the cookie), what comes next, and the recovery codes on the first factor.
-func (a *API) writeConfirm(w http.ResponseWriter, res auth.ConfirmResult) {
-	a.cookies.SetSession(w, res.Token)
-	out := map[string]any{"token": res.Token, "aal": res.AAL, "next": res.Next}
+// writePassed answers a second factor that passed: the rotated aal2 token
+// (also as the cookie), and what applies — the remembered device, what
+// comes next after a set-up, the recovery codes of the first method.
+func (a *API) writePassed(w http.ResponseWriter, res auth.Passed, setup bool) {
+	a.cookies.SetPassed(w, res)
+	out := map[string]any{"token": res.Token, "aal": res.AAL}
+	if setup {
+		out["next"] = res.Next
+	}
 	if res.RecoveryCodes != nil {
 		out["recovery_codes"] = res.RecoveryCodes
+	}
+	if res.Device.Token != "" {
+		out["device"] = map[string]any{"id": res.Device.ID, "expires_at": res.Device.ExpiresAt}
 	}
 	writeJSON(w, out)
 }
@@ -88,20 +96,13 @@ func (a *API) verify(w http.ResponseWriter, r *http.Request, cur auth.Current) e
 	if err := decode(w, r, &in); err != nil {
 		return err
 	}
-	res, err := a.svc.Verify(r.Context(), a.client(r), cur, in.Method, in.Code)
+	res, err := a.svc.Verify(r.Context(), a.client(r), cur, auth.Proof{Method: in.Method, Code: in.Code, Remember: in.RememberDevice})
 	if in.Method == "sms" && errors.Is(err, auth.ErrCodeFormat) {
 		return errSMSCodeFormat
 	}
 	if err != nil {
 		return err
 	}
-	a.cookies.SetSession(w, res.Token)
-	out := map[string]any{"token": res.Token, "aal": res.AAL}
-	if in.RememberDevice {
-		if d, ok := a.rememberDevice(w, r, res.Token); ok {
-			out["device"] = map[string]any{"id": d.ID, "expires_at": d.ExpiresAt}
-		}
-	}
-	writeJSON(w, out)
+	a.writePassed(w, res, false)
 	return nil
 }

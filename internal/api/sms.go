@@ -29,12 +29,13 @@ func (a *API) setupSMS(w http.ResponseWriter, r *http.Request, cur auth.Current)
 // POST /api/v1/setup/sms/confirm {"code"}
 func (a *API) setupSMSConfirm(w http.ResponseWriter, r *http.Request, cur auth.Current) error {
 	var in struct {
-		Code string `json:"code"`
+		Code           string `json:"code"`
+		RememberDevice bool   `json:"remember_device"`
 	}
 	if err := decode(w, r, &in); err != nil {
 		return err
 	}
-	res, err := a.svc.ConfirmSMS(r.Context(), a.client(r), cur, in.Code)
+	res, err := a.svc.ConfirmSMS(r.Context(), a.client(r), cur, auth.Proof{Code: in.Code, Remember: in.RememberDevice})
 	if errors.Is(err, auth.ErrCodeFormat) {
 		return errSMSCodeFormat
 	}
@@ -44,7 +45,7 @@ func (a *API) setupSMSConfirm(w http.ResponseWriter, r *http.Request, cur auth.C
 	if err != nil {
 		return err
 	}
-	a.writeConfirm(w, res)
+	a.writePassed(w, res, true)
 	return nil
 }
 

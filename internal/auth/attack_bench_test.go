@@ -80,7 +80,7 @@ func runAttack(b *testing.B, target string, addrs int) attackResult {
 			b.Fatal(err)
 		}
 		code := f.sms.lastCode(b)
-		if _, err := f.svc.ConfirmSMS(ctx, client, cur, code); err != nil {
+		if _, err := f.svc.ConfirmSMS(ctx, client, cur, auth.Proof{Code: code}); err != nil {
 			b.Fatal(err)
 		}
 	} else if target != "password" {
@@ -89,7 +89,7 @@ func runAttack(b *testing.B, target string, addrs int) attackResult {
 		if err != nil {
 			b.Fatal(err)
 		}
-		if _, err := f.svc.ConfirmTOTP(ctx, client, cur, st.FactorID, f.code(decodeSecret(b, st.Secret))); err != nil {
+		if _, err := f.svc.ConfirmTOTP(ctx, client, cur, auth.Proof{FactorID: st.FactorID, Code: f.code(decodeSecret(b, st.Secret))}); err != nil {
 			b.Fatal(err)
 		}
 	}
@@ -124,9 +124,9 @@ func runAttack(b *testing.B, target string, addrs int) attackResult {
 			}
 			switch target {
 			case "totp":
-				_, err = f.svc.Verify(ctx, c, cur, "totp", token.NewNumericCode(6))
+				_, err = f.svc.Verify(ctx, c, cur, auth.Proof{Method: "totp", Code: token.NewNumericCode(6)})
 			case "recovery":
-				_, err = f.svc.Verify(ctx, c, cur, "recovery", token.NewRecoveryCode())
+				_, err = f.svc.Verify(ctx, c, cur, auth.Proof{Method: "recovery", Code: token.NewRecoveryCode()})
 			case "sms":
 				// A guess needs a live code: ask for one when the last is
 				// spent or near its 5 minutes (budgets and cooldown apply).
@@ -136,7 +136,7 @@ func runAttack(b *testing.B, target string, addrs int) attackResult {
 					}
 					sms.tries, sms.at = 0, f.clock.Now()
 				}
-				_, err = f.svc.Verify(ctx, c, cur, "sms", token.NewNumericCode(6))
+				_, err = f.svc.Verify(ctx, c, cur, auth.Proof{Method: "sms", Code: token.NewNumericCode(6)})
 				if !errors.As(err, new(*auth.RetryError)) {
 					sms.tries++
 				}

@@ -147,10 +147,10 @@ func TestEnrolAndVerify(t *testing.T) {
 		t.Fatalf("login = %+v, %v", login, err)
 	}
 	cur = f.auth(login.Token)
-	_, err = f.svc.Verify(ctx, client, cur, "totp", f.code(secret))
+	_, err = f.svc.Verify(ctx, client, cur, auth.Proof{Method: "totp", Code: f.code(secret)})
 	wantErr(t, err, auth.ErrInvalidCode)
 	f.nextStep()
-	v, err := f.svc.Verify(ctx, client, cur, "totp", f.code(secret))
+	v, err := f.svc.Verify(ctx, client, cur, auth.Proof{Method: "totp", Code: f.code(secret)})
 	if err != nil || v.AAL != model.AAL2 {
 		t.Fatalf("Verify = %+v, %v", v, err)
 	}
@@ -165,24 +165,24 @@ func TestBackoffAfterFiveFailures(t *testing.T) {
 	f.nextStep()
 	cur := f.login("alice")
 	for range 5 {
-		_, err := f.svc.Verify(ctx, client, cur, "totp", "000000")
+		_, err := f.svc.Verify(ctx, client, cur, auth.Proof{Method: "totp", Code: "000000"})
 		wantErr(t, err, auth.ErrInvalidCode)
 	}
 	// The 6th attempt is refused whatever the code, with Retry-After.
-	_, err := f.svc.Verify(ctx, client, cur, "totp", f.code(secret))
+	_, err := f.svc.Verify(ctx, client, cur, auth.Proof{Method: "totp", Code: f.code(secret)})
 	if wait := wantRetry(t, err, auth.ErrTooManyAttempts); wait > 30*time.Second {
 		t.Fatalf("first back-off = %v, want 30s", wait)
 	}
 	f.clock.Add(31 * time.Second)
-	if _, err := f.svc.Verify(ctx, client, cur, "totp", f.code(secret)); err != nil {
+	if _, err := f.svc.Verify(ctx, client, cur, auth.Proof{Method: "totp", Code: f.code(secret)}); err != nil {
 		t.Fatalf("correct code after the back-off: %v", err)
 	}
 	// Success resets the count: one more failure does not lock.
 	cur = f.login("alice")
-	_, err = f.svc.Verify(ctx, client, cur, "totp", "000000")
+	_, err = f.svc.Verify(ctx, client, cur, auth.Proof{Method: "totp", Code: "000000"})
 	wantErr(t, err, auth.ErrInvalidCode)
 	f.nextStep()
-	if _, err := f.svc.Verify(ctx, client, cur, "totp", f.code(secret)); err != nil {
+	if _, err := f.svc.Verify(ctx, client, cur, auth.Proof{Method: "totp", Code: f.code(secret)}); err != nil {
 		t.Fatalf("after reset: %v", err)
 	}
 	events, _ := f.st.AuditEvents(ctx, 0, 1000)
@@ -196,10 +196,10 @@ func TestVerifyPerUserBudget(t *testing.T) {
 	f.enrolTOTP(f.user("alice")) // the set-up confirmation is attempt 1
 	cur := f.login("alice")
 	for range 2 {
-		_, err := f.svc.Verify(ctx, client, cur, "totp", "000000")
+		_, err := f.svc.Verify(ctx, client, cur, auth.Proof{Method: "totp", Code: "000000"})
 		wantErr(t, err, auth.ErrInvalidCode)
 	}
-	_, err := f.svc.Verify(ctx, client, cur, "totp", "000000")
+	_, err := f.svc.Verify(ctx, client, cur, auth.Proof{Method: "totp", Code: "000000"})
 	wantRetry(t, err, auth.ErrTooManyAttempts)
 }
 
@@ -208,21 +208,21 @@ func TestMalformedCodesDoNotCount(t *testing.T) {
 	secret, _, _ := f.enrolTOTP(f.user("alice"))
 	cur := f.login("alice")
 	for _, code := range []string{"", "12345", "123 456", "12345a", "１２３４５６", "123456789", "-12345"} {
-		_, err := f.svc.Verify(ctx, client, cur, "totp", code)
+		_, err := f.svc.Verify(ctx, client, cur, auth.Proof{Method: "totp", Code: code})
 		wantErr(t, err, auth.ErrCodeFormat)
 	}
 	for _, code := range []string{"", "abc", "aaaaa-aaaaa-a", "0oooo-11111"} {
-		_, err := f.svc.Verify(ctx, client, cur, "recovery", code)
+		_, err := f.svc.Verify(ctx, client, cur, auth.Proof{Method: "recovery", Code: code})
 		wantErr(t, err, auth.ErrCodeFormat)
 	}
-	_, err := f.svc.Verify(ctx, client, cur, "email", "123456")
+	_, err := f.svc.Verify(ctx, client, cur, auth.Proof{Method: "email", Code: "123456"})
 	wantErr(t, err, auth.ErrInvalidInput)
-	_, err = f.svc.Verify(ctx, client, cur, "sms", "123456")
+	_, err = f.svc.Verify(ctx, client, cur, auth.Proof{Method: "sms", Code: "123456"})
 	wantErr(t, err, auth.ErrNoFactor) // alice has no phone
-	_, err = f.svc.Verify(ctx, client, cur, "webauthn", "123456")
+	_, err = f.svc.Verify(ctx, client, cur, auth.Proof{Method: "webauthn", Code: "123456"})
 	wantErr(t, err, auth.ErrNotImplemented)
 	f.nextStep()
-	if _, err := f.svc.Verify(ctx, client, cur, "totp", f.code(secret)); err != nil {
+	if _, err := f.svc.Verify(ctx, client, cur, auth.Proof{Method: "totp", Code: f.code(secret)}); err != nil {
 		t.Fatalf("malformed codes counted towards back-off: %v", err)
 	}
 }
@@ -233,7 +233,7 @@ func TestRecoveryCodes(t *testing.T) {
 	code := res.RecoveryCodes[3]
 	for _, variant := range []string{code, strings.ToUpper(code), strings.ReplaceAll(code, "-", " ")} {
 		cur := f.login("alice")
-		_, err := f.svc.Verify(ctx, client, cur, "recovery", variant)
+		_, err := f.svc.Verify(ctx, client, cur, auth.Proof{Method: "recovery", Code: variant})
 		if variant == code {
 			if err != nil {
 				t.Fatalf("recovery code refused: %v", err)
@@ -247,9 +247,9 @@ func TestRecoveryCodes(t *testing.T) {
 		t.Fatalf("regenerate = %v, %v", fresh, err)
 	}
 	cur := f.login("alice")
-	_, err = f.svc.Verify(ctx, client, cur, "recovery", res.RecoveryCodes[5])
+	_, err = f.svc.Verify(ctx, client, cur, auth.Proof{Method: "recovery", Code: res.RecoveryCodes[5]})
 	wantErr(t, err, auth.ErrInvalidCode) // old set died
-	if _, err := f.svc.Verify(ctx, client, cur, "recovery", fresh[0]); err != nil {
+	if _, err := f.svc.Verify(ctx, client, cur, auth.Proof{Method: "recovery", Code: fresh[0]}); err != nil {
 		t.Fatalf("new code refused: %v", err)
 	}
 }
@@ -269,7 +269,7 @@ func TestRecentAuthAndLastFactor(t *testing.T) {
 	_, err = f.svc.StartTOTP(ctx, client, aal2, "Laptop")
 	wantErr(t, err, auth.ErrRecentAuthRequired) // a further factor needs a fresh check
 
-	v, err := f.svc.Verify(ctx, client, aal2, "totp", f.code(secret))
+	v, err := f.svc.Verify(ctx, client, aal2, auth.Proof{Method: "totp", Code: f.code(secret)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -291,7 +291,7 @@ func TestRecentAuthAndLastFactor(t *testing.T) {
 		wantErr(t, f.svc.RemoveFactor(ctx, client, second, id), auth.ErrNotFound)
 		wantErr(t, f.svc.SetPreferred(ctx, client, second, id), auth.ErrNotFound)
 		wantErr(t, f.svc.ForgetDevice(ctx, client, second, id), auth.ErrNotFound)
-		if _, err := f.svc.ConfirmTOTP(ctx, client, second, id, "123456"); !errors.Is(err, auth.ErrNotFound) {
+		if _, err := f.svc.ConfirmTOTP(ctx, client, second, auth.Proof{FactorID: id, Code: "123456"}); !errors.Is(err, auth.ErrNotFound) {
 			t.Fatalf("ConfirmTOTP(factor %q) = %v, want not found", id, err)
 		}
 	}

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strconv"
 	"strings"
 	"time"
 	"unicode"
@@ -40,10 +39,6 @@ const (
 	maxTokenLen       = 128 // longer presented tokens are not looked at
 )
 
-// ErrRememberOff is returned by RememberDevice while remember_device.days
-// is 0.
-var ErrRememberOff = errors.New("remembering devices is turned off")
-
 // RememberDays is remember_device.days: how long a remembered browser may
 // skip the second factor, 0 when the feature is off.
 func (s *Service) RememberDays() int { return s.cfg.RememberDeviceDays }
@@ -62,62 +57,24 @@ type RememberedDevice struct {
 	MaxAge    time.Duration
 }
 
-// RememberDevice issues a device token for the browser holding session
-// token sessionTok, which must have passed a second factor within the
-// recent-auth window (a session that itself came from a remembered device
-// has no such check and cannot extend its own life). previous is the device
-// token the browser already holds, if any: it is replaced, so one browser
-// has one entry. Expired entries of the user are cleared, and the oldest
-// go beyond maxDevicesPerUser.
-func (s *Service) RememberDevice(ctx context.Context, c Client, sessionTok, previous string) (RememberedDevice, error) {
-	if s.cfg.RememberDeviceDays <= 0 {
-		return RememberedDevice{}, ErrRememberOff
-	}
-	cur, err := s.Authenticate(ctx, sessionTok)
-	if err != nil {
-		return RememberedDevice{}, err
-	}
-	if err := s.requireRecent(cur); err != nil {
-		return RememberedDevice{}, err
-	}
-	now := s.d.Now()
-	if previous != "" && len(previous) <= maxTokenLen {
-		old, err := s.d.Store.DeviceByHash(ctx, token.Hash(previous), now)
-		if err == nil && old.UserID == cur.User.ID {
-			if err := s.d.Store.DeleteDevice(ctx, cur.User.ID, old.ID); err != nil && !errors.Is(err, model.ErrNotFound) {
-				return RememberedDevice{}, fmt.Errorf("replace device: %w", err)
-			}
-		}
-	}
-	if _, err := s.d.Store.DeleteExpiredDevices(ctx, cur.User.ID, now); err != nil {
-		return RememberedDevice{}, fmt.Errorf("clear expired devices: %w", err)
-	}
-	ds, err := s.d.Store.ListDevices(ctx, cur.User.ID, now)
-	if err != nil {
-		return RememberedDevice{}, fmt.Errorf("list devices: %w", err)
-	}
-	for i := maxDevicesPerUser - 1; i < len(ds); i++ { // newest first: drop the tail
-		if err := s.d.Store.DeleteDevice(ctx, cur.User.ID, ds[i].ID); err != nil && !errors.Is(err, model.ErrNotFound) {
-			return RememberedDevice{}, fmt.Errorf("drop old device: %w", err)
-		}
-	}
-	tok, life := token.New(), s.rememberFor()
-	d := store.Device{TokenHash: token.Hash(tok), ID: token.NewID(), UserID: cur.User.ID, Label: DeviceLabel(c.UserAgent),
+// newDevice makes a device token for the browser of c, for the user
+// passing a second factor now; pass stores it with the rotation, which
+// also replaces the browser's previous token, clears the user's expired
+// ones and keeps the newest maxDevicesPerUser.
+func (s *Service) newDevice(c Client, userID string) (RememberedDevice, *store.Device) {
+	tok, life, now := token.New(), s.rememberFor(), s.d.Now()
+	d := &store.Device{TokenHash: token.Hash(tok), ID: token.NewID(), UserID: userID, Label: DeviceLabel(c.UserAgent),
 		CreatedAt: now, ExpiresAt: now.Add(life)}
-	if err := s.d.Store.CreateDevice(ctx, d); err != nil {
-		return RememberedDevice{}, fmt.Errorf("create device: %w", err)
-	}
-	s.record(ctx, c, "device_remembered", cur.User.ID, cur.User.Username,
-		map[string]string{"device_id": d.ID, "days": strconv.Itoa(s.cfg.RememberDeviceDays)})
-	return RememberedDevice{Token: tok, ID: d.ID, ExpiresAt: d.ExpiresAt, MaxAge: life}, nil
+	return RememberedDevice{Token: tok, ID: d.ID, ExpiresAt: d.ExpiresAt, MaxAge: life}, d
 }
 
 // rememberedLogin starts an aal2 session for u, whose password was just
-// checked, when device is an unexpired device token of u. ok is false
+// checked, when the browser presents (c.Device) an unexpired device token of u. ok is false
 // (and the caller asks for the second factor as usual) for no token, an
 // unknown, expired or revoked one, another user's, or with the feature off.
 // The session's AAL2At stays zero: recent-auth actions still need a code.
-func (s *Service) rememberedLogin(ctx context.Context, c Client, u model.User, active []model.Factor, device string) (LoginResult, bool, error) {
+func (s *Service) rememberedLogin(ctx context.Context, c Client, u model.User, active []model.Factor) (LoginResult, bool, error) {
+	device := c.Device
 	if device == "" || len(device) > maxTokenLen || s.cfg.RememberDeviceDays <= 0 || len(active) == 0 {
 		return LoginResult{}, false, nil
 	}
@@ -164,10 +121,9 @@ type Device struct {
 	Current    bool      // the browser asking holds this device's token
 }
 
-// Devices lists the user's remembered browsers that have not expired;
-// presented is the device token of the browser asking (may be empty), to
-// mark its own entry.
-func (s *Service) Devices(ctx context.Context, cur Current, presented string) ([]Device, error) {
+// Devices lists the user's remembered browsers that have not expired,
+// marking the one of the browser asking (c.Device).
+func (s *Service) Devices(ctx context.Context, c Client, cur Current) ([]Device, error) {
 	if err := RequireAAL2(cur); err != nil {
 		return nil, err
 	}
@@ -177,8 +133,8 @@ func (s *Service) Devices(ctx context.Context, cur Current, presented string) ([
 		return nil, fmt.Errorf("list devices: %w", err)
 	}
 	var mine string
-	if presented != "" && len(presented) <= maxTokenLen {
-		if d, err := s.d.Store.DeviceByHash(ctx, token.Hash(presented), now); err == nil && d.UserID == cur.User.ID {
+	if c.Device != "" && len(c.Device) <= maxTokenLen {
+		if d, err := s.d.Store.DeviceByHash(ctx, token.Hash(c.Device), now); err == nil && d.UserID == cur.User.ID {
 			mine = d.ID
 		}
 	}

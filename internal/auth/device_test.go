@@ -7,25 +7,43 @@ import (
 
 	"github.com/twostep/twostep/internal/auth"
 	"github.com/twostep/twostep/internal/model"
+	"github.com/twostep/twostep/internal/totp"
 )
 
 const days = 30
 
 func remembering(c *auth.Config) { c.RememberDeviceDays = days }
 
+// holding is the test client presenting device token dev.
+func holding(dev string) auth.Client {
+	c := client
+	c.Device = dev
+	return c
+}
+
 // rememberedUser is a user with an authenticator app who just passed it
 // and asked to remember the browser: it returns the device token.
 func rememberedUser(t *testing.T, f *fixture, name string) (auth.Current, string) {
 	t.Helper()
-	_, cur, _ := f.enrolTOTP(f.user(name))
-	d, err := f.svc.RememberDevice(ctx, client, f.tokenOf(cur), "")
-	if err != nil {
-		t.Fatalf("RememberDevice: %v", err)
-	}
-	if d.Token == "" || d.ID == "" || d.MaxAge != days*24*time.Hour || !d.ExpiresAt.Equal(f.clock.Now().Add(d.MaxAge)) {
-		t.Fatalf("RememberDevice = %+v", d)
-	}
+	secret, cur, _ := f.enrolTOTP(f.user(name))
+	cur, d := remember(t, f, client, cur, secret)
 	return cur, d.Token
+}
+
+// remember passes the authenticator app (secret) again from browser c with
+// "Remember this device" ticked and returns the new session and device.
+func remember(t *testing.T, f *fixture, c auth.Client, cur auth.Current, secret []byte) (auth.Current, auth.RememberedDevice) {
+	t.Helper()
+	f.nextStep()
+	res, err := f.svc.Verify(ctx, c, cur, auth.Proof{Method: "totp", Code: f.code(secret), Remember: true})
+	if err != nil {
+		t.Fatalf("Verify with remember: %v", err)
+	}
+	d := res.Device
+	if d.Token == "" || d.ID == "" || d.MaxAge != days*24*time.Hour || !d.ExpiresAt.Equal(f.clock.Now().Add(d.MaxAge)) {
+		t.Fatalf("remembered device = %+v", d)
+	}
+	return f.auth(res.Token), d
 }
 
 func TestRememberedDeviceSkipsSecondFactor(t *testing.T) {
@@ -39,7 +57,7 @@ func TestRememberedDeviceSkipsSecondFactor(t *testing.T) {
 	}
 
 	f.clock.Add(24 * time.Hour)
-	res, err := f.svc.Login(ctx, client, auth.Credentials{Username: "alice", Password: pw, Device: dev})
+	res, err := f.svc.Login(ctx, holding(dev), auth.Credentials{Username: "alice", Password: pw})
 	if err != nil || res.AAL != model.AAL2 || res.Next != auth.NextDone || res.Device != ds[0].ID {
 		t.Fatalf("login with the device = %+v, %v; want aal2, done", res, err)
 	}
@@ -60,7 +78,7 @@ func TestRememberedDeviceSkipsSecondFactor(t *testing.T) {
 	}
 
 	// The password is still checked.
-	if _, err := f.svc.Login(ctx, client, auth.Credentials{Username: "alice", Password: "wrong password!", Device: dev}); err == nil {
+	if _, err := f.svc.Login(ctx, holding(dev), auth.Credentials{Username: "alice", Password: "wrong password!"}); err == nil {
 		t.Fatal("a device token let a wrong password in")
 	}
 	// Without the token, the second factor is due as before.
@@ -73,11 +91,11 @@ func TestRememberedDeviceExpires(t *testing.T) {
 	f := newFixture(t, remembering)
 	_, dev := rememberedUser(t, f, "alice")
 	f.clock.Add(days*24*time.Hour - time.Minute)
-	if res, _ := f.svc.Login(ctx, client, auth.Credentials{Username: "alice", Password: pw, Device: dev}); res.AAL != model.AAL2 {
+	if res, _ := f.svc.Login(ctx, holding(dev), auth.Credentials{Username: "alice", Password: pw}); res.AAL != model.AAL2 {
 		t.Fatalf("a minute before expiry: %+v", res)
 	}
 	f.clock.Add(time.Minute)
-	res, err := f.svc.Login(ctx, client, auth.Credentials{Username: "alice", Password: pw, Device: dev})
+	res, err := f.svc.Login(ctx, holding(dev), auth.Credentials{Username: "alice", Password: pw})
 	if err != nil || res.AAL != model.AAL1 || res.Next != auth.NextVerify || res.Device != "" {
 		t.Fatalf("after %d days = %+v, %v; want aal1 and verify", days, res, err)
 	}
@@ -93,7 +111,7 @@ func TestRememberedDeviceIgnored(t *testing.T) {
 			return "bob", f.svc
 		}},
 		{"forgotten by the user", func(t *testing.T, f *fixture, cur auth.Current, _ string) (string, *auth.Service) {
-			ds, _ := f.svc.Devices(ctx, cur, "")
+			ds, _ := f.svc.Devices(ctx, holding(""), cur)
 			if err := f.svc.ForgetDevice(ctx, client, cur, ds[0].ID); err != nil {
 				t.Fatal(err)
 			}
@@ -140,7 +158,7 @@ func TestRememberedDeviceIgnored(t *testing.T) {
 			f := newFixture(t, remembering)
 			cur, dev := rememberedUser(t, f, "alice")
 			name, svc := tc.after(t, f, cur, dev)
-			res, err := svc.Login(ctx, client, auth.Credentials{Username: name, Password: pw, Device: dev})
+			res, err := svc.Login(ctx, holding(dev), auth.Credentials{Username: name, Password: pw})
 			if err != nil || res.AAL != model.AAL1 || res.Next != auth.NextVerify || res.Device != "" {
 				t.Fatalf("login = %+v, %v; want aal1 and verify", res, err)
 			}
@@ -155,7 +173,7 @@ func TestRememberedSessionStillNeedsRecentAuth(t *testing.T) {
 	f := newFixture(t, remembering)
 	_, dev := rememberedUser(t, f, "alice")
 	f.nextStep()
-	res, err := f.svc.Login(ctx, client, auth.Credentials{Username: "alice", Password: pw, Device: dev})
+	res, err := f.svc.Login(ctx, holding(dev), auth.Credentials{Username: "alice", Password: pw})
 	if err != nil || res.AAL != model.AAL2 {
 		t.Fatalf("login = %+v, %v", res, err)
 	}
@@ -166,66 +184,104 @@ func TestRememberedSessionStillNeedsRecentAuth(t *testing.T) {
 	wantErr(t, err, auth.ErrRecentAuthRequired)
 	_, err = f.svc.StartTOTP(ctx, client, cur, "Laptop")
 	wantErr(t, err, auth.ErrRecentAuthRequired)
-	_, err = f.svc.RememberDevice(ctx, client, res.Token, dev)
-	wantErr(t, err, auth.ErrRecentAuthRequired)
-	if _, err := f.svc.Devices(ctx, cur, dev); err != nil {
+	if _, err := f.svc.Devices(ctx, holding(dev), cur); err != nil {
 		t.Fatalf("listing devices needs aal2 only: %v", err)
 	}
 }
 
+// TestRememberDeviceRules: a browser is remembered only by a second factor
+// that passes with the box ticked, and only while the feature is on.
 func TestRememberDeviceRules(t *testing.T) {
 	f := newFixture(t, nil) // feature off
-	_, cur, _ := f.enrolTOTP(f.user("alice"))
-	_, err := f.svc.RememberDevice(ctx, client, f.tokenOf(cur), "")
-	wantErr(t, err, auth.ErrRememberOff)
+	secret, cur, _ := f.enrolTOTP(f.user("alice"))
+	f.nextStep()
+	res, err := f.svc.Verify(ctx, client, cur, auth.Proof{Method: "totp", Code: f.code(secret), Remember: true})
+	if err != nil || res.Device.Token != "" {
+		t.Fatalf("Verify with the feature off = %+v, %v; want a pass without a device", res, err)
+	}
+	if ds, _ := f.st.ListDevices(ctx, cur.User.ID, f.clock.Now()); len(ds) != 0 {
+		t.Fatalf("devices stored with the feature off: %+v", ds)
+	}
 
 	f = newFixture(t, remembering)
 	aal1 := f.user("alice")
-	_, err = f.svc.RememberDevice(ctx, client, f.tokenOf(aal1), "")
-	wantErr(t, err, auth.ErrAAL2Required)
-	_, err = f.svc.RememberDevice(ctx, client, "no such session", "")
-	wantErr(t, err, auth.ErrUnauthenticated)
-	_, cur, _ = f.enrolTOTP(aal1)
-	// Too long after the second factor: no longer a fresh check.
-	f.clock.Add(6 * time.Minute)
-	cur = f.reload(cur)
-	_, err = f.svc.RememberDevice(ctx, client, f.tokenOf(cur), "")
-	wantErr(t, err, auth.ErrRecentAuthRequired)
+	// A wrong code remembers nothing.
+	if _, err := f.svc.Verify(ctx, client, aal1, auth.Proof{Method: "recovery", Code: "aaaaa-aaaaa", Remember: true}); err == nil {
+		t.Fatal("a wrong code passed")
+	}
+	_, cur, first := f.enrolTOTP(aal1)
+	if first.Device.Token != "" {
+		t.Fatalf("set-up without the box ticked remembered %+v", first.Device)
+	}
+	// The box ticked on the set-up of the first method remembers too.
+	f.nextStep()
+	st, err := f.svc.StartTOTP(ctx, client, cur, "Second")
+	if err != nil {
+		t.Fatal(err)
+	}
+	second, _ := totp.DecodeSecret(st.Secret)
+	res, err = f.svc.ConfirmTOTP(ctx, client, cur, auth.Proof{FactorID: st.FactorID, Code: f.code(second), Remember: true})
+	if err != nil || res.Device.Token == "" {
+		t.Fatalf("ConfirmTOTP with remember = %+v, %v", res, err)
+	}
+	if ds, _ := f.st.ListDevices(ctx, cur.User.ID, f.clock.Now()); len(ds) != 1 || ds[0].ID != res.Device.ID {
+		t.Fatalf("devices = %+v, want the one just remembered", ds)
+	}
+}
+
+// TestRememberedDevicesBounded: a user keeps at most 20 remembered
+// browsers; remembering another drops the oldest, and expired ones go.
+func TestRememberedDevicesBounded(t *testing.T) {
+	f := newFixture(t, remembering)
+	secret, cur, _ := f.enrolTOTP(f.user("alice"))
+	cur, oldest := remember(t, f, client, cur, secret)
+	f.clock.Add(days * 24 * time.Hour) // the first one expires...
+	cur = f.login("alice")
+	var ids []string
+	for range 21 { // ...and 21 more are remembered
+		var d auth.RememberedDevice
+		cur, d = remember(t, f, client, cur, secret)
+		ids = append(ids, d.ID)
+	}
+	all, err := f.st.ListDevices(ctx, cur.User.ID, time.Time{}) // expired ones included
+	if err != nil || len(all) != 20 {
+		t.Fatalf("stored devices = %d, %v; want 20", len(all), err)
+	}
+	for _, d := range all {
+		if d.ID == oldest.ID || d.ID == ids[0] {
+			t.Fatalf("device %s should have been dropped", d.ID)
+		}
+	}
 }
 
 func TestDevicesListAndReplace(t *testing.T) {
 	f := newFixture(t, remembering)
-	cur, first := rememberedUser(t, f, "alice")
-	f.clock.Add(time.Second)
+	secret, cur, _ := f.enrolTOTP(f.user("alice"))
+	cur, firstDev := remember(t, f, client, cur, secret)
+	first := firstDev.Token
 	firefox := auth.Client{IP: client.IP, UserAgent: "Mozilla/5.0 (X11; Linux x86_64; rv:140.0) Gecko/20100101 Firefox/140.0"}
-	second, err := f.svc.RememberDevice(ctx, firefox, f.tokenOf(cur), "")
-	if err != nil {
-		t.Fatal(err)
-	}
-	ds, err := f.svc.Devices(ctx, cur, second.Token)
+	cur, second := remember(t, f, firefox, cur, secret)
+	ds, err := f.svc.Devices(ctx, holding(second.Token), cur)
 	if err != nil || len(ds) != 2 || ds[0].ID != second.ID || !ds[0].Current || ds[1].Current || ds[0].Label != "Firefox on Linux" {
 		t.Fatalf("Devices = %+v, %v", ds, err)
 	}
 	// Remembering again from a browser that holds a token replaces it.
-	f.clock.Add(time.Second)
-	third, err := f.svc.RememberDevice(ctx, firefox, f.tokenOf(cur), second.Token)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ds, _ = f.svc.Devices(ctx, cur, "")
+	firefox.Device = second.Token
+	cur, third := remember(t, f, firefox, cur, secret)
+	ds, _ = f.svc.Devices(ctx, holding(""), cur)
 	if len(ds) != 2 || ds[0].ID != third.ID || ds[1].Current {
 		t.Fatalf("after replacing: %+v", ds)
 	}
-	if res, _ := f.svc.Login(ctx, client, auth.Credentials{Username: "alice", Password: pw, Device: second.Token}); res.AAL != model.AAL1 {
+	if res, _ := f.svc.Login(ctx, holding(second.Token), auth.Credentials{Username: "alice", Password: pw}); res.AAL != model.AAL1 {
 		t.Fatal("the replaced token still works")
 	}
-	if res, _ := f.svc.Login(ctx, client, auth.Credentials{Username: "alice", Password: pw, Device: first}); res.AAL != model.AAL2 {
+	if res, _ := f.svc.Login(ctx, holding(first), auth.Credentials{Username: "alice", Password: pw}); res.AAL != model.AAL2 {
 		t.Fatal("the other browser's token stopped working")
 	}
 	// One user cannot forget another's device.
 	_, bob, _ := f.enrolTOTP(f.user("bob"))
 	wantErr(t, f.svc.ForgetDevice(ctx, client, bob, third.ID), auth.ErrNotFound)
-	if ds, _ := f.svc.Devices(ctx, bob, third.Token); len(ds) != 0 {
+	if ds, _ := f.svc.Devices(ctx, holding(third.Token), bob); len(ds) != 0 {
 		t.Fatalf("bob sees %+v", ds)
 	}
 }

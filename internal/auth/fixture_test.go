@@ -132,12 +132,12 @@ func (f *fixture) tokenOf(cur auth.Current) string {
 
 // enrolTOTP sets up an authenticator app and returns its secret and the
 // resulting aal2 session.
-func (f *fixture) enrolTOTP(cur auth.Current) ([]byte, auth.Current, auth.ConfirmResult) {
+func (f *fixture) enrolTOTP(cur auth.Current) ([]byte, auth.Current, auth.Passed) {
 	f.t.Helper()
 	return f.enrolTOTPNamed(cur, "")
 }
 
-func (f *fixture) enrolTOTPNamed(cur auth.Current, name string) ([]byte, auth.Current, auth.ConfirmResult) {
+func (f *fixture) enrolTOTPNamed(cur auth.Current, name string) ([]byte, auth.Current, auth.Passed) {
 	f.t.Helper()
 	st, err := f.svc.StartTOTP(ctx, client, cur, name)
 	if err != nil {
@@ -147,7 +147,7 @@ func (f *fixture) enrolTOTPNamed(cur auth.Current, name string) ([]byte, auth.Cu
 	if err != nil {
 		f.t.Fatal(err)
 	}
-	res, err := f.svc.ConfirmTOTP(ctx, client, cur, st.FactorID, f.code(secret))
+	res, err := f.svc.ConfirmTOTP(ctx, client, cur, auth.Proof{FactorID: st.FactorID, Code: f.code(secret)})
 	if err != nil {
 		f.t.Fatalf("ConfirmTOTP: %v", err)
 	}

@@ -24,7 +24,6 @@ type Credentials struct {
 	Username string
 	Password string
 	Invite   string // one-time set-up link token (enrollment: invite)
-	Device   string // "Remember this device" token (device.go)
 	Known    string // known-browser token (known.go)
 }
 
@@ -111,7 +110,7 @@ func (s *Service) Login(ctx context.Context, c Client, cr Credentials) (LoginRes
 	if err != nil {
 		return LoginResult{}, err
 	}
-	res, ok, err := s.rememberedLogin(ctx, c, u, active, cr.Device)
+	res, ok, err := s.rememberedLogin(ctx, c, u, active)
 	if err != nil {
 		return LoginResult{}, err
 	}

@@ -108,10 +108,13 @@ func New(cfg Config, d Deps) *Service {
 // issuer and enrollment mode from it).
 func (s *Service) Config() Config { return s.cfg }
 
-// Client describes who is asking, for per-IP limits and the audit log.
+// Client describes who is asking: the address for per-client limits and
+// the audit log, and what the browser holds. The presenters build it in one
+// place (httpx.Client).
 type Client struct {
 	IP        string
 	UserAgent string
+	Device    string // "Remember this device" token the browser presents (device.go)
 }
 
 // Errors returned by the service. The API and pages map each to a status,

@@ -122,52 +122,45 @@ func (s *Service) StartTOTP(ctx context.Context, c Client, cur Current, name str
 	return TOTPSetup{FactorID: id, Secret: totp.EncodeSecret(secret), OTPAuthURI: uri, QRPNG: png}, nil
 }
 
-// ConfirmResult is the outcome of finishing a factor's set-up.
-type ConfirmResult struct {
-	Token         string // the rotated aal2 session
-	AAL           model.AAL
-	Next          string
-	RecoveryCodes []string // only when this was the user's first factor
-}
-
-// ConfirmTOTP activates a pending authenticator app once the user proves it
-// produces valid codes. factorID empty means the newest pending app.
-func (s *Service) ConfirmTOTP(ctx context.Context, c Client, cur Current, factorID, code string) (ConfirmResult, error) {
+// ConfirmTOTP activates a pending authenticator app (p.FactorID, or the
+// newest) once the user proves it produces valid codes.
+func (s *Service) ConfirmTOTP(ctx context.Context, c Client, cur Current, p Proof) (Passed, error) {
+	code := p.Code
 	active, err := s.canEnroll(ctx, cur)
 	if err != nil {
-		return ConfirmResult{}, err
+		return Passed{}, err
 	}
 	if !isDigits(code, 6, 8) {
-		return ConfirmResult{}, ErrCodeFormat
+		return Passed{}, ErrCodeFormat
 	}
 	a, err := s.beginAttempt(ctx, c, cur.User, "totp_setup")
 	if err != nil {
-		return ConfirmResult{}, err
+		return Passed{}, err
 	}
 	defer a.end(ctx)
-	f, err := s.pendingTOTP(ctx, cur.User.ID, factorID)
+	f, err := s.pendingTOTP(ctx, cur.User.ID, p.FactorID)
 	if err != nil {
-		return ConfirmResult{}, err
+		return Passed{}, err
 	}
 	step, ok, err := s.checkTOTP(f, code)
 	if err != nil {
-		return ConfirmResult{}, err
+		return Passed{}, err
 	}
 	if ok {
 		// Recorded before activation, so a replayed code activates nothing.
 		ok, err = s.d.Store.AcceptTOTPStep(ctx, f.ID, step)
 		if err != nil {
-			return ConfirmResult{}, fmt.Errorf("record totp step: %w", err)
+			return Passed{}, fmt.Errorf("record totp step: %w", err)
 		}
 	}
 	if !ok {
-		return ConfirmResult{}, a.fail(ctx, ErrInvalidCode)
+		return Passed{}, a.fail(ctx, ErrInvalidCode)
 	}
 	codes, err := s.activate(ctx, cur.User, f, len(active) == 0)
 	if err != nil {
-		return ConfirmResult{}, err
+		return Passed{}, err
 	}
-	return s.finishSetup(ctx, c, &cur, f, "totp", codes, a)
+	return s.finishSetup(ctx, c, &cur, p, f, "totp", codes, a)
 }
 
 // activate makes the pending factor f active. The user's first factor
@@ -194,20 +187,18 @@ func (s *Service) activate(ctx context.Context, u model.User, f model.Factor, fi
 }
 
 // finishSetup runs after a factor became active (with codes, the recovery
-// codes issued with it): the plan moves on, the session rotates to aal2
-// (which ends the attempt a and the user's run of failures).
-func (s *Service) finishSetup(ctx context.Context, c Client, cur *Current, f model.Factor, step string, codes []string, a *attempt) (ConfirmResult, error) {
+// codes issued with it): the plan moves on and the second factor passed.
+func (s *Service) finishSetup(ctx context.Context, c Client, cur *Current, p Proof, f model.Factor, step string, codes []string, a *attempt) (Passed, error) {
 	s.record(ctx, c, audit.FactorAdded, cur.User.ID, cur.User.Username, map[string]string{"factor_id": f.ID, "type": string(f.Type)})
 	if codes != nil {
 		s.record(ctx, c, audit.RecoveryCodesNew, cur.User.ID, cur.User.Username, nil)
 	}
-	plan := planAfter(cur.Session.Plan, step)
-	tok, err := s.elevate(ctx, cur, plan, store.Rotation{})
+	res, err := s.pass(ctx, c, cur, p, planAfter(cur.Session.Plan, step), store.Rotation{}, a, "", nil)
 	if err != nil {
-		return ConfirmResult{}, err
+		return Passed{}, err
 	}
-	a.passed()
-	return ConfirmResult{Token: tok, AAL: model.AAL2, Next: nextAfterSetup(plan), RecoveryCodes: codes}, nil
+	res.RecoveryCodes = codes
+	return res, nil
 }
 
 // pendingTOTP finds the pending authenticator app to confirm: factorID,

@@ -153,31 +153,32 @@ func (s *Service) allowedCountry(num phone.Number) error {
 
 // ConfirmSMS activates the pending phone when the code texted to it is
 // entered.
-func (s *Service) ConfirmSMS(ctx context.Context, c Client, cur Current, code string) (ConfirmResult, error) {
+func (s *Service) ConfirmSMS(ctx context.Context, c Client, cur Current, p Proof) (Passed, error) {
+	code := p.Code
 	active, err := s.canEnroll(ctx, cur)
 	if err != nil {
-		return ConfirmResult{}, err
+		return Passed{}, err
 	}
 	if !isDigits(code, smsCodeDigits, smsCodeDigits) {
-		return ConfirmResult{}, ErrCodeFormat
+		return Passed{}, ErrCodeFormat
 	}
 	a, err := s.beginAttempt(ctx, c, cur.User, "sms_setup")
 	if err != nil {
-		return ConfirmResult{}, err
+		return Passed{}, err
 	}
 	defer a.end(ctx)
 	f, err := s.newestFactor(ctx, cur.User.ID, model.FactorSMS, model.FactorPending)
 	if err != nil {
-		return ConfirmResult{}, err
+		return Passed{}, err
 	}
 	if err := s.checkSMS(ctx, f, code); err != nil {
-		return ConfirmResult{}, a.fail(ctx, err)
+		return Passed{}, a.fail(ctx, err)
 	}
 	codes, err := s.activate(ctx, cur.User, f, len(active) == 0)
 	if err != nil {
-		return ConfirmResult{}, err
+		return Passed{}, err
 	}
-	return s.finishSetup(ctx, c, &cur, f, "sms", codes, a)
+	return s.finishSetup(ctx, c, &cur, p, f, "sms", codes, a)
 }
 
 // ChallengeSMS texts a sign-in code to one of the user's phones: factorID,

@@ -57,7 +57,7 @@ func TestSMSThenTOTPPlan(t *testing.T) {
 	if body := f.sms.sent[0].Body; !strings.HasSuffix(body, "\n\n@login.example.com #"+f.sms.lastCode(t)) || f.sms.sent[0].To != "+12015550123" {
 		t.Fatalf("text = %+v", f.sms.sent[0])
 	}
-	res, err := f.svc.ConfirmSMS(ctx, client, cur, f.sms.lastCode(t))
+	res, err := f.svc.ConfirmSMS(ctx, client, cur, auth.Proof{Code: f.sms.lastCode(t)})
 	if err != nil || res.Next != auth.NextSetupTOTP || len(res.RecoveryCodes) != 10 {
 		t.Fatalf("ConfirmSMS = %+v, %v; want next setup_totp with recovery codes", res, err)
 	}
@@ -80,7 +80,7 @@ func smsUser(t *testing.T, f *fixture) auth.Current {
 	if _, err := f.svc.StartSMS(ctx, client, cur, "US", usPhone); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := f.svc.ConfirmSMS(ctx, client, cur, f.sms.lastCode(t)); err != nil {
+	if _, err := f.svc.ConfirmSMS(ctx, client, cur, auth.Proof{Code: f.sms.lastCode(t)}); err != nil {
 		t.Fatal(err)
 	}
 	return f.login("alice")
@@ -103,7 +103,7 @@ func TestSMSSignInCodes(t *testing.T) {
 	code := f.sms.lastCode(t)
 	f.clock.Add(5*time.Minute + time.Second)
 	cur = f.login("alice")
-	_, err = f.svc.Verify(ctx, client, cur, "sms", code)
+	_, err = f.svc.Verify(ctx, client, cur, auth.Proof{Method: "sms", Code: code})
 	wantErr(t, err, auth.ErrCodeExpired)
 
 	// Old code after resend: refused; the new one works once.
@@ -121,14 +121,14 @@ func TestSMSSignInCodes(t *testing.T) {
 	}
 	fresh := f.sms.lastCode(t)
 	if old != fresh {
-		_, err = f.svc.Verify(ctx, client, cur, "sms", old)
+		_, err = f.svc.Verify(ctx, client, cur, auth.Proof{Method: "sms", Code: old})
 		wantErr(t, err, auth.ErrInvalidCode)
 	}
-	v, err := f.svc.Verify(ctx, client, cur, "sms", fresh)
+	v, err := f.svc.Verify(ctx, client, cur, auth.Proof{Method: "sms", Code: fresh})
 	if err != nil {
 		t.Fatalf("fresh code: %v", err)
 	}
-	_, err = f.svc.Verify(ctx, client, f.auth(v.Token), "sms", fresh)
+	_, err = f.svc.Verify(ctx, client, f.auth(v.Token), auth.Proof{Method: "sms", Code: fresh})
 	wantErr(t, err, auth.ErrCodeExpired) // single use
 }
 
@@ -145,11 +145,11 @@ func TestSMSAttemptLimit(t *testing.T) {
 		wrong = "111111"
 	}
 	for range auth.SMSMaxAttempts {
-		_, err := f.svc.Verify(ctx, client, cur, "sms", wrong)
+		_, err := f.svc.Verify(ctx, client, cur, auth.Proof{Method: "sms", Code: wrong})
 		wantErr(t, err, auth.ErrInvalidCode)
 	}
 	f.clock.Add(31 * time.Second) // past the user's back-off
-	_, err := f.svc.Verify(ctx, client, cur, "sms", code)
+	_, err := f.svc.Verify(ctx, client, cur, auth.Proof{Method: "sms", Code: code})
 	wantErr(t, err, auth.ErrCodeExpired) // 6th attempt: the code is spent
 }
 

@@ -22,13 +22,13 @@ func TestSecondFactorFailuresNeverExpire(t *testing.T) {
 	cur := f.login("alice")
 	for range 5 {
 		f.nextStep()
-		_, err := f.svc.Verify(ctx, client, cur, "totp", "000000")
+		_, err := f.svc.Verify(ctx, client, cur, auth.Proof{Method: "totp", Code: "000000"})
 		wantErr(t, err, auth.ErrInvalidCode)
 	}
 	f.clock.Add(25 * time.Hour)
-	_, err := f.svc.Verify(ctx, client, cur, "totp", "000000") // failure 6: locks 60 s
+	_, err := f.svc.Verify(ctx, client, cur, auth.Proof{Method: "totp", Code: "000000"}) // failure 6: locks 60 s
 	wantErr(t, err, auth.ErrInvalidCode)
-	_, err = f.svc.Verify(ctx, client, cur, "totp", f.code(secret))
+	_, err = f.svc.Verify(ctx, client, cur, auth.Proof{Method: "totp", Code: f.code(secret)})
 	if wait := wantRetry(t, err, auth.ErrTooManyAttempts); wait != time.Minute {
 		t.Fatalf("back-off after the 6th failure, a day later = %v, want 1m0s", wait)
 	}
@@ -46,7 +46,7 @@ func TestSecondFactorLocksUntilUnlocked(t *testing.T) {
 	cur := f.login("alice")
 	for i := range 100 {
 		f.clock.Add(3 * time.Hour) // past any back-off
-		_, err := f.svc.Verify(ctx, client, cur, "totp", "000000")
+		_, err := f.svc.Verify(ctx, client, cur, auth.Proof{Method: "totp", Code: "000000"})
 		if !errors.Is(err, auth.ErrInvalidCode) {
 			t.Fatalf("failure %d: %v", i+1, err)
 		}
@@ -58,7 +58,7 @@ func TestSecondFactorLocksUntilUnlocked(t *testing.T) {
 		if method == "recovery" {
 			code = "aaaaa-bbbbb"
 		}
-		if _, err := f.svc.Verify(ctx, client, cur, method, code); !errors.Is(err, auth.ErrMFALocked) {
+		if _, err := f.svc.Verify(ctx, client, cur, auth.Proof{Method: method, Code: code}); !errors.Is(err, auth.ErrMFALocked) {
 			t.Fatalf("%s after 100 failures and a year: %v, want ErrMFALocked", method, err)
 		}
 	}
@@ -75,7 +75,7 @@ func TestSecondFactorLocksUntilUnlocked(t *testing.T) {
 	if err := f.svc.Unlock(ctx, auth.Client{IP: "cli"}, "alice"); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := f.svc.Verify(ctx, client, cur, "totp", f.code(secret)); err != nil {
+	if _, err := f.svc.Verify(ctx, client, cur, auth.Proof{Method: "totp", Code: f.code(secret)}); err != nil {
 		t.Fatalf("after unlock: %v", err)
 	}
 	events, _ = f.st.AuditEvents(ctx, 0, 10000)
@@ -99,7 +99,7 @@ func TestParallelGuessesCannotOutrunTheBackoff(t *testing.T) {
 	var wg sync.WaitGroup
 	for range 40 {
 		wg.Go(func() {
-			_, err := f.svc.Verify(ctx, client, cur, "totp", "000000")
+			_, err := f.svc.Verify(ctx, client, cur, auth.Proof{Method: "totp", Code: "000000"})
 			switch {
 			case errors.Is(err, auth.ErrInvalidCode):
 				checked.Add(1)
@@ -130,14 +130,14 @@ func TestSecondAppIsNotAReplay(t *testing.T) {
 		t.Fatal(err)
 	}
 	second := decodeSecret(t, st.Secret)
-	if _, err := f.svc.ConfirmTOTP(ctx, client, aal2, st.FactorID, f.code(second)); err != nil {
+	if _, err := f.svc.ConfirmTOTP(ctx, client, aal2, auth.Proof{FactorID: st.FactorID, Code: f.code(second)}); err != nil {
 		t.Fatalf("second app's first code, same step as the first app's: %v", err)
 	}
 	cur := f.login("alice")
-	_, err = f.svc.Verify(ctx, client, cur, "totp", f.code(first))
+	_, err = f.svc.Verify(ctx, client, cur, auth.Proof{Method: "totp", Code: f.code(first)})
 	wantErr(t, err, auth.ErrInvalidCode) // the first app's code of this step was used at set-up
 	f.nextStep()
-	if _, err := f.svc.Verify(ctx, client, cur, "totp", f.code(second)); err != nil {
+	if _, err := f.svc.Verify(ctx, client, cur, auth.Proof{Method: "totp", Code: f.code(second)}); err != nil {
 		t.Fatalf("second app, next step: %v", err)
 	}
 }

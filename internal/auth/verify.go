@@ -15,58 +15,51 @@ import (
 	"github.com/twostep/twostep/internal/totp"
 )
 
-// VerifyResult is the outcome of a successful second-factor check.
-type VerifyResult struct {
-	Token string // the rotated aal2 session
-	AAL   model.AAL
-}
-
 // Verify checks a second factor and raises the session to aal2 with a new
-// token. Failures count towards the user's back-off (attempt.go); while it
-// lasts every attempt gets ErrTooManyAttempts, and after LockAfter failures
-// ErrMFALocked (NIST SP 800-63B §5.2.2).
-func (s *Service) Verify(ctx context.Context, c Client, cur Current, method, code string) (VerifyResult, error) {
-	switch method {
+// token (pass). Failures count towards the user's back-off (attempt.go);
+// while it lasts every attempt gets ErrTooManyAttempts, and after LockAfter
+// failures ErrMFALocked (NIST SP 800-63B §5.2.2).
+func (s *Service) Verify(ctx context.Context, c Client, cur Current, p Proof) (Passed, error) {
+	switch p.Method {
 	case "totp", "recovery", "sms":
 	case "webauthn":
-		return VerifyResult{}, ErrNotImplemented
+		return Passed{}, ErrNotImplemented
 	default:
-		return VerifyResult{}, invalid(`method must be "totp", "sms", "recovery" or "webauthn"`)
+		return Passed{}, invalid(`method must be "totp", "sms", "recovery" or "webauthn"`)
 	}
 	if _, err := s.d.Limiter.Allow(ctx, "verify:ip:"+clientKey(c.IP), s.cfg.VerifyPerIP); err != nil {
-		return VerifyResult{}, s.limited(ctx, c, cur.User, "verify_per_ip", err, ErrRateLimited, nil)
+		return Passed{}, s.limited(ctx, c, cur.User, "verify_per_ip", err, ErrRateLimited, nil)
 	}
 	// A malformed code is answered before anything is counted or written.
-	if !wellFormed(method, code) {
-		return VerifyResult{}, ErrCodeFormat
+	if !wellFormed(p.Method, p.Code) {
+		return Passed{}, ErrCodeFormat
 	}
-	a, err := s.beginAttempt(ctx, c, cur.User, method)
+	a, err := s.beginAttempt(ctx, c, cur.User, p.Method)
 	if err != nil {
-		return VerifyResult{}, err
+		return Passed{}, err
 	}
 	defer a.end(ctx)
 	var f model.Factor
 	var step int64
-	switch method {
+	switch p.Method {
 	case "totp":
-		f, step, err = s.verifyTOTP(ctx, cur.User, code)
+		f, step, err = s.verifyTOTP(ctx, cur.User, p.Code)
 	case "sms":
-		f, err = s.verifySMS(ctx, cur.User, code)
+		f, err = s.verifySMS(ctx, cur.User, p.Code)
 	default:
-		err = s.verifyRecovery(ctx, c, cur.User, code)
+		err = s.verifyRecovery(ctx, c, cur.User, p.Code)
 	}
-	var tok string
+	var res Passed
 	if err == nil {
 		// The step is recorded in the same transaction as the rotation: a
-		// code raced by a parallel request fails here, as a replay.
-		tok, err = s.elevate(ctx, &cur, cur.Session.Plan, store.Rotation{TOTPStep: step, FactorID: f.ID})
+		// code raced by a parallel request fails there, as a replay.
+		res, err = s.pass(ctx, c, &cur, p, cur.Session.Plan, store.Rotation{TOTPStep: step, FactorID: f.ID}, a,
+			audit.VerifyOK, map[string]string{"method": p.Method, "factor_id": f.ID})
 	}
 	if err != nil {
-		return VerifyResult{}, a.fail(ctx, err)
+		return Passed{}, a.fail(ctx, err)
 	}
-	a.passed()
-	s.record(ctx, c, audit.VerifyOK, cur.User.ID, cur.User.Username, map[string]string{"method": method, "factor_id": f.ID})
-	return VerifyResult{Token: tok, AAL: model.AAL2}, nil
+	return res, nil
 }
 
 // wellFormed reports whether code has the shape of a code of method: what

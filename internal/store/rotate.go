@@ -18,6 +18,13 @@ type Rotation struct {
 	At       time.Time
 	OldHash  []byte        // the session that passed the check...
 	Next     model.Session // ...is replaced by this one (new token, aal2)
+	// Remember, when set, is the browser remembered with this pass. The
+	// same transaction deletes the device ForgetDevice hashes to (the
+	// browser's previous token, if it is the user's), the user's expired
+	// ones and all but the newest KeepDevices-1 others.
+	Remember     *Device
+	ForgetDevice []byte
+	KeepDevices  int
 }
 
 // RotateSession writes a rotation in one transaction: the TOTP step (only
@@ -53,8 +60,21 @@ func (s *Store) RotateSession(ctx context.Context, p Rotation) error {
 			return err
 		}
 		n := p.Next
-		_, err := tx.ExecContext(ctx, `INSERT INTO sessions (`+sessionCols+`) VALUES ($1, $2, $3, $4, $5, $6, $7)`,
-			n.TokenHash, n.UserID, n.AAL, ms(n.CreatedAt), ms(n.LastSeenAt), ms(n.AAL2At), n.Plan)
+		if _, err := tx.ExecContext(ctx, `INSERT INTO sessions (`+sessionCols+`) VALUES ($1, $2, $3, $4, $5, $6, $7)`,
+			n.TokenHash, n.UserID, n.AAL, ms(n.CreatedAt), ms(n.LastSeenAt), ms(n.AAL2At), n.Plan); err != nil {
+			return err
+		}
+		if p.Remember == nil {
+			return nil
+		}
+		if _, err := tx.ExecContext(ctx, `DELETE FROM devices WHERE user_id = $1 AND (expires_at <= $2 OR token_hash = $3
+			OR id NOT IN (SELECT id FROM devices WHERE user_id = $1 AND expires_at > $2 ORDER BY created_at DESC, id LIMIT $4))`,
+			p.UserID, ms(p.At), p.ForgetDevice, max(p.KeepDevices-1, 0)); err != nil {
+			return err
+		}
+		d := p.Remember
+		_, err := tx.ExecContext(ctx, `INSERT INTO devices (`+deviceCols+`) VALUES ($1, $2, $3, $4, $5, $6, $7)`,
+			d.TokenHash, d.ID, d.UserID, d.Label, ms(d.CreatedAt), ms(d.ExpiresAt), ms(d.LastUsedAt))
 		return err
 	})
 }

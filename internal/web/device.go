@@ -1,11 +1,7 @@
 package web
 
 import (
-	"errors"
 	"net/http"
-
-	"github.com/twostep/twostep/internal/auth"
-	"github.com/twostep/twostep/internal/httpx"
 )
 
 // "Remember this device" on the pages (remember_device.days > 0): a
@@ -28,21 +24,5 @@ func (h *Web) remember(checked bool) rememberView {
 	return rememberView{Days: h.svc.RememberDays(), Checked: checked}
 }
 
-// rememberDevice runs after a second factor passed on a form with the box
-// ticked: it asks the service for a device token for the new session and
-// sets the cookie. The sign-in already succeeded, so a failure only means
-// the browser is not remembered; it is logged, not shown.
-func (h *Web) rememberDevice(w http.ResponseWriter, r *http.Request, sessionTok string) {
-	if r.PostForm.Get("remember") != "1" {
-		return
-	}
-	d, err := h.svc.RememberDevice(r.Context(), h.client(r), sessionTok, h.cookies.Get(r, httpx.DeviceCookie))
-	if errors.Is(err, auth.ErrRememberOff) {
-		return
-	}
-	if err != nil {
-		h.log.WarnContext(r.Context(), "remember device failed", "error", err)
-		return
-	}
-	h.cookies.SetDevice(w, d.Token, d.MaxAge)
-}
+// remembering reports whether the form that sent a code had the box ticked.
+func remembering(r *http.Request) bool { return r.PostForm.Get("remember") == "1" }

@@ -262,7 +262,7 @@ func enrolTOTP(tb testing.TB, e authtest.Env, u model.User) string {
 	if err != nil {
 		tb.Fatal(err)
 	}
-	if _, err := e.Service.ConfirmTOTP(ctx, c, cur, st.FactorID, totp.Code(secret, totp.DefaultParams(), e.Clock.Now())); err != nil {
+	if _, err := e.Service.ConfirmTOTP(ctx, c, cur, auth.Proof{FactorID: st.FactorID, Code: totp.Code(secret, totp.DefaultParams(), e.Clock.Now())}); err != nil {
 		tb.Fatal(err)
 	}
 	return st.FactorID

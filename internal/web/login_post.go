@@ -41,7 +41,7 @@ func (h *Web) loginPost(w http.ResponseWriter, r *http.Request) error {
 	}
 
 	res, err := h.svc.Login(r.Context(), h.client(r), auth.Credentials{Username: v.Username, Password: pw, Invite: v.Invite,
-		Device: h.cookies.Get(r, httpx.DeviceCookie), Known: h.cookies.Get(r, httpx.KnownCookie)})
+		Known: h.cookies.Get(r, httpx.KnownCookie)})
 	if err != nil {
 		p, ok := describe(err)
 		var ie *auth.InputError

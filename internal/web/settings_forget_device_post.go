@@ -5,7 +5,6 @@ import (
 	"net/http"
 
 	"github.com/twostep/twostep/internal/auth"
-	"github.com/twostep/twostep/internal/httpx"
 )
 
 // POST /settings/devices/{id}/forget stops a remembered browser from
@@ -13,7 +12,7 @@ import (
 // its cookie.
 func (h *Web) settingsForgetDevicePost(w http.ResponseWriter, r *http.Request, s *session) error {
 	id := r.PathValue("id")
-	ds, err := h.svc.Devices(r.Context(), s.Current, h.cookies.Get(r, httpx.DeviceCookie))
+	ds, err := h.svc.Devices(r.Context(), h.client(r), s.Current)
 	if err != nil {
 		return err
 	}

@@ -4,7 +4,6 @@ import (
 	"net/http"
 	"time"
 
-	"github.com/twostep/twostep/internal/httpx"
 	"github.com/twostep/twostep/internal/model"
 )
 
@@ -108,7 +107,7 @@ func (h *Web) settingsShow(w http.ResponseWriter, r *http.Request, s *session) e
 		v.Methods = append(v.Methods, m)
 		v.HasPhone = v.HasPhone || m.Phone
 	}
-	ds, err := h.svc.Devices(r.Context(), s.Current, h.cookies.Get(r, httpx.DeviceCookie))
+	ds, err := h.svc.Devices(r.Context(), h.client(r), s.Current)
 	if err != nil {
 		return err
 	}

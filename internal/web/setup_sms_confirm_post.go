@@ -25,7 +25,7 @@ func (h *Web) setupSMSConfirmPost(w http.ResponseWriter, r *http.Request, s *ses
 	v.Adding = len(methods) > 0
 	v.Replace = smsMethod(methods, f.Get("replace"))
 
-	res, err := h.svc.ConfirmSMS(r.Context(), h.client(r), s.Current, normalizeCode(f.Get("code")))
+	res, err := h.svc.ConfirmSMS(r.Context(), h.client(r), s.Current, auth.Proof{Code: normalizeCode(f.Get("code")), Remember: remembering(r)})
 	if err != nil {
 		p, _ := describe(err)
 		switch {
@@ -50,9 +50,8 @@ func (h *Web) setupSMSConfirmPost(w http.ResponseWriter, r *http.Request, s *ses
 		h.renderSMS(w, r, s, p.status, v)
 		return nil
 	}
-	h.cookies.SetSession(w, res.Token)
+	h.cookies.SetPassed(w, res)
 	s.token = res.Token
-	h.rememberDevice(w, r, res.Token)
 	done := "phone"
 	if v.Replace != "" {
 		done = h.replacePhone(r, res.Token, v.Replace)

@@ -21,7 +21,8 @@ func (h *Web) setupTOTPPost(w http.ResponseWriter, r *http.Request, s *session) 
 	f := r.PostForm
 	v := totpView{RD: h.target(f.Get("rd")), FactorID: f.Get("factor_id"), Secret: f.Get("secret"),
 		QRBase64: f.Get("qr"), Adding: f.Get("adding") == "1"}
-	res, err := h.svc.ConfirmTOTP(r.Context(), h.client(r), s.Current, v.FactorID, normalizeCode(f.Get("code")))
+	res, err := h.svc.ConfirmTOTP(r.Context(), h.client(r), s.Current,
+		auth.Proof{FactorID: v.FactorID, Code: normalizeCode(f.Get("code")), Remember: remembering(r)})
 	if err != nil {
 		p, _ := describe(err)
 		switch {
@@ -49,9 +50,8 @@ func (h *Web) setupTOTPPost(w http.ResponseWriter, r *http.Request, s *session) 
 		h.renderTOTP(w, r, s, p.status, v)
 		return nil
 	}
-	h.cookies.SetSession(w, res.Token)
+	h.cookies.SetPassed(w, res)
 	s.token = res.Token
-	h.rememberDevice(w, r, res.Token)
 	next := h.nextAfterSetup(res.Next, v.RD, "added")
 	if res.RecoveryCodes != nil {
 		h.renderRecoveryCodes(w, r, s, res.RecoveryCodes, next, "totp")

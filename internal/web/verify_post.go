@@ -25,10 +25,9 @@ func (h *Web) verifyPost(w http.ResponseWriter, r *http.Request, s *session) err
 	if v.Method == "totp" || v.Method == "sms" {
 		code = normalizeCode(code)
 	}
-	res, err := h.svc.Verify(r.Context(), h.client(r), s.Current, v.Method, code)
+	res, err := h.svc.Verify(r.Context(), h.client(r), s.Current, auth.Proof{Method: v.Method, Code: code, Remember: remembering(r)})
 	if err == nil {
-		h.cookies.SetSession(w, res.Token)
-		h.rememberDevice(w, r, res.Token)
+		h.cookies.SetPassed(w, res)
 		h.finish(w, h.landing(v.RD))
 		return nil
 	}

@@ -114,10 +114,4 @@ func countryPicker(allowed []string, def string) ([]country, string) {
 }
 
 // client describes the caller for limits and the audit log.
-func (h *Web) client(r *http.Request) auth.Client {
-	ua := r.UserAgent()
-	if len(ua) > 256 {
-		ua = ua[:256]
-	}
-	return auth.Client{IP: h.ip.Of(r), UserAgent: ua}
-}
+func (h *Web) client(r *http.Request) auth.Client { return httpx.Client(r, h.ip, h.cookies) }
