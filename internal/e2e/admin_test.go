@@ -2,6 +2,8 @@ package e2e
 
 import (
 	"testing"
+
+	"github.com/twostep/twostep/internal/e2e/e2etest"
 )
 
 // TestAdminAPI drives /api/v1/admin with the admin token: a wrong or
@@ -30,7 +32,7 @@ func TestAdminAPI(t *testing.T) {
 		for _, tc := range tests {
 			t.Run(tc.name, func(t *testing.T) {
 				s.call(t, "GET", "/api/v1/admin/users", nil, tc.opt).wantErr(t, 401, "unauthenticated", "list users")
-				s.call(t, "POST", "/api/v1/admin/users", map[string]string{"username": "eve", "password": testPassword}, tc.opt).
+				s.call(t, "POST", "/api/v1/admin/users", map[string]string{"username": "eve", "password": e2etest.Password}, tc.opt).
 					wantErr(t, 401, "unauthenticated", "create user")
 			})
 		}
@@ -41,18 +43,18 @@ func TestAdminAPI(t *testing.T) {
 	})
 
 	// Create, with the password policy and unique names.
-	res := s.call(t, "POST", "/api/v1/admin/users", map[string]string{"username": "Carol", "password": testPassword}, admin).
+	res := s.call(t, "POST", "/api/v1/admin/users", map[string]string{"username": "Carol", "password": e2etest.Password}, admin).
 		want(t, 201, "create carol")
 	if m := res.obj(t); m["username"] != "carol" || m["id"] == "" {
 		t.Errorf("create: %s, want the normalised name and an id", res.body)
 	}
-	s.call(t, "POST", "/api/v1/admin/users", map[string]string{"username": "carol", "password": testPassword}, admin).
+	s.call(t, "POST", "/api/v1/admin/users", map[string]string{"username": "carol", "password": e2etest.Password}, admin).
 		wantErr(t, 409, "user_exists", "duplicate user")
 	s.call(t, "POST", "/api/v1/admin/users", map[string]string{"username": "weak", "password": "password"}, admin).
 		wantErr(t, 400, "invalid_request", "common password")
 	s.call(t, "POST", "/api/v1/admin/users", map[string]string{"username": "short", "password": "abc"}, admin).
 		wantErr(t, 400, "invalid_request", "short password")
-	s.call(t, "POST", "/api/v1/admin/users", map[string]string{"username": "bad name", "password": testPassword}, admin).
+	s.call(t, "POST", "/api/v1/admin/users", map[string]string{"username": "bad name", "password": e2etest.Password}, admin).
 		wantErr(t, 400, "invalid_request", "bad user name")
 	if u := listUsers(t, s); len(u) != 1 || u["carol"]["disabled"] != false || u["carol"]["methods"] != 0.0 {
 		t.Fatalf("users = %v, want carol only, active, no methods", u)
@@ -63,7 +65,7 @@ func TestAdminAPI(t *testing.T) {
 	s.call(t, "GET", "/api/v1/session", nil, bearer(tok)).want(t, 200, "carol's session")
 	s.call(t, "POST", "/api/v1/admin/users/carol/disable", nil, admin).want(t, 204, "disable")
 	s.call(t, "GET", "/api/v1/session", nil, bearer(tok)).wantErr(t, 401, "unauthenticated", "session of a disabled user")
-	s.call(t, "POST", "/api/v1/login", map[string]string{"username": "carol", "password": testPassword}).
+	s.call(t, "POST", "/api/v1/login", map[string]string{"username": "carol", "password": e2etest.Password}).
 		wantErr(t, 401, "invalid_credentials", "login of a disabled user")
 	if u := listUsers(t, s); u["carol"]["disabled"] != true {
 		t.Errorf("list after disable: %v", u)
@@ -96,12 +98,12 @@ func TestAdminAPI(t *testing.T) {
 		s.call(t, "POST", "/api/v1/admin/users/ghost/"+action, nil, admin).wantErr(t, 404, "not_found", action+" of an unknown user")
 	}
 
-	sec := secrets{password: testPassword, totp: []string{u.secret}, codes: u.codesUsed, recovery: u.recovery,
+	sec := secrets{password: e2etest.Password, totp: []string{u.secret}, codes: u.codesUsed, recovery: u.recovery,
 		tokens: []string{tok, u.aal2}, adminTok: adminToken}
 	if s, ok := inv["invite"].(string); ok {
 		sec.tokens = append(sec.tokens, s)
 	}
-	assertLogClean(t, in.log.String(), sec)
+	assertLogClean(t, in.Log.String(), sec)
 }
 
 // listUsers returns GET /api/v1/admin/users by username.

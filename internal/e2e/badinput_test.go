@@ -4,6 +4,8 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+
+	"github.com/twostep/twostep/internal/e2e/e2etest"
 )
 
 // TestBadInput sends malformed, unauthorised and cross-origin requests.
@@ -18,7 +20,7 @@ func TestBadInput(t *testing.T) {
 	u := s.setupTOTP(t, "ivan")
 	aal2 := u.aal2
 	aal1 := s.login(t, "ivan").str(t, "token")
-	db := in.openDB(t)
+	db := in.OpenDB(t)
 
 	const (
 		none = iota
@@ -88,8 +90,8 @@ func TestBadInput(t *testing.T) {
 		{"SMS verify without a phone", "POST", "/api/v1/verify", `{"method":"sms","code":"123456"}`, json, withAAL1, nil, 409, "no_factor"},
 
 		// Cross-origin state changes (CSRF).
-		{"cross-site login", "POST", "/api/v1/login", `{"username":"ivan","password":"` + testPassword + `"}`, json, none, map[string]string{"Sec-Fetch-Site": "cross-site"}, 403, "cross_origin"},
-		{"foreign origin login", "POST", "/api/v1/login", `{"username":"ivan","password":"` + testPassword + `"}`, json, none, map[string]string{"Origin": "https://evil.example"}, 403, "cross_origin"},
+		{"cross-site login", "POST", "/api/v1/login", `{"username":"ivan","password":"` + e2etest.Password + `"}`, json, none, map[string]string{"Sec-Fetch-Site": "cross-site"}, 403, "cross_origin"},
+		{"foreign origin login", "POST", "/api/v1/login", `{"username":"ivan","password":"` + e2etest.Password + `"}`, json, none, map[string]string{"Origin": "https://evil.example"}, 403, "cross_origin"},
 		{"cross-site logout", "DELETE", "/api/v1/session", "", "", withAAL2, map[string]string{"Sec-Fetch-Site": "cross-site"}, 403, "cross_origin"},
 		{"foreign origin verify", "POST", "/api/v1/verify", `{"method":"totp","code":"123456"}`, json, withAAL1, map[string]string{"Origin": "https://evil.example"}, 403, "cross_origin"},
 		{"same-site but not same-origin", "POST", "/api/v1/recovery-codes", "", "", withAAL2, map[string]string{"Sec-Fetch-Site": "same-site"}, 403, "cross_origin"},
@@ -130,7 +132,7 @@ func TestBadInput(t *testing.T) {
 		t.Errorf("factors = %s, want only %s", fl.body, u.factorID)
 	}
 	// Seven malformed codes were not failures: the right code still works.
-	res := s.call(t, "POST", "/api/v1/verify", map[string]string{"method": "totp", "code": u.gen.next(t)}, bearer(aal1)).
+	res := s.call(t, "POST", "/api/v1/verify", map[string]string{"method": "totp", "code": u.gen.Next(t)}, bearer(aal1)).
 		want(t, http.StatusOK, "right code after the malformed ones")
 	if res.obj(t)["aal"] != "aal2" {
 		t.Errorf("verify: %s", res.body)

@@ -67,7 +67,7 @@ func moduleRoot() (string, error) {
 // environment without its own TWOSTEP_* variables: a stray one would
 // change the server under test.
 func (in *instance) childEnv() []string {
-	env := slices.Clone(in.env)
+	env := slices.Clone(in.Env)
 	for _, kv := range os.Environ() {
 		if !strings.HasPrefix(kv, "TWOSTEP_") {
 			env = append(env, kv)
@@ -109,11 +109,11 @@ func (c *child) kill() {
 // at cleanup a child still running is killed by its PID.
 func (in *instance) spawn(t *testing.T, bin string) (*server, *child) {
 	t.Helper()
-	from := len(in.log.String())
+	from := len(in.Log.String())
 	cmd := exec.Command(bin, "serve")
-	cmd.Dir = in.dir
+	cmd.Dir = in.Dir
 	cmd.Env = in.childEnv()
-	cmd.Stdout, cmd.Stderr = in.log, in.log
+	cmd.Stdout, cmd.Stderr = in.Log, in.Log
 	cmd.SysProcAttr = childAttr()
 	if err := cmd.Start(); err != nil {
 		t.Fatalf("start %s serve: %v", bin, err)
@@ -124,15 +124,15 @@ func (in *instance) spawn(t *testing.T, bin string) (*server, *child) {
 
 	var addr string
 	for deadline := time.Now().Add(15 * time.Second); ; {
-		if addr = e2etest.ListenAddr(in.log.String()[from:]); addr != "" {
+		if addr = e2etest.ListenAddr(in.Log.String()[from:]); addr != "" {
 			break
 		}
 		if c.exited() {
-			t.Fatalf("twostep serve (pid %d) exited before listening: %v; log:\n%s", cmd.Process.Pid, c.err, tail(in.log.String()[from:], 3000))
+			t.Fatalf("twostep serve (pid %d) exited before listening: %v; log:\n%s", cmd.Process.Pid, c.err, tail(in.Log.String()[from:], 3000))
 		}
 		if time.Now().After(deadline) {
 			c.kill()
-			t.Fatalf("twostep serve (pid %d) did not log its address within 15 s; log:\n%s", cmd.Process.Pid, tail(in.log.String()[from:], 3000))
+			t.Fatalf("twostep serve (pid %d) did not log its address within 15 s; log:\n%s", cmd.Process.Pid, tail(in.Log.String()[from:], 3000))
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
@@ -146,7 +146,7 @@ func (in *instance) spawn(t *testing.T, bin string) (*server, *child) {
 		select {
 		case <-c.done:
 			if c.err != nil {
-				t.Errorf("twostep serve (pid %d) after SIGTERM: %v; log:\n%s", cmd.Process.Pid, c.err, tail(in.log.String(), 3000))
+				t.Errorf("twostep serve (pid %d) after SIGTERM: %v; log:\n%s", cmd.Process.Pid, c.err, tail(in.Log.String(), 3000))
 			}
 		case <-time.After(20 * time.Second):
 			c.kill()
@@ -161,11 +161,11 @@ func (in *instance) spawn(t *testing.T, bin string) (*server, *child) {
 func (in *instance) runCLI(t *testing.T, bin, stdin string, args ...string) (int, string) {
 	t.Helper()
 	cmd := exec.Command(bin, args...)
-	cmd.Dir = in.dir
+	cmd.Dir = in.Dir
 	cmd.Env = in.childEnv()
 	cmd.Stdin = strings.NewReader(stdin)
 	var out bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, in.log
+	cmd.Stdout, cmd.Stderr = &out, in.Log
 	err := cmd.Run()
 	var exit *exec.ExitError
 	switch {

@@ -17,6 +17,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/twostep/twostep/internal/e2e/e2etest"
 	"github.com/twostep/twostep/internal/store/storetest"
 )
 
@@ -60,7 +61,7 @@ func TestKillUnderLoad(t *testing.T) {
 		{"sqlite", func(t *testing.T) *instance {
 			path := filepath.Join(t.TempDir(), "twostep.db")
 			in := newInstance(t, "sqlite:"+path, killSettings(t)...)
-			in.dbPath = path
+			in.DBPath = path
 			return in
 		}},
 		{"postgres", func(t *testing.T) *instance {
@@ -96,10 +97,10 @@ func killScenario(t *testing.T, bin string, in *instance) {
 	// joins the ledger like those created under load.
 	led := newLedger()
 	if code, out := in.runCLI(t, bin, "", "migrate"); code != 0 {
-		t.Fatalf("twostep migrate: exit %d, stdout %q; log:\n%s", code, out, tail(in.log.String(), 2000))
+		t.Fatalf("twostep migrate: exit %d, stdout %q; log:\n%s", code, out, tail(in.Log.String(), 2000))
 	}
-	if code, out := in.runCLI(t, bin, testPassword+"\n", "user", "add", "cli-user", "--password-stdin"); code != 0 {
-		t.Fatalf("twostep user add: exit %d, stdout %q; log:\n%s", code, out, tail(in.log.String(), 2000))
+	if code, out := in.runCLI(t, bin, e2etest.Password+"\n", "user", "add", "cli-user", "--password-stdin"); code != 0 {
+		t.Fatalf("twostep user add: exit %d, stdout %q; log:\n%s", code, out, tail(in.Log.String(), 2000))
 	}
 	led.created("cli-user")
 
@@ -111,8 +112,8 @@ func killScenario(t *testing.T, bin string, in *instance) {
 		t.Logf("round %d: SIGKILL after %v with %d requests in flight; acknowledged: %s; refused: %v",
 			round, st.delay.Round(time.Millisecond), st.inflight, st.String(), st.refusals())
 		checkKilled(t, c)
-		if in.dbPath != "" {
-			if fi, err := os.Stat(in.dbPath + "-wal"); err == nil {
+		if in.DBPath != "" {
+			if fi, err := os.Stat(in.DBPath + "-wal"); err == nil {
 				t.Logf("round %d: the WAL left by the killed server holds %d bytes", round, fi.Size())
 			}
 		}
@@ -164,7 +165,7 @@ func auditVerify(t *testing.T, bin string, in *instance) {
 	t.Helper()
 	code, out := in.runCLI(t, bin, "", "audit", "verify")
 	if code != 0 || !strings.Contains(out, "audit log intact") {
-		t.Errorf("twostep audit verify: exit %d, stdout %q; log:\n%s", code, out, tail(in.log.String(), 2000))
+		t.Errorf("twostep audit verify: exit %d, stdout %q; log:\n%s", code, out, tail(in.Log.String(), 2000))
 		return
 	}
 	t.Logf("audit verify: %s", strings.TrimSpace(out))
@@ -175,7 +176,7 @@ func auditVerify(t *testing.T, bin string, in *instance) {
 // factor's confirmation creates them) and, on SQLite, an intact file.
 func checkDatabase(t *testing.T, in *instance) {
 	t.Helper()
-	db := in.openDB(t)
+	db := in.OpenDB(t)
 	// Closed before the next kill, so that the restarted server, not this
 	// connection, is the one recovering the WAL.
 	defer db.Close()
@@ -185,7 +186,7 @@ func checkDatabase(t *testing.T, in *instance) {
 	if half != "" {
 		t.Errorf("users with an active factor but no recovery codes (a set-up left half done): %s", half)
 	}
-	if in.dbPath != "" {
+	if in.DBPath != "" {
 		if got := rowsText(t, db, `PRAGMA integrity_check`); got != "ok" {
 			t.Errorf("SQLite integrity_check after the kill: %s", got)
 		}
@@ -252,7 +253,7 @@ func killRound(t *testing.T, s *server, c *child, led *ledger, round int) *loadS
 	// A round in which no journey completed would check little, so on a
 	// busy machine the kill waits for one, though never beyond killMaxWait.
 	died := func() {
-		t.Errorf("twostep serve died under load before the kill: %v; log:\n%s", c.err, tail(s.log.String(), 3000))
+		t.Errorf("twostep serve died under load before the kill: %v; log:\n%s", c.err, tail(s.Log.String(), 3000))
 	}
 	select {
 	case <-time.After(killMinDelay + rand.N(killMaxDelay-killMinDelay)):
@@ -330,7 +331,7 @@ func (c client) do(method, path string, body any, opts ...reqOpt) (a answer, ok,
 // the set-up session, writing each acknowledged step in the ledger. It
 // returns false when the server stopped answering.
 func (c client) journey(name string) bool {
-	_, ok, alive := c.do("POST", "/api/v1/admin/users", map[string]string{"username": name, "password": testPassword}, bearer(adminToken))
+	_, ok, alive := c.do("POST", "/api/v1/admin/users", map[string]string{"username": name, "password": e2etest.Password}, bearer(adminToken))
 	if !ok {
 		return alive
 	}
@@ -355,10 +356,10 @@ func (c client) journey(name string) bool {
 	}
 	// The confirmation rotates tok1: from the moment it is sent, tok1 may
 	// or may not survive, unless the answer comes.
-	step := nowStep()
+	step := e2etest.NowStep()
 	c.led.retire(name, tok1)
 	conf, ok, alive := c.do("POST", "/api/v1/setup/totp/confirm",
-		map[string]string{"code": totpCode(secret, step), "factor_id": set.FactorID}, bearer(tok1))
+		map[string]string{"code": e2etest.TOTPCode(secret, step), "factor_id": set.FactorID}, bearer(tok1))
 	if !ok {
 		return alive
 	}
@@ -404,7 +405,7 @@ func (c client) journey(name string) bool {
 // login signs name in and records the session; it returns "" when the
 // sign-in was not acknowledged.
 func (c client) login(name string) (tok string, alive bool) {
-	a, ok, alive := c.do("POST", "/api/v1/login", map[string]string{"username": name, "password": testPassword})
+	a, ok, alive := c.do("POST", "/api/v1/login", map[string]string{"username": name, "password": e2etest.Password})
 	if !ok {
 		return "", alive
 	}
@@ -561,7 +562,7 @@ func checkAccount(s *server, led *ledger, a account) []string {
 		return ans, r.status, true
 	}
 	login := func() (answer, bool) {
-		ans, st, ok := call("POST", "/api/v1/login", map[string]string{"username": a.name, "password": testPassword})
+		ans, st, ok := call("POST", "/api/v1/login", map[string]string{"username": a.name, "password": e2etest.Password})
 		if ok && (st != 200 || ans.Token == "") {
 			fail("the acknowledged user cannot sign in: %d (%s)", st, ans.Error.Code)
 			return ans, false
@@ -583,7 +584,7 @@ func checkAccount(s *server, led *ledger, a account) []string {
 		// ends by itself within 5 s (other instances' leases are live, so
 		// a start cannot clear them); SQLite's one server clears them at
 		// start, so there this never waits.
-		for wait := 0; ok && st == 429 && ans.Error.Code == "too_many_attempts" && s.dsn != "" && wait < 6; wait++ {
+		for wait := 0; ok && st == 429 && ans.Error.Code == "too_many_attempts" && s.DSN != "" && wait < 6; wait++ {
 			time.Sleep(time.Second)
 			ans, st, ok = call("POST", "/api/v1/verify", map[string]string{"method": method, "code": code}, bearer(signIn.Token))
 		}
@@ -612,8 +613,8 @@ func checkAccount(s *server, led *ledger, a account) []string {
 	}
 
 	if e := a.enrolled; e != nil && !a.checked {
-		step := max(nowStep(), e.step+1)
-		ans, st, ok := verify("totp", totpCode(e.secret, step))
+		step := max(e2etest.NowStep(), e.step+1)
+		ans, st, ok := verify("totp", e2etest.TOTPCode(e.secret, step))
 		if ok && st != 200 {
 			fail("the enrolled authenticator app is refused after the restart: %d (%s)", st, ans.Error.Code)
 		}

@@ -15,7 +15,7 @@ import (
 func TestHealthAndSecurityHeaders(t *testing.T) {
 	t.Parallel()
 	in := newInstance(t, "")
-	in.addUser(t, "judy")
+	in.AddUser(t, "judy")
 	s := in.start(t)
 	tests := []struct {
 		name   string
@@ -27,11 +27,11 @@ func TestHealthAndSecurityHeaders(t *testing.T) {
 	}{
 		{"healthz", "GET", "/healthz", nil, nil, 200},
 		{"readyz", "GET", "/readyz", nil, nil, 200},
-		{"login", "POST", "/api/v1/login", map[string]string{"username": "judy", "password": testPassword}, nil, 200},
+		{"login", "POST", "/api/v1/login", map[string]string{"username": "judy", "password": e2etest.Password}, nil, 200},
 		{"failed login", "POST", "/api/v1/login", map[string]string{"username": "judy", "password": "wrong password"}, nil, 401},
 		{"unknown API call", "GET", "/api/v1/nope", nil, nil, 404},
 		{"unknown path", "GET", "/no/such/page", nil, nil, 404},
-		{"cross-origin refusal", "POST", "/api/v1/login", map[string]string{"username": "judy", "password": testPassword},
+		{"cross-origin refusal", "POST", "/api/v1/login", map[string]string{"username": "judy", "password": e2etest.Password},
 			[]reqOpt{header("Sec-Fetch-Site", "cross-site")}, 403},
 	}
 	for _, tc := range tests {
@@ -74,7 +74,7 @@ func TestStartupLog(t *testing.T) {
 	in := newInstance(t, "", "TWOSTEP_ADMIN_TOKEN="+adminToken)
 	s := in.start(t)
 	s.stop()
-	log := in.log.String()
+	log := in.Log.String()
 	for _, want := range []string{`msg="twostep listening"`, "Secure", "enrollment=password"} {
 		if !strings.Contains(log, want) {
 			t.Errorf("start-up log lacks %q", want)
@@ -97,7 +97,7 @@ func TestOneServerPerSQLiteFile(t *testing.T) {
 	in := newInstance(t, "sqlite:"+filepath.Join(t.TempDir(), "one.db"))
 	in.start(t)
 	log := &e2etest.Log{}
-	_, stop, err := e2etest.Serve(in.env, log)
+	_, stop, err := e2etest.Serve(in.Env, log)
 	if err == nil {
 		stop()
 		t.Fatal("a second server started on the same SQLite file")
@@ -105,7 +105,7 @@ func TestOneServerPerSQLiteFile(t *testing.T) {
 	if !strings.Contains(log.String(), "another twostep serve is already using the database") {
 		t.Fatalf("second server's log does not say why:\n%s", log.String())
 	}
-	in.addUser(t, "ivy")
+	in.AddUser(t, "ivy")
 }
 
 // TestStartEndsLeftoverLeases: a second-factor attempt cut off by a crash
@@ -117,11 +117,11 @@ func TestStartEndsLeftoverLeases(t *testing.T) {
 	s := in.start(t)
 	u := s.setupTOTP(t, "lee")
 	s.stop()
-	if _, err := in.openDB(t).Exec(`UPDATE users SET mfa_busy_until = $1 WHERE username = 'lee'`, time.Now().Add(time.Hour).UnixMilli()); err != nil {
+	if _, err := in.OpenDB(t).Exec(`UPDATE users SET mfa_busy_until = $1 WHERE username = 'lee'`, time.Now().Add(time.Hour).UnixMilli()); err != nil {
 		t.Fatal(err)
 	}
 	s = in.start(t)
 	tok := s.login(t, "lee").str(t, "token")
-	s.call(t, "POST", "/api/v1/verify", map[string]string{"method": "totp", "code": u.gen.next(t)}, bearer(tok)).
+	s.call(t, "POST", "/api/v1/verify", map[string]string{"method": "totp", "code": u.gen.Next(t)}, bearer(tok)).
 		want(t, 200, "verify right after a restart")
 }

@@ -2,56 +2,30 @@ package e2e
 
 import (
 	"bytes"
-	"context"
-	"crypto/hmac"
-	"crypto/sha1"
 	"database/sql"
-	"encoding/base32"
-	"encoding/binary"
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
-	"path/filepath"
 	"regexp"
-	"slices"
 	"strings"
+	"sync"
 	"testing"
-	"time"
 
-	_ "modernc.org/sqlite" // database/sql driver "sqlite", to inspect the store from outside
-
-	_ "github.com/jackc/pgx/v5/stdlib" // PostgreSQL instances, opened from outside
-	"github.com/twostep/twostep/internal/cli"
 	"github.com/twostep/twostep/internal/e2e/e2etest"
 	"github.com/twostep/twostep/internal/store/storetest"
 )
 
-// testPassword is a password that passes the policy; every test user has it.
-const testPassword = "correct horse battery staple 42"
-
 // adminToken is a valid admin token (at least 32 characters).
 const adminToken = "e2e-admin-token-0123456789abcdef0123456789"
 
-// e2etest.Log is a bytes.Buffer safe for the server goroutine to write while
-// the test reads.
-// instance is one twostep installation: its environment (database, key
-// file, settings) and everything it wrote to stdout and stderr, from CLI
-// commands and the server alike.
+// instance is one twostep installation (e2etest.Instance) as the tests
+// here use it: with a debug log.
 type instance struct {
-	dir     string
-	env     []string
-	dbPath  string // "" unless the database is SQLite
-	dsn     string // the PostgreSQL URL, "" for SQLite
-	keyFile string
-	log     *e2etest.Log
+	*e2etest.Instance
 }
 
-// newInstance returns an instance on database (empty: a new SQLite file in
-// a temporary directory) with small argon2 parameters, a debug log and a
-// random local port; overrides are KEY=VALUE pairs replacing or adding
-// environment variables.
 // sqliteOnly skips a test that inspects the SQLite file itself when the
 // suite runs on PostgreSQL; its PostgreSQL twin says which.
 func sqliteOnly(t *testing.T, twin string) {
@@ -60,72 +34,14 @@ func sqliteOnly(t *testing.T, twin string) {
 	}
 }
 
+// newInstance returns a migrated instance on database (empty: a new SQLite
+// file in a temporary directory, or a new PostgreSQL database when the
+// suite runs on PostgreSQL) with a debug log; overrides are KEY=VALUE
+// pairs replacing or adding environment variables (e2etest.NewInstance).
 func newInstance(t *testing.T, database string, overrides ...string) *instance {
 	t.Helper()
-	dir := t.TempDir()
-	in := &instance{dir: dir, keyFile: filepath.Join(dir, "twostep.key"), log: &e2etest.Log{}}
-	if database == "" && storetest.OnPostgres() {
-		database = storetest.PostgresDSN(t)
-	}
-	switch {
-	case database == "":
-		in.dbPath = filepath.Join(dir, "twostep.db")
-		database = "sqlite:" + in.dbPath
-	case strings.HasPrefix(database, "postgres"):
-		in.dsn = database
-	case strings.HasPrefix(database, "sqlite:"):
-		in.dbPath = strings.TrimPrefix(database, "sqlite:")
-	}
-	vars := map[string]string{
-		"TWOSTEP_DATABASE":               database,
-		"TWOSTEP_KEY_FILE":               in.keyFile,
-		"TWOSTEP_PASSWORD_ARGON2_MEMORY": "64",
-		"TWOSTEP_PASSWORD_ARGON2_TIME":   "1",
-		"TWOSTEP_LOG_LEVEL":              "debug",
-		"TWOSTEP_LISTEN":                 "127.0.0.1:0",
-	}
-	for _, kv := range overrides {
-		k, v, ok := strings.Cut(kv, "=")
-		if !ok {
-			t.Fatalf("override %q is not KEY=VALUE", kv)
-		}
-		vars[k] = v
-	}
-	for k, v := range vars {
-		in.env = append(in.env, k+"="+v)
-	}
-	slices.Sort(in.env)
-	// As an administrator would (or a first `twostep serve`): the
-	// administrative commands tests run before starting the server work
-	// only on an installation that exists.
-	in.mustCLI(t, "", "migrate")
-	return in
-}
-
-// cli runs a twostep command against the instance and returns its exit code
-// and standard output; standard error goes to the instance's log (standard
-// output is the command's answer, such as an invite link, not log).
-func (in *instance) cli(t *testing.T, stdin string, args ...string) (int, string) {
-	t.Helper()
-	var out e2etest.Log
-	code := cli.RunEnv(context.Background(), args, in.env, strings.NewReader(stdin), &out, in.log)
-	return code, out.String()
-}
-
-// mustCLI is cli that fails the test on a non-zero exit code.
-func (in *instance) mustCLI(t *testing.T, stdin string, args ...string) string {
-	t.Helper()
-	code, out := in.cli(t, stdin, args...)
-	if code != 0 {
-		t.Fatalf("twostep %s: exit %d\nstdout: %s\nlog:\n%s", strings.Join(args, " "), code, out, in.log.String())
-	}
-	return out
-}
-
-// addUser creates a user with testPassword through the CLI.
-func (in *instance) addUser(t *testing.T, name string) {
-	t.Helper()
-	in.mustCLI(t, testPassword+"\n", "user", "add", name, "--password-stdin")
+	settings := append([]string{"TWOSTEP_LOG_LEVEL=debug"}, overrides...)
+	return &instance{e2etest.NewInstance(t, database, settings...)}
 }
 
 // server is a running `twostep serve`.
@@ -141,16 +57,11 @@ type server struct {
 // (or earlier by calling stop), and its exit code must then be 0.
 func (in *instance) start(t *testing.T) *server {
 	t.Helper()
-	addr, stopServe, err := e2etest.Serve(in.env, in.log)
-	if err != nil {
-		t.Fatalf("%v; log:\n%s", err, in.log.String())
-	}
+	addr, stopServe := in.Start(t)
 	s, tr := in.serverAt(addr)
 	s.stop = func() {
 		tr.CloseIdleConnections()
-		if code := stopServe(); code != 0 {
-			t.Errorf("twostep serve exited with %d after cancel (-1: did not stop within 15 s); log:\n%s", code, in.log.String())
-		}
+		stopServe()
 	}
 	t.Cleanup(s.stop)
 	return s
@@ -160,11 +71,7 @@ func (in *instance) start(t *testing.T) *server {
 // addr; the caller sets stop.
 func (in *instance) serverAt(addr string) (*server, *http.Transport) {
 	tr := &http.Transport{MaxIdleConnsPerHost: 64}
-	return &server{instance: in, url: "http://" + addr, client: &http.Client{
-		Transport:     tr,
-		Timeout:       20 * time.Second,
-		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
-	}}, tr
+	return &server{instance: in, url: "http://" + addr, client: e2etest.NewClient(tr, nil)}, tr
 }
 
 // response is an HTTP answer with its body read.
@@ -255,6 +162,24 @@ func (s *server) send(method, path string, body any, opts ...reqOpt) (response, 
 	return r, nil
 }
 
+// together sends n requests at once: each goroutine waits for one start
+// signal, so they reach the servers as nearly together as the machine
+// allows. It returns the answers and transport errors by request index.
+func together(n int, send func(i int) (response, error)) ([]response, []error) {
+	res, errs := make([]response, n), make([]error, n)
+	start := make(chan struct{})
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Go(func() {
+			<-start
+			res[i], errs[i] = send(i)
+		})
+	}
+	close(start)
+	wg.Wait()
+	return res, errs
+}
+
 // want fails the test unless the status is status.
 func (r response) want(t *testing.T, status int, what string) response {
 	t.Helper()
@@ -326,7 +251,7 @@ func (r response) wantErr(t *testing.T, status int, code, what string) {
 // login posts the credentials and returns the answer, which must be 200.
 func (s *server) login(t *testing.T, user string, extra ...reqOpt) response {
 	t.Helper()
-	return s.call(t, "POST", "/api/v1/login", map[string]string{"username": user, "password": testPassword}, extra...).
+	return s.call(t, "POST", "/api/v1/login", map[string]string{"username": user, "password": e2etest.Password}, extra...).
 		want(t, http.StatusOK, "login "+user)
 }
 
@@ -334,7 +259,7 @@ func (s *server) login(t *testing.T, user string, extra ...reqOpt) response {
 type totpUser struct {
 	name      string
 	secret    string // base32 as the server showed it
-	gen       *totpGen
+	gen       *e2etest.TOTPGen
 	factorID  string
 	aal2      string // token of the aal2 session from the set-up
 	recovery  []string
@@ -345,7 +270,7 @@ type totpUser struct {
 // authenticator app with a code computed here.
 func (s *server) setupTOTP(t *testing.T, name string) *totpUser {
 	t.Helper()
-	s.addUser(t, name)
+	s.AddUser(t, name)
 	return s.enrolTOTP(t, name, s.login(t, name).str(t, "token"))
 }
 
@@ -356,8 +281,8 @@ func (s *server) enrolTOTP(t *testing.T, name, tok string) *totpUser {
 	s.call(t, "POST", "/api/v1/setup/plan", map[string]any{"methods": []string{"totp"}}, bearer(tok)).want(t, 200, "plan")
 	st := s.call(t, "POST", "/api/v1/setup/totp", nil, bearer(tok)).want(t, 200, "setup totp")
 	u := &totpUser{name: name, secret: st.str(t, "secret"), factorID: st.str(t, "factor_id")}
-	u.gen = newTOTPGen(t, u.secret)
-	code := u.gen.next(t)
+	u.gen = e2etest.NewTOTPGen(t, u.secret)
+	code := u.gen.Next(t)
 	u.codesUsed = append(u.codesUsed, code)
 	res := s.call(t, "POST", "/api/v1/setup/totp/confirm", map[string]string{"code": code}, bearer(tok)).want(t, 200, "confirm totp")
 	u.aal2 = res.str(t, "token")
@@ -365,90 +290,6 @@ func (s *server) enrolTOTP(t *testing.T, name, tok string) *totpUser {
 		u.recovery = append(u.recovery, c.(string))
 	}
 	return u
-}
-
-// RFC 6238 with SHA-1, 6 digits and 30 s steps, written here from the RFC
-// so the tests do not trust internal/totp.
-const period = 30
-
-func totpCode(secret []byte, step int64) string {
-	var msg [8]byte
-	binary.BigEndian.PutUint64(msg[:], uint64(step))
-	m := hmac.New(sha1.New, secret)
-	m.Write(msg[:])
-	h := m.Sum(nil)
-	off := h[len(h)-1] & 0x0f
-	v := binary.BigEndian.Uint32(h[off:off+4]) & 0x7fffffff
-	return fmt.Sprintf("%06d", v%1_000_000)
-}
-
-func decodeB32(t *testing.T, s string) []byte {
-	t.Helper()
-	s = strings.ToUpper(strings.ReplaceAll(strings.TrimRight(s, "="), " ", ""))
-	b, err := base32.StdEncoding.WithPadding(base32.NoPadding).DecodeString(s)
-	if err != nil {
-		t.Fatalf("secret %q is not base32: %v", s, err)
-	}
-	return b
-}
-
-// totpGen hands out codes for strictly increasing time steps, as the
-// server's replay protection demands: the current step first, then the next
-// one (accepted thanks to the ±1 step skew), waiting only when a step two
-// or more ahead would be needed.
-type totpGen struct {
-	secret []byte
-	last   int64
-}
-
-func newTOTPGen(t *testing.T, b32 string) *totpGen {
-	return &totpGen{secret: decodeB32(t, b32)}
-}
-
-func nowStep() int64 { return time.Now().Unix() / period }
-
-func (g *totpGen) next(t *testing.T) string {
-	t.Helper()
-	step := max(nowStep(), g.last+1)
-	if wait := time.Until(time.Unix((step-1)*period, 0)); wait > 0 {
-		t.Logf("waiting %v for TOTP step %d", wait.Round(time.Millisecond), step)
-		time.Sleep(wait)
-	}
-	g.last = step
-	return totpCode(g.secret, step)
-}
-
-// wrong returns a 6-digit code valid at no step the server could accept
-// in the next minutes.
-func (g *totpGen) wrong() string {
-	now := nowStep()
-	for c := 0; ; c++ {
-		code := fmt.Sprintf("%06d", (c*137_731)%1_000_000)
-		ok := true
-		for s := now - 3; s <= now+6; s++ {
-			if totpCode(g.secret, s) == code {
-				ok = false
-			}
-		}
-		if ok {
-			return code
-		}
-	}
-}
-
-// openDB opens the instance's database from outside the server.
-func (in *instance) openDB(t *testing.T) *sql.DB {
-	t.Helper()
-	driver, dsn := "sqlite", "file:"+in.dbPath+"?_pragma=busy_timeout(10000)"
-	if in.dsn != "" {
-		driver, dsn = "pgx", in.dsn
-	}
-	db, err := sql.Open(driver, dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
-	return db
 }
 
 // snapshot summarises the security state in the database: sessions,
@@ -510,26 +351,4 @@ func rowsText(t *testing.T, db *sql.DB, q string, args ...any) string {
 		t.Fatalf("state %q: %v", q, err)
 	}
 	return strings.Join(out, ",")
-}
-
-// TestTOTPHelper checks the test's own RFC 6238 code against the RFC's
-// Appendix B vectors (SHA-1, reduced to 6 digits).
-func TestTOTPHelper(t *testing.T) {
-	secret := []byte("12345678901234567890")
-	tests := []struct {
-		unix int64
-		want string // last 6 digits of the RFC's 8-digit value
-	}{
-		{59, "287082"},
-		{1111111109, "081804"},
-		{1111111111, "050471"},
-		{1234567890, "005924"},
-		{2000000000, "279037"},
-		{20000000000, "353130"},
-	}
-	for _, tc := range tests {
-		if got := totpCode(secret, tc.unix/period); got != tc.want {
-			t.Errorf("totpCode(T=%d) = %s, want %s", tc.unix, got, tc.want)
-		}
-	}
 }

@@ -5,13 +5,15 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/twostep/twostep/internal/e2e/e2etest"
 )
 
 // inviteFromCLI runs `twostep user invite NAME` and returns the token in
 // the link and the expiry it printed.
 func inviteFromCLI(t *testing.T, in *instance, name string) (string, time.Time) {
 	t.Helper()
-	out := in.mustCLI(t, "", "user", "invite", name)
+	out := in.MustCLI(t, "", "user", "invite", name)
 	lines := strings.Split(strings.TrimSpace(out), "\n")
 	if len(lines) != 2 {
 		t.Fatalf("user invite printed %q, want the link and its expiry", out)
@@ -42,11 +44,11 @@ func inviteFromCLI(t *testing.T, in *instance, name string) (string, time.Time) 
 func TestEnrollmentInvite(t *testing.T) {
 	t.Parallel()
 	in := newInstance(t, "", "TWOSTEP_ENROLLMENT=invite")
-	in.addUser(t, "bob")
-	in.addUser(t, "carol")
+	in.AddUser(t, "bob")
+	in.AddUser(t, "carol")
 	s := in.start(t)
 	login := func(user, invite string) response {
-		body := map[string]string{"username": user, "password": testPassword}
+		body := map[string]string{"username": user, "password": e2etest.Password}
 		if invite != "" {
 			body["invite"] = invite
 		}
@@ -63,7 +65,7 @@ func TestEnrollmentInvite(t *testing.T) {
 	if d := time.Until(exp); d < 71*time.Hour || d > 73*time.Hour {
 		t.Errorf("invite valid until %v, want about 72 h from now (invite_ttl default)", exp)
 	}
-	if strings.Contains(in.log.String(), "note: enrollment is") {
+	if strings.Contains(in.Log.String(), "note: enrollment is") {
 		t.Errorf("user invite warned that enrollment is password although it is invite")
 	}
 
@@ -80,18 +82,18 @@ func TestEnrollmentInvite(t *testing.T) {
 	if m := login("bob", "").want(t, 200, "login after set-up").obj(t); m["next"] != "verify" {
 		t.Errorf("login after set-up: next %v, want verify", m["next"])
 	}
-	assertLogClean(t, in.log.String(), secrets{password: testPassword, tokens: []string{inv}})
+	assertLogClean(t, in.Log.String(), secrets{password: e2etest.Password, tokens: []string{inv}})
 }
 
 // TestInviteExpires: a set-up link stops working after invite_ttl.
 func TestInviteExpires(t *testing.T) {
 	t.Parallel()
 	in := newInstance(t, "", "TWOSTEP_ENROLLMENT=invite", "TWOSTEP_INVITE_TTL=1s")
-	in.addUser(t, "dan")
+	in.AddUser(t, "dan")
 	s := in.start(t)
 	inv, exp := inviteFromCLI(t, in, "dan")
 	// The printed expiry is cut to whole seconds; the real one is up to 1 s later.
 	time.Sleep(time.Until(exp) + 1100*time.Millisecond)
-	s.call(t, "POST", "/api/v1/login", map[string]string{"username": "dan", "password": testPassword, "invite": inv}).
+	s.call(t, "POST", "/api/v1/login", map[string]string{"username": "dan", "password": e2etest.Password, "invite": inv}).
 		wantErr(t, 403, "invite_required", "expired invite")
 }

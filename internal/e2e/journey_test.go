@@ -15,6 +15,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/twostep/twostep/internal/e2e/e2etest"
 	"github.com/twostep/twostep/internal/store/storetest"
 )
 
@@ -41,9 +42,9 @@ var recoveryRE = regexp.MustCompile(`^[23456789abcdefghjkmnpqrstuvwxyz]{5}-[2345
 // secrets it handled.
 func journey(t *testing.T, database string) (*server, secrets) {
 	in := newInstance(t, database)
-	sec := secrets{password: testPassword}
+	sec := secrets{password: e2etest.Password}
 
-	if out := in.mustCLI(t, testPassword+"\n", "user", "add", "alice", "--password-stdin"); !strings.Contains(out, "alice") {
+	if out := in.MustCLI(t, e2etest.Password+"\n", "user", "add", "alice", "--password-stdin"); !strings.Contains(out, "alice") {
 		t.Fatalf("user add printed %q, want it to name alice", out)
 	}
 	s := in.start(t)
@@ -76,7 +77,7 @@ func journey(t *testing.T, database string) (*server, secrets) {
 	st := s.call(t, "POST", "/api/v1/setup/totp", nil, bearer(tok1)).want(t, 200, "setup totp")
 	factorID, secret, uri := st.str(t, "factor_id"), st.str(t, "secret"), st.str(t, "otpauth_uri")
 	sec.totp = append(sec.totp, secret)
-	if n := len(decodeB32(t, secret)); n != 20 {
+	if n := len(e2etest.DecodeSecret(t, secret)); n != 20 {
 		t.Errorf("TOTP secret has %d bytes, want 20 (160 bits)", n)
 	}
 	checkOTPAuthURI(t, uri, secret, "alice")
@@ -84,10 +85,10 @@ func journey(t *testing.T, database string) (*server, secrets) {
 	if err != nil || !bytes.HasPrefix(png, []byte("\x89PNG\r\n\x1a\n")) {
 		t.Errorf("qr_png is not a base64 PNG (err %v)", err)
 	}
-	gen := newTOTPGen(t, secret)
+	gen := e2etest.NewTOTPGen(t, secret)
 
 	// Confirm with a code computed here (cookie): aal2, a new token, 10 codes.
-	code := gen.next(t)
+	code := gen.Next(t)
 	sec.codes = append(sec.codes, code)
 	res = s.call(t, "POST", "/api/v1/setup/totp/confirm", map[string]string{"code": code, "factor_id": factorID}, cookie(tok1)).
 		want(t, 200, "confirm totp")
@@ -149,7 +150,7 @@ func journey(t *testing.T, database string) (*server, secrets) {
 	s.call(t, "GET", "/api/v1/factors", nil, bearer(tok3)).wantErr(t, 403, "aal2_required", "factors at aal1")
 	s.call(t, "POST", "/api/v1/verify", map[string]string{"method": "totp", "code": sec.codes[0]}, bearer(tok3)).
 		wantErr(t, 401, "invalid_code", "the set-up code replayed at sign-in")
-	code = gen.next(t)
+	code = gen.Next(t)
 	sec.codes = append(sec.codes, code)
 	res = s.call(t, "POST", "/api/v1/verify", map[string]string{"method": "totp", "code": code}, cookie(tok3)).want(t, 200, "verify totp")
 	tok4 := res.str(t, "token")
@@ -243,7 +244,7 @@ func equalJSON(got any, want []any) bool {
 func (sec secrets) forms(t *testing.T) map[string]string {
 	out := map[string]string{"password": strings.ToLower(sec.password)}
 	for i, s := range sec.totp {
-		raw := decodeB32(t, s)
+		raw := e2etest.DecodeSecret(t, s)
 		out["totp secret (base32)"+itoa(i)] = strings.ToLower(s)
 		out["totp secret (grouped)"+itoa(i)] = strings.ToLower(groupBy4(s))
 		out["totp secret (hex)"+itoa(i)] = hex.EncodeToString(raw)
@@ -312,7 +313,7 @@ func assertNotAtRest(t *testing.T, files map[string][]byte, sec secrets) {
 			}
 		}
 		for i, s := range sec.totp {
-			if bytes.Contains(b, decodeB32(t, s)) {
+			if bytes.Contains(b, e2etest.DecodeSecret(t, s)) {
 				t.Errorf("%s contains TOTP secret %d as raw bytes", name, i)
 			}
 		}
@@ -341,17 +342,17 @@ func readDBFiles(t *testing.T, path string) map[string][]byte {
 // create a new key and strand them, and must not create the file.
 func assertKeyFileGuard(t *testing.T, in *instance) {
 	t.Helper()
-	if err := os.Remove(in.keyFile); err != nil {
+	if err := os.Remove(in.KeyFile); err != nil {
 		t.Fatal(err)
 	}
-	code, _ := in.cli(t, "", "user", "list")
+	code, _ := in.CLI(t, "", "user", "list")
 	if code != 1 {
 		t.Errorf("user list without the key file: exit %d, want 1", code)
 	}
-	if !strings.Contains(in.log.String(), "is missing") {
-		t.Errorf("no error naming the missing key file; log tail:\n%s", tail(in.log.String(), 600))
+	if !strings.Contains(in.Log.String(), "is missing") {
+		t.Errorf("no error naming the missing key file; log tail:\n%s", tail(in.Log.String(), 600))
 	}
-	if _, err := os.Stat(in.keyFile); !errors.Is(err, fs.ErrNotExist) {
+	if _, err := os.Stat(in.KeyFile); !errors.Is(err, fs.ErrNotExist) {
 		t.Errorf("a new key file was created although the database holds secrets (stat: %v)", err)
 	}
 }
@@ -370,17 +371,17 @@ func TestJourney(t *testing.T) {
 	sqliteOnly(t, "TestJourneyPostgres")
 	t.Parallel()
 	s, sec := journey(t, "")
-	running := readDBFiles(t, s.dbPath) // with the WAL of the running server
+	running := readDBFiles(t, s.DBPath) // with the WAL of the running server
 	s.stop()
 	t.Run("no secrets in the log", func(t *testing.T) {
-		assertLogClean(t, s.log.String(), sec)
+		assertLogClean(t, s.Log.String(), sec)
 	})
 	t.Run("no secrets in the database", func(t *testing.T) {
 		assertNotAtRest(t, running, sec)
-		assertNotAtRest(t, readDBFiles(t, s.dbPath), sec)
+		assertNotAtRest(t, readDBFiles(t, s.DBPath), sec)
 	})
 	t.Run("audit chain intact", func(t *testing.T) {
-		if out := s.mustCLI(t, "", "audit", "verify"); !strings.Contains(out, "intact") {
+		if out := s.MustCLI(t, "", "audit", "verify"); !strings.Contains(out, "intact") {
 			t.Errorf("audit verify printed %q", out)
 		}
 	})
@@ -395,7 +396,7 @@ func TestJourneyPostgres(t *testing.T) {
 	s, sec := journey(t, dsn)
 	s.stop()
 	t.Run("no secrets in the log", func(t *testing.T) {
-		assertLogClean(t, s.log.String(), sec)
+		assertLogClean(t, s.Log.String(), sec)
 	})
 	t.Run("key file guard", func(t *testing.T) { assertKeyFileGuard(t, s.instance) })
 }

@@ -1,7 +1,6 @@
 package e2e
 
 import (
-	"github.com/twostep/twostep/internal/sms/kanneltest"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -9,6 +8,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/twostep/twostep/internal/sms/kanneltest"
 )
 
 // kannelGateway is a running Kannel: bearerbox, smsbox and the fake SMSC
@@ -97,7 +98,7 @@ func TestSMSKannelGateway(t *testing.T) {
 		"TWOSTEP_SMS_KANNEL_PASSWORD=testpw",
 		"TWOSTEP_PUBLIC_URL="+smsPublicURL,
 	)
-	in.addUser(t, "kim")
+	in.AddUser(t, "kim")
 	s := in.start(t)
 
 	tok := s.login(t, "kim").str(t, "token")
@@ -117,7 +118,7 @@ func TestSMSKannelGateway(t *testing.T) {
 	}
 	checkSMSMethod(t, res.obj(t)["methods"], factorID, 1)
 	tok = res.str(t, "token")
-	ageSMSCodes(t, s.openDB(t), "kim", 30*time.Second) // past the resend cooldown of the set-up text
+	ageSMSCodes(t, s.OpenDB(t), "kim", 30*time.Second) // past the resend cooldown of the set-up text
 	s.challengeSMS(t, tok, e164)
 	code = k.waitCode(t, e164, 2)
 	res = s.call(t, "POST", "/api/v1/verify", map[string]string{"method": "sms", "code": code}, bearer(tok)).want(t, 200, "verify")
@@ -126,7 +127,7 @@ func TestSMSKannelGateway(t *testing.T) {
 	}
 	// The password travels in smsbox's query string; it must not reach
 	// twostep's log.
-	if strings.Contains(s.log.String(), "testpw") {
+	if strings.Contains(s.Log.String(), "testpw") {
 		t.Error("the log contains the Kannel password")
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/twostep/twostep/internal/e2e/e2etest"
 	"github.com/twostep/twostep/internal/store/storetest"
 )
 
@@ -23,15 +24,15 @@ func keyRotation(t *testing.T, database string) {
 	kim, lee := s.setupTOTP(t, "kim"), s.setupTOTP(t, "lee")
 	s.stop()
 
-	k1, _ := keyFile(t, in.keyFile)
+	k1, _ := keyFile(t, in.KeyFile)
 	if len(k1) != 1 {
 		t.Fatalf("key file holds %d keys before rotation, want 1", len(k1))
 	}
 	wantStatus(t, in, map[string]string{k1[0]: "primary 2 20 0"})
 
-	out := in.mustCLI(t, "", "keys", "rotate")
+	out := in.MustCLI(t, "", "keys", "rotate")
 	printed := out
-	ids, _ := keyFile(t, in.keyFile)
+	ids, _ := keyFile(t, in.KeyFile)
 	if len(ids) != 2 || ids[0] != k1[0] {
 		t.Fatalf("key file after rotate holds %v, want %s and a new key", ids, k1[0])
 	}
@@ -43,7 +44,7 @@ func keyRotation(t *testing.T, database string) {
 
 	s = in.start(t)
 	tok := s.login(t, "kim").str(t, "token")
-	s.call(t, "POST", "/api/v1/verify", map[string]string{"method": "totp", "code": kim.gen.next(t)}, bearer(tok)).
+	s.call(t, "POST", "/api/v1/verify", map[string]string{"method": "totp", "code": kim.gen.Next(t)}, bearer(tok)).
 		want(t, 200, "TOTP sign-in after rotation")
 	tok = s.login(t, "lee").str(t, "token")
 	s.call(t, "POST", "/api/v1/verify", map[string]string{"method": "recovery", "code": lee.recovery[0]}, bearer(tok)).
@@ -51,32 +52,32 @@ func keyRotation(t *testing.T, database string) {
 	s.stop()
 
 	// Done means done: --resume finds nothing and adds no key.
-	out = in.mustCLI(t, "", "keys", "rotate", "--resume")
+	out = in.MustCLI(t, "", "keys", "rotate", "--resume")
 	printed += out
 	if !strings.Contains(out, "re-encrypted 0 factor secrets") {
 		t.Fatalf("keys rotate --resume after a complete rotation printed:\n%s\nwant 0 re-encrypted", out)
 	}
-	if got, _ := keyFile(t, in.keyFile); len(got) != 2 {
+	if got, _ := keyFile(t, in.KeyFile); len(got) != 2 {
 		t.Fatalf("rotate --resume changed the key file: %d keys", len(got))
 	}
 
 	// An unfinished rotation (a key added, nothing re-encrypted under it
 	// yet, as after `keys add` or a crash): plain rotate refuses to add
 	// another key, --resume finishes it.
-	printed += in.mustCLI(t, "", "keys", "add")
-	ids, _ = keyFile(t, in.keyFile)
-	if code, _ := in.cli(t, "", "keys", "rotate"); code != 1 || !strings.Contains(in.log.String(), "keys rotate --resume") {
-		t.Fatalf("keys rotate with an unfinished rotation: exit %d, want 1 and advice to use --resume; log:\n%s", code, in.log.String())
+	printed += in.MustCLI(t, "", "keys", "add")
+	ids, _ = keyFile(t, in.KeyFile)
+	if code, _ := in.CLI(t, "", "keys", "rotate"); code != 1 || !strings.Contains(in.Log.String(), "keys rotate --resume") {
+		t.Fatalf("keys rotate with an unfinished rotation: exit %d, want 1 and advice to use --resume; log:\n%s", code, in.Log.String())
 	}
-	if got, _ := keyFile(t, in.keyFile); len(got) != 3 {
+	if got, _ := keyFile(t, in.KeyFile); len(got) != 3 {
 		t.Fatalf("refused rotate changed the key file: %d keys, want 3", len(got))
 	}
-	out = in.mustCLI(t, "", "keys", "rotate", "--resume")
+	out = in.MustCLI(t, "", "keys", "rotate", "--resume")
 	printed += out
 	if !strings.Contains(out, "re-encrypted 2 factor secrets under key "+ids[2]) {
 		t.Fatalf("keys rotate --resume printed:\n%s\nwant 2 re-encrypted under %s", out, ids[2])
 	}
-	out = in.mustCLI(t, "", "keys", "status")
+	out = in.MustCLI(t, "", "keys", "status")
 	printed += out
 	wantStatus(t, in, map[string]string{ids[0]: "old 0 20 0", ids[1]: "unused 0 0 0", ids[2]: "primary 2 0 0"})
 	if !strings.Contains(out, "key "+ids[1]+" is used by nothing") {
@@ -85,12 +86,12 @@ func keyRotation(t *testing.T, database string) {
 
 	s = in.start(t)
 	tok = s.login(t, "lee").str(t, "token")
-	s.call(t, "POST", "/api/v1/verify", map[string]string{"method": "totp", "code": lee.gen.next(t)}, bearer(tok)).
+	s.call(t, "POST", "/api/v1/verify", map[string]string{"method": "totp", "code": lee.gen.Next(t)}, bearer(tok)).
 		want(t, 200, "TOTP sign-in after the resumed rotation")
 
-	_, material := keyFile(t, in.keyFile)
+	_, material := keyFile(t, in.KeyFile)
 	for _, m := range material {
-		if strings.Contains(printed, m) || strings.Contains(in.log.String(), m) {
+		if strings.Contains(printed, m) || strings.Contains(in.Log.String(), m) {
 			t.Fatal("key material appeared in the output or the log")
 		}
 	}
@@ -118,7 +119,7 @@ func TestBackupRestoreSQLite(t *testing.T) {
 	s := in.start(t)
 	kim := s.setupTOTP(t, "kim")
 	backup := filepath.Join(t.TempDir(), "backup.db")
-	if _, err := in.openDB(t).Exec(`VACUUM INTO '` + backup + `'`); err != nil {
+	if _, err := in.OpenDB(t).Exec(`VACUUM INTO '` + backup + `'`); err != nil {
 		t.Fatal(err)
 	}
 	s.stop()
@@ -126,32 +127,32 @@ func TestBackupRestoreSQLite(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if bytes.Contains(data, decodeB32(t, kim.secret)) || bytes.Contains(data, []byte(kim.secret)) {
+	if bytes.Contains(data, e2etest.DecodeSecret(t, kim.secret)) || bytes.Contains(data, []byte(kim.secret)) {
 		t.Fatal("the database backup holds the TOTP secret in the clear")
 	}
-	keyData, err := os.ReadFile(in.keyFile)
+	keyData, err := os.ReadFile(in.KeyFile)
 	if err != nil {
 		t.Fatal(err)
 	}
 
 	restored := newInstance(t, "")
-	if err := os.WriteFile(restored.dbPath, data, 0o600); err != nil {
+	if err := os.WriteFile(restored.DBPath, data, 0o600); err != nil {
 		t.Fatal(err)
 	}
 	// A new machine: only the database was restored (newInstance made a
 	// key file of its own).
-	if err := os.Remove(restored.keyFile); err != nil {
+	if err := os.Remove(restored.KeyFile); err != nil {
 		t.Fatal(err)
 	}
-	if code, _ := restored.cli(t, "", "user", "list"); code != 1 || !strings.Contains(restored.log.String(), "restore the key file from your backup") {
-		t.Fatalf("a restored database without its key file: exit %d, want 1 and a request to restore the key file; log:\n%s", code, restored.log.String())
+	if code, _ := restored.CLI(t, "", "user", "list"); code != 1 || !strings.Contains(restored.Log.String(), "restore the key file from your backup") {
+		t.Fatalf("a restored database without its key file: exit %d, want 1 and a request to restore the key file; log:\n%s", code, restored.Log.String())
 	}
-	if err := os.WriteFile(restored.keyFile, keyData, 0o600); err != nil {
+	if err := os.WriteFile(restored.KeyFile, keyData, 0o600); err != nil {
 		t.Fatal(err)
 	}
 	s = restored.start(t)
 	tok := s.login(t, "kim").str(t, "token")
-	s.call(t, "POST", "/api/v1/verify", map[string]string{"method": "totp", "code": kim.gen.next(t)}, bearer(tok)).
+	s.call(t, "POST", "/api/v1/verify", map[string]string{"method": "totp", "code": kim.gen.Next(t)}, bearer(tok)).
 		want(t, 200, "TOTP sign-in on the restored backup")
 }
 
@@ -177,7 +178,7 @@ var statusRowRE = regexp.MustCompile(`(?m)^([0-9a-f]{8})\s+(primary|old|unused|m
 // factor-secrets recovery-codes sms-codes", one row per key and no other.
 func wantStatus(t *testing.T, in *instance, want map[string]string) {
 	t.Helper()
-	out := in.mustCLI(t, "", "keys", "status")
+	out := in.MustCLI(t, "", "keys", "status")
 	got := map[string]string{}
 	for _, m := range statusRowRE.FindAllStringSubmatch(out, -1) {
 		got[m[1]] = strings.Join(m[2:], " ")

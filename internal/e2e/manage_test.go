@@ -5,6 +5,8 @@ import (
 	"slices"
 	"testing"
 	"time"
+
+	"github.com/twostep/twostep/internal/e2e/e2etest"
 )
 
 // TestManageMethods: a signed-in user adds a second authenticator app (no
@@ -27,11 +29,11 @@ func TestManageMethods(t *testing.T) {
 	if st.str(t, "secret") == u.secret {
 		t.Fatal("the second app got the first app's secret")
 	}
-	gen2 := newTOTPGen(t, st.str(t, "secret"))
-	gen2.last = u.gen.last
-	res := s.call(t, "POST", "/api/v1/setup/totp/confirm", map[string]string{"code": gen2.next(t), "factor_id": f2}, bearer(tok)).
+	gen2 := e2etest.NewTOTPGen(t, st.str(t, "secret"))
+	gen2.Last = u.gen.Last
+	res := s.call(t, "POST", "/api/v1/setup/totp/confirm", map[string]string{"code": gen2.Next(t), "factor_id": f2}, bearer(tok)).
 		want(t, 200, "confirm second app")
-	u.gen.last = gen2.last
+	u.gen.Last = gen2.Last
 	if m := res.obj(t); m["recovery_codes"] != nil || m["aal"] != "aal2" || m["next"] != "done" {
 		t.Errorf("second confirm: %s, want aal2, done and no new recovery codes", res.body)
 	}
@@ -109,7 +111,7 @@ func TestManageMethods(t *testing.T) {
 func TestSetupPlan(t *testing.T) {
 	t.Parallel()
 	in := newInstance(t, "")
-	in.addUser(t, "mia")
+	in.AddUser(t, "mia")
 	s := in.start(t)
 	tok := s.login(t, "mia").str(t, "token")
 	tests := []struct {

@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/twostep/twostep/internal/e2e/e2etest"
 	"github.com/twostep/twostep/internal/testkit"
 	"github.com/twostep/twostep/internal/testskip"
 )
@@ -35,7 +36,7 @@ func TestIndependentClient(t *testing.T) {
 	oathtool := needTool(t, "oathtool", "oathtool")
 
 	in := newInstance(t, "")
-	in.addUser(t, "dave")
+	in.AddUser(t, "dave")
 	s := in.start(t)
 	tok := s.login(t, "dave").str(t, "token")
 	st := s.call(t, "POST", "/api/v1/setup/totp", map[string]string{"name": "Laptop (oathtool)"}, bearer(tok)).want(t, 200, "setup totp")
@@ -70,7 +71,7 @@ func TestIndependentClient(t *testing.T) {
 	if err != nil {
 		t.Fatalf("oathtool: %v", err)
 	}
-	if got, want := strings.TrimSpace(string(fixed)), totpCode(decodeB32(t, secret), at/period); got != want {
+	if got, want := strings.TrimSpace(string(fixed)), e2etest.TOTPCode(e2etest.DecodeSecret(t, secret), at/e2etest.TOTPPeriod); got != want {
 		t.Errorf("oathtool says %s at T=%d, the test's RFC 6238 says %s", got, at, want)
 	}
 
@@ -104,7 +105,7 @@ func TestTOTPChainScript(t *testing.T) {
 	needTool(t, "oathtool", "oathtool")
 	script := testkit.Script(t, "totp-chain.sh")
 	in := newInstance(t, "")
-	in.addUser(t, "erin")
+	in.AddUser(t, "erin")
 	s := in.start(t)
 	tok := s.login(t, "erin").str(t, "token")
 	st := s.call(t, "POST", "/api/v1/setup/totp", nil, bearer(tok)).want(t, 200, "setup totp")
@@ -121,7 +122,7 @@ func TestTOTPChainScript(t *testing.T) {
 		t.Fatalf("totp-chain.sh: %v", err)
 	}
 	code := strings.TrimSpace(string(out))
-	if want := totpCode(decodeB32(t, st.str(t, "secret")), at/period); code != want {
+	if want := e2etest.TOTPCode(e2etest.DecodeSecret(t, st.str(t, "secret")), at/e2etest.TOTPPeriod); code != want {
 		t.Errorf("totp-chain.sh printed %s, the test's RFC 6238 says %s", code, want)
 	}
 	s.call(t, "POST", "/api/v1/setup/totp/confirm", map[string]string{"code": code}, bearer(tok)).

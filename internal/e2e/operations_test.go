@@ -56,9 +56,9 @@ func TestMetricsNotPublic(t *testing.T) {
 	r := s.call(t, "GET", "/api/v1/admin/users", nil, bearer(metricsToken))
 	r.wantErr(t, 401, "unauthenticated", "admin API with the metrics token")
 
-	m := regexp.MustCompile(`msg="operations listener: /metrics, /healthz, /readyz" addr=(127\.0\.0\.1:\d+)`).FindStringSubmatch(s.log.String())
+	m := regexp.MustCompile(`msg="operations listener: /metrics, /healthz, /readyz" addr=(127\.0\.0\.1:\d+)`).FindStringSubmatch(s.Log.String())
 	if m == nil {
-		t.Fatalf("no operations listener in the log:\n%s", s.log.String())
+		t.Fatalf("no operations listener in the log:\n%s", s.Log.String())
 	}
 	for _, path := range []string{"/metrics", "/healthz", "/readyz"} {
 		res, err := http.Get("http://" + m[1] + path)
@@ -96,7 +96,7 @@ func TestAdminTokenFailuresThrottled(t *testing.T) {
 	if r.header.Get("Retry-After") == "" {
 		t.Error("429 without Retry-After")
 	}
-	db := s.openDB(t)
+	db := s.OpenDB(t)
 	var failed, limited int
 	if err := db.QueryRow(`SELECT COUNT(*) FROM audit_log WHERE event = 'token_failed'`).Scan(&failed); err != nil {
 		t.Fatal(err)

@@ -16,6 +16,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/twostep/twostep/internal/e2e/e2etest"
 	"github.com/twostep/twostep/internal/store/storetest"
 	"github.com/twostep/twostep/internal/testskip"
 )
@@ -233,10 +234,10 @@ func TestResiliencePostgres(t *testing.T) {
 	if r, err := s.forwardAuth(kim.aal2); err != nil || r.status != 200 {
 		t.Fatalf("forward-auth before the outage: %v %d", err, r.status)
 	}
-	creds := map[string]string{"username": "kim", "password": testPassword}
+	creds := map[string]string{"username": "kim", "password": e2etest.Password}
 	// A code the server would accept, sent during the outage: it must not
 	// pass (and is not used up, so kim.gen can hand out the same step later).
-	code := totpCode(kim.gen.secret, max(nowStep(), kim.gen.last+1))
+	code := e2etest.TOTPCode(kim.gen.Secret, max(e2etest.NowStep(), kim.gen.Last+1))
 
 	p.cut()
 	cutAt := time.Now()
@@ -258,7 +259,7 @@ func TestResiliencePostgres(t *testing.T) {
 	took := waitFor(t, "/readyz 200 after PostgreSQL came back", statusIs(s, 200, "GET", "/readyz", nil))
 	t.Logf("/readyz ready again %v after PostgreSQL came back", took.Round(time.Millisecond))
 	waitFor(t, "login after PostgreSQL came back", statusIs(s, 200, "POST", "/api/v1/login", creds))
-	s.call(t, "POST", "/api/v1/verify", map[string]string{"method": "totp", "code": kim.gen.next(t)}, bearer(aal1)).
+	s.call(t, "POST", "/api/v1/verify", map[string]string{"method": "totp", "code": kim.gen.Next(t)}, bearer(aal1)).
 		want(t, 200, "verify after PostgreSQL came back")
 	if r, err := s.forwardAuth(kim.aal2); err != nil || r.status != 200 {
 		t.Fatalf("forward-auth after PostgreSQL came back: %v %d", err, r.status)
@@ -284,8 +285,8 @@ func TestResilienceRedis(t *testing.T) {
 	if n, err := rc.Exists(context.Background(), prefix+"login:ip:127.0.0.1").Result(); err != nil || n != 1 {
 		t.Fatalf("login counter %slogin:ip:127.0.0.1 in Redis: %d, %v", prefix, n, err)
 	}
-	creds := map[string]string{"username": "kim", "password": testPassword}
-	code := totpCode(kim.gen.secret, max(nowStep(), kim.gen.last+1))
+	creds := map[string]string{"username": "kim", "password": e2etest.Password}
+	code := e2etest.TOTPCode(kim.gen.Secret, max(e2etest.NowStep(), kim.gen.Last+1))
 
 	p.cut()
 	if r := s.call(t, "GET", "/readyz", nil); r.status != 503 {
@@ -299,7 +300,7 @@ func TestResilienceRedis(t *testing.T) {
 	took := waitFor(t, "login after Redis came back", statusIs(s, 200, "POST", "/api/v1/login", creds))
 	t.Logf("login works again %v after Redis came back", took.Round(time.Millisecond))
 	s.call(t, "GET", "/readyz", nil).want(t, 200, "/readyz after Redis came back")
-	s.call(t, "POST", "/api/v1/verify", map[string]string{"method": "totp", "code": kim.gen.next(t)}, bearer(aal1)).
+	s.call(t, "POST", "/api/v1/verify", map[string]string{"method": "totp", "code": kim.gen.Next(t)}, bearer(aal1)).
 		want(t, 200, "verify after Redis came back")
 }
 
@@ -335,26 +336,16 @@ func TestScaleOutThreeInstances(t *testing.T) {
 	for i := range toks {
 		toks[i] = srv[i%3].login(t, "kim").str(t, "token")
 	}
-	code := kim.gen.next(t)
-	statuses := make([]int, n)
-	var wg sync.WaitGroup
-	start := make(chan struct{})
-	for i := range n {
-		wg.Go(func() {
-			<-start
-			r, err := srv[i%3].send("POST", "/api/v1/verify", map[string]string{"method": "totp", "code": code}, bearer(toks[i]))
-			if err != nil {
-				t.Error(err)
-				return
-			}
-			statuses[i] = r.status
-		})
-	}
-	close(start)
-	wg.Wait()
+	code := kim.gen.Next(t)
+	res, errs := together(n, func(i int) (response, error) {
+		return srv[i%3].send("POST", "/api/v1/verify", map[string]string{"method": "totp", "code": code}, bearer(toks[i]))
+	})
 	count := map[int]int{}
-	for _, st := range statuses {
-		count[st]++
+	for i, r := range res {
+		if errs[i] != nil {
+			t.Error(errs[i])
+		}
+		count[r.status]++ // 0 for a request that failed
 	}
 	// One attempt of a user runs at a time on all instances together (the
 	// lease in the shared database), so the others are refused as in
@@ -364,8 +355,8 @@ func TestScaleOutThreeInstances(t *testing.T) {
 	}
 	// The step is used: submitted again, one at a time, it is a replay
 	// (401) on every instance.
-	for i, st := range statuses[:6] {
-		if st == 200 {
+	for i, first := range res[:6] {
+		if first.status == 200 {
 			continue
 		}
 		r, err := srv[i%3].send("POST", "/api/v1/verify", map[string]string{"method": "totp", "code": code}, bearer(toks[i]))

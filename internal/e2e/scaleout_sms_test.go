@@ -3,7 +3,6 @@ package e2e
 import (
 	"fmt"
 	"os"
-	"sync"
 	"testing"
 
 	"github.com/twostep/twostep/internal/store/storetest"
@@ -26,38 +25,28 @@ func TestScaleOutSMSBudget(t *testing.T) {
 	}
 	in, ob := smsInstance(t, storetest.PostgresDSN(t), env...)
 	for i := range users {
-		in.addUser(t, fmt.Sprintf("u%02d", i))
+		in.AddUser(t, fmt.Sprintf("u%02d", i))
 	}
 	srv := []*server{in.start(t), in.start(t), in.start(t)}
 	toks := make([]string, users)
 	for i := range toks {
 		toks[i] = srv[i%3].login(t, fmt.Sprintf("u%02d", i)).str(t, "token")
 	}
-	statuses := make([]int, users)
-	var wg sync.WaitGroup
-	start := make(chan struct{})
-	for i := range users {
-		wg.Go(func() {
-			<-start
-			r, err := srv[i%3].send("POST", "/api/v1/setup/sms",
-				map[string]string{"country": "US", "phone": fmt.Sprintf("(201) 555-01%02d", i)}, bearer(toks[i]))
-			if err != nil {
-				t.Error(err)
-				return
-			}
-			statuses[i] = r.status
-		})
-	}
-	close(start)
-	wg.Wait()
+	res, errs := together(users, func(i int) (response, error) {
+		return srv[i%3].send("POST", "/api/v1/setup/sms",
+			map[string]string{"country": "US", "phone": fmt.Sprintf("(201) 555-01%02d", i)}, bearer(toks[i]))
+	})
 	count := map[int]int{}
-	for _, s := range statuses {
-		count[s]++
+	for i, r := range res {
+		if errs[i] != nil {
+			t.Error(errs[i])
+		}
+		count[r.status]++ // 0 for a request that failed
 	}
 	if count[200] != budget || count[429] != users-budget {
 		t.Fatalf("statuses %v over three instances; want %d × 200 and %d × 429", count, budget, users-budget)
 	}
-	if n := len(ob.all(t)); n != budget {
+	if n := len(ob.All(t)); n != budget {
 		t.Fatalf("%d texts sent, want exactly the budget %d", n, budget)
 	}
 }

@@ -25,7 +25,7 @@ func scaleOut(t *testing.T, database string) {
 	b.call(t, "GET", "/api/v1/session", nil, bearer(tok)).want(t, 200, "a's session on b")
 
 	// Replay: a code accepted by a is refused by b.
-	code := u.gen.next(t)
+	code := u.gen.Next(t)
 	a.call(t, "POST", "/api/v1/verify", map[string]string{"method": "totp", "code": code}, bearer(tok)).want(t, 200, "verify on a")
 	tokB := b.login(t, "kim").str(t, "token")
 	b.call(t, "POST", "/api/v1/verify", map[string]string{"method": "totp", "code": code}, bearer(tokB)).
@@ -36,7 +36,7 @@ func scaleOut(t *testing.T, database string) {
 	// Throttle: five wrong codes spread over both instances (one of them
 	// the replay above) lock the user on both.
 	tok = b.login(t, "kim").str(t, "token")
-	wrong := u.gen.wrong()
+	wrong := u.gen.Wrong()
 	for i, s := range []*server{a, b, a, b} {
 		s.call(t, "POST", "/api/v1/verify", map[string]string{"method": "totp", "code": wrong}, bearer(tok)).
 			wantErr(t, 401, "invalid_code", fmt.Sprintf("wrong code #%d", i+2))

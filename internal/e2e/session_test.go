@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/twostep/twostep/internal/e2e/e2etest"
 )
 
 // TestSessionTimeouts: a session unused for session.idle_timeout ends; one
@@ -14,7 +16,7 @@ func TestSessionTimeouts(t *testing.T) {
 	t.Parallel()
 	const idle, absolute = 2 * time.Second, 4 * time.Second
 	in := newInstance(t, "", "TWOSTEP_SESSION_IDLE_TIMEOUT=2s", "TWOSTEP_SESSION_ABSOLUTE_TIMEOUT=4s")
-	in.addUser(t, "nina")
+	in.AddUser(t, "nina")
 	s := in.start(t)
 
 	t.Run("idle", func(t *testing.T) {
@@ -53,17 +55,17 @@ func TestUniformLoginFailures(t *testing.T) {
 	// Default argon2id parameters: this test is about the hashing cost.
 	in := newInstance(t, "", "TWOSTEP_PASSWORD_ARGON2_MEMORY=19456", "TWOSTEP_PASSWORD_ARGON2_TIME=2", "TWOSTEP_LIMITS_LOGIN_PER_IP=1000",
 		"TWOSTEP_LIMITS_LOGIN_PER_ACCOUNT=1000")
-	in.addUser(t, "olga")
-	in.addUser(t, "pete")
-	in.mustCLI(t, "", "user", "disable", "pete")
+	in.AddUser(t, "olga")
+	in.AddUser(t, "pete")
+	in.MustCLI(t, "", "user", "disable", "pete")
 	s := in.start(t)
 
 	tests := []struct{ name, user, pw string }{
 		{"wrong password", "olga", "not the password"},
 		{"unknown user", "nobody", "not the password"},
-		{"unknown user, right password", "nobody", testPassword},
-		{"disabled user, right password", "pete", testPassword},
-		{"malformed user name", "no such user!", testPassword},
+		{"unknown user, right password", "nobody", e2etest.Password},
+		{"disabled user, right password", "pete", e2etest.Password},
+		{"malformed user name", "no such user!", e2etest.Password},
 	}
 	const rounds = 5
 	var first []byte
@@ -102,7 +104,7 @@ func TestUniformLoginFailures(t *testing.T) {
 func TestHTTPSPublicURL(t *testing.T) {
 	t.Parallel()
 	in := newInstance(t, "", "TWOSTEP_PUBLIC_URL=https://login.example.com")
-	in.addUser(t, "quinn")
+	in.AddUser(t, "quinn")
 	s := in.start(t)
 	r := s.login(t, "quinn")
 	if r.cookie == nil || r.cookie.Name != "__Host-twostep_session" || !r.cookie.Secure || !r.cookie.HttpOnly ||
@@ -112,7 +114,7 @@ func TestHTTPSPublicURL(t *testing.T) {
 	if hsts := r.header.Get("Strict-Transport-Security"); !strings.Contains(hsts, "max-age=") {
 		t.Errorf("Strict-Transport-Security = %q, want max-age", hsts)
 	}
-	if strings.Contains(in.log.String(), "without the Secure attribute") {
+	if strings.Contains(in.Log.String(), "without the Secure attribute") {
 		t.Error("the log claims development mode (no Secure cookies) for an https public URL")
 	}
 }

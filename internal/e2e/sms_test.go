@@ -7,13 +7,10 @@ import (
 	"database/sql"
 	"encoding/hex"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
-	"io/fs"
 	"net/http"
 	"net/http/httptest"
-	"os"
 	"path/filepath"
 	"regexp"
 	"slices"
@@ -24,6 +21,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/twostep/twostep/internal/e2e/e2etest"
 	"github.com/twostep/twostep/internal/store/storetest"
 )
 
@@ -44,79 +42,23 @@ const (
 // read the texts).
 func smsInstance(t *testing.T, database string, overrides ...string) (*instance, outbox) {
 	t.Helper()
-	ob := outbox{path: filepath.Join(t.TempDir(), "sms.jsonl")}
+	ob := outbox{e2etest.Outbox{Path: filepath.Join(t.TempDir(), "sms.jsonl")}}
 	env := append([]string{
 		"TWOSTEP_SMS_PROVIDER=file",
-		"TWOSTEP_SMS_FILE=" + ob.path,
+		"TWOSTEP_SMS_FILE=" + ob.Path,
 		"TWOSTEP_PUBLIC_URL=" + smsPublicURL,
 	}, overrides...)
 	return newInstance(t, database, env...), ob
 }
 
-// outbox reads what the file provider wrote: one JSON line
-// {"to","body","sent_at"} per text.
-type outbox struct{ path string }
-
-type text struct {
-	To     string `json:"to"`
-	Body   string `json:"body"`
-	SentAt string `json:"sent_at"`
-}
-
-// all returns every text sent so far, checking the documented line format:
-// exactly the three fields, sent_at in RFC 3339.
-func (o outbox) all(t *testing.T) []text {
-	t.Helper()
-	b, err := os.ReadFile(o.path)
-	if errors.Is(err, fs.ErrNotExist) {
-		return nil
-	}
-	if err != nil {
-		t.Fatalf("read the SMS file: %v", err)
-	}
-	var out []text
-	for i, line := range strings.Split(strings.TrimSuffix(string(b), "\n"), "\n") {
-		var fields map[string]any
-		if err := json.Unmarshal([]byte(line), &fields); err != nil {
-			t.Fatalf("SMS file line %d is not a JSON object: %v: %q", i+1, err, line)
-		}
-		keys := make([]string, 0, len(fields))
-		for k := range fields {
-			keys = append(keys, k)
-		}
-		slices.Sort(keys)
-		if !slices.Equal(keys, []string{"body", "sent_at", "to"}) {
-			t.Errorf("SMS file line %d has fields %v, want to, body, sent_at", i+1, keys)
-		}
-		var m text
-		if err := json.Unmarshal([]byte(line), &m); err != nil {
-			t.Fatalf("SMS file line %d: %v", i+1, err)
-		}
-		if _, err := time.Parse(time.RFC3339Nano, m.SentAt); err != nil {
-			t.Errorf("SMS file line %d: sent_at %q is not RFC 3339: %v", i+1, m.SentAt, err)
-		}
-		out = append(out, m)
-	}
-	return out
-}
-
-// to returns the texts sent to the E.164 number.
-func (o outbox) to(t *testing.T, e164 string) []text {
-	t.Helper()
-	var out []text
-	for _, m := range o.all(t) {
-		if m.To == e164 {
-			out = append(out, m)
-		}
-	}
-	return out
-}
+// outbox reads what the file provider wrote (e2etest.Outbox).
+type outbox struct{ e2etest.Outbox }
 
 // lastCode returns the code of the newest text to e164, failing unless
 // exactly want texts went to that number.
 func (o outbox) lastCode(t *testing.T, e164 string, want int) string {
 	t.Helper()
-	ms := o.to(t, e164)
+	ms := o.To(t, e164)
 	if len(ms) != want {
 		t.Fatalf("%d texts to %s, want %d: %+v", len(ms), e164, want, ms)
 	}
@@ -232,11 +174,11 @@ func (s *server) challengeSMS(t *testing.T, tok, e164 string) string {
 // rate_limited and Retry-After of at most 30 s, and sends nothing.
 func (s *server) challengeRefused(t *testing.T, ob outbox, tok, e164, what string) {
 	t.Helper()
-	n := len(ob.to(t, e164))
+	n := len(ob.To(t, e164))
 	r := s.call(t, "POST", "/api/v1/challenge/sms", map[string]string{}, bearer(tok))
 	r.wantErr(t, 429, "rate_limited", what)
 	retryAfter(t, r, 1, 30)
-	if got := len(ob.to(t, e164)); got != n {
+	if got := len(ob.To(t, e164)); got != n {
 		t.Errorf("%s: %d texts sent although refused", what, got-n)
 	}
 }
@@ -268,11 +210,11 @@ func ageSMSCodes(t *testing.T, db *sql.DB, username string, d time.Duration) {
 // texted to it; it returns the aal2 token and the factor id.
 func (s *server) enrolSMS(t *testing.T, ob outbox, name, national, e164 string) (string, string) {
 	t.Helper()
-	s.addUser(t, name)
+	s.AddUser(t, name)
 	tok := s.login(t, name).str(t, "token")
 	s.call(t, "POST", "/api/v1/setup/plan", map[string]any{"methods": []string{"sms"}}, bearer(tok)).want(t, 200, "plan sms")
 	id := checkSMSStarted(t, s.startSMS(t, tok, "US", national), maskPhone(e164), "setup sms")
-	code := ob.lastCode(t, e164, len(ob.to(t, e164)))
+	code := ob.lastCode(t, e164, len(ob.To(t, e164)))
 	res := s.call(t, "POST", "/api/v1/setup/sms/confirm", map[string]string{"code": code}, bearer(tok)).want(t, 200, "confirm sms")
 	if m := res.obj(t); m["aal"] != "aal2" || m["next"] != "done" {
 		t.Fatalf("confirm sms: %s, want aal2 and done", res.body)
@@ -296,10 +238,10 @@ type smsSecrets struct {
 func smsJourney(t *testing.T, database string) (*server, outbox, smsSecrets) {
 	const e164 = "+12015550123"
 	in, ob := smsInstance(t, database)
-	in.addUser(t, "sam")
+	in.AddUser(t, "sam")
 	s := in.start(t)
 	sec := smsSecrets{
-		secrets: secrets{password: testPassword},
+		secrets: secrets{password: e2etest.Password},
 		phone:   []string{e164, "2015550123", "(201) 555-0123", "201-555-0123", "201 555 0123"},
 	}
 
@@ -316,7 +258,7 @@ func smsJourney(t *testing.T, database string) (*server, outbox, smsSecrets) {
 		t.Fatalf("plan steps = %v, want [sms totp]", got)
 	}
 	s.call(t, "POST", "/api/v1/setup/totp", nil, bearer(tok1)).wantErr(t, 409, "plan_order", "app before SMS in a both-plan")
-	if n := len(ob.all(t)); n != 0 {
+	if n := len(ob.All(t)); n != 0 {
 		t.Fatalf("%d texts sent before any SMS set-up", n)
 	}
 
@@ -324,7 +266,7 @@ func smsJourney(t *testing.T, database string) (*server, outbox, smsSecrets) {
 	before := time.Now()
 	factorID := checkSMSStarted(t, s.call(t, "POST", "/api/v1/setup/sms",
 		map[string]string{"country": "US", "phone": "(201) 555-0123"}, bearer(tok1)), smsMasked, "setup sms")
-	msgs := ob.all(t)
+	msgs := ob.All(t)
 	if len(msgs) != 1 || msgs[0].To != e164 {
 		t.Fatalf("texts after set-up: %+v, want one to %s", msgs, e164)
 	}
@@ -358,8 +300,8 @@ func smsJourney(t *testing.T, database string) (*server, outbox, smsSecrets) {
 	st := s.call(t, "POST", "/api/v1/setup/totp", nil, bearer(tok2)).want(t, 200, "setup totp after sms")
 	secret := st.str(t, "secret")
 	sec.totp = append(sec.totp, secret)
-	gen := newTOTPGen(t, secret)
-	tcode := gen.next(t)
+	gen := e2etest.NewTOTPGen(t, secret)
+	tcode := gen.Next(t)
 	sec.codes = append(sec.codes, tcode)
 	res = s.call(t, "POST", "/api/v1/setup/totp/confirm", map[string]string{"code": tcode}, bearer(tok2)).want(t, 200, "confirm totp")
 	m = res.obj(t)
@@ -384,7 +326,7 @@ func smsJourney(t *testing.T, database string) (*server, outbox, smsSecrets) {
 		t.Fatalf("second login: %s, want aal1 and verify", res.body)
 	}
 	checkSMSMethod(t, m["methods"], factorID, 2)
-	if n := len(ob.all(t)); n != 1 {
+	if n := len(ob.All(t)); n != 1 {
 		t.Errorf("%d texts after sign-in, want still 1: the code is sent only when asked", n)
 	}
 	// The set-up text came moments ago, but its code was used: a used
@@ -403,21 +345,6 @@ func smsJourney(t *testing.T, database string) (*server, outbox, smsSecrets) {
 	s.call(t, "GET", "/api/v1/session", nil, bearer(tok4)).wantErr(t, 401, "unauthenticated", "aal1 token after verify")
 	s.call(t, "DELETE", "/api/v1/session", nil, bearer(tok5)).want(t, 204, "logout")
 	return s, ob, sec
-}
-
-// openStore opens the server's database from outside: the SQLite file,
-// or the PostgreSQL database named by database.
-func openStore(t *testing.T, s *server, database string) *sql.DB {
-	t.Helper()
-	if database == "" {
-		return s.openDB(t)
-	}
-	db, err := sql.Open("pgx", database)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
-	return db
 }
 
 // checkSMSMethod checks a list of methods: n of them, one the phone with
@@ -466,18 +393,18 @@ func TestSMSJourney(t *testing.T) {
 	sqliteOnly(t, "TestSMSJourneyPostgres")
 	t.Parallel()
 	s, _, sec := smsJourney(t, "")
-	running := readDBFiles(t, s.dbPath) // with the WAL of the running server
+	running := readDBFiles(t, s.DBPath) // with the WAL of the running server
 	if _, ok := running["twostep.db-wal"]; !ok {
 		t.Error("no -wal file while the server runs: the WAL was not checked")
 	}
 	s.stop()
 	t.Run("no secrets in the log", func(t *testing.T) {
-		log := s.log.String()
+		log := s.Log.String()
 		assertLogClean(t, log, sec.secrets)
 		assertSMSSecretsAbsent(t, "the log", []byte(log), sec)
 	})
 	t.Run("no secrets in the database", func(t *testing.T) {
-		for _, files := range []map[string][]byte{running, readDBFiles(t, s.dbPath)} {
+		for _, files := range []map[string][]byte{running, readDBFiles(t, s.DBPath)} {
 			assertNotAtRest(t, files, sec.secrets)
 			for name, b := range files {
 				assertSMSSecretsAbsent(t, name, b, sec)
@@ -485,11 +412,11 @@ func TestSMSJourney(t *testing.T) {
 		}
 	})
 	t.Run("audit", func(t *testing.T) {
-		db := s.openDB(t)
+		db := s.OpenDB(t)
 		if n := auditCount(t, db, "sam", "code_sent", smsMasked); n != 2 {
 			t.Errorf("%d code_sent audit entries naming %s, want 2", n, smsMasked)
 		}
-		if out := s.mustCLI(t, "", "audit", "verify"); !strings.Contains(out, "intact") {
+		if out := s.MustCLI(t, "", "audit", "verify"); !strings.Contains(out, "intact") {
 			t.Errorf("audit verify printed %q", out)
 		}
 	})
@@ -504,7 +431,7 @@ func TestSMSJourneyPostgres(t *testing.T) {
 	t.Parallel()
 	dsn := storetest.PostgresDSN(t)
 	s, _, sec := smsJourney(t, dsn)
-	db := openStore(t, s, dsn)
+	db := s.OpenDB(t) // the PostgreSQL database dsn names
 	rows, err := db.Query(`SELECT table_name FROM information_schema.tables WHERE table_schema = current_schema() ORDER BY 1`)
 	if err != nil {
 		t.Fatal(err)
@@ -531,8 +458,8 @@ func TestSMSJourneyPostgres(t *testing.T) {
 		assertSMSSecretsAbsent(t, "PostgreSQL table "+table, []byte(dump), sec)
 	}
 	s.stop()
-	assertLogClean(t, s.log.String(), sec.secrets)
-	assertSMSSecretsAbsent(t, "the log", []byte(s.log.String()), sec)
+	assertLogClean(t, s.Log.String(), sec.secrets)
+	assertSMSSecretsAbsent(t, "the log", []byte(s.Log.String()), sec)
 }
 
 // TestSMSRefusals: each refusal of the issue with its status and code,
@@ -554,11 +481,11 @@ func TestSMSRefusals(t *testing.T) {
 		"TWOSTEP_SMS_BUDGET_USER_DAY=1000",
 	)
 	s := in.start(t)
-	db := s.openDB(t)
+	db := s.OpenDB(t)
 
 	t.Run("invalid numbers", func(t *testing.T) {
 		t.Parallel()
-		s.addUser(t, "ivan")
+		s.AddUser(t, "ivan")
 		tok := s.login(t, "ivan").str(t, "token")
 		s.call(t, "POST", "/api/v1/setup/plan", map[string]any{"methods": []string{"sms"}}, bearer(tok)).want(t, 200, "plan sms")
 		tests := []struct {
@@ -591,7 +518,7 @@ func TestSMSRefusals(t *testing.T) {
 			t.Errorf("refused numbers changed the user's state:\nbefore %s\nafter  %s", before, after)
 		}
 		for _, e164 := range []string{"+447400123456", "+12015550199", "+442079460000", "+18002345678"} {
-			if n := len(ob.to(t, e164)); n != 0 {
+			if n := len(ob.To(t, e164)); n != 0 {
 				t.Errorf("%d texts sent to refused number %s", n, e164)
 			}
 		}
@@ -603,7 +530,7 @@ func TestSMSRefusals(t *testing.T) {
 	t.Run("expired code", func(t *testing.T) {
 		t.Parallel()
 		const e164 = "+12015550110"
-		s.addUser(t, "edna")
+		s.AddUser(t, "edna")
 		tok := s.login(t, "edna").str(t, "token")
 		checkSMSStarted(t, s.startSMS(t, tok, "US", "201 555 0110"), maskPhone(e164), "setup sms")
 		code := ob.lastCode(t, e164, 1)
@@ -638,7 +565,7 @@ func TestSMSRefusals(t *testing.T) {
 	t.Run("sixth attempt at set-up", func(t *testing.T) {
 		t.Parallel()
 		const e164 = "+12015550111"
-		s.addUser(t, "sixten")
+		s.AddUser(t, "sixten")
 		tok := s.login(t, "sixten").str(t, "token")
 		checkSMSStarted(t, s.startSMS(t, tok, "US", "201-555-0111"), maskPhone(e164), "setup sms")
 		code := ob.lastCode(t, e164, 1)
@@ -722,7 +649,7 @@ func TestSMSRefusals(t *testing.T) {
 	t.Run("resend cooldown and old code after resend", func(t *testing.T) {
 		t.Parallel()
 		const e164 = "+12015550114"
-		s.addUser(t, "oscar")
+		s.AddUser(t, "oscar")
 		tok := s.login(t, "oscar").str(t, "token")
 
 		id0 := checkSMSStarted(t, s.startSMS(t, tok, "US", "(201) 555-0114"), maskPhone(e164), "setup sms")
@@ -737,7 +664,7 @@ func TestSMSRefusals(t *testing.T) {
 			t.Errorf("the refused resends changed the state:\nbefore %s\nafter  %s", before, after)
 		}
 		ob.lastCode(t, e164, 1)
-		if n := len(ob.to(t, "+12015550115")); n != 0 {
+		if n := len(ob.To(t, "+12015550115")); n != 0 {
 			t.Errorf("%d texts to the other number, want none", n)
 		}
 
@@ -832,12 +759,12 @@ func TestSMSPumping(t *testing.T) {
 	for i := range users {
 		wg.Go(func() {
 			name := fmt.Sprintf("pump%02d", i)
-			r, err := s.send("POST", "/api/v1/admin/users", map[string]string{"username": name, "password": testPassword}, bearer(adminToken))
+			r, err := s.send("POST", "/api/v1/admin/users", map[string]string{"username": name, "password": e2etest.Password}, bearer(adminToken))
 			if err == nil && r.status != 201 {
 				err = fmt.Errorf("create %s: %d %s", name, r.status, r.body)
 			}
 			if err == nil {
-				r, err = s.send("POST", "/api/v1/login", map[string]string{"username": name, "password": testPassword})
+				r, err = s.send("POST", "/api/v1/login", map[string]string{"username": name, "password": e2etest.Password})
 			}
 			if err == nil && r.status != 200 {
 				err = fmt.Errorf("login %s: %d %s", name, r.status, r.body)
@@ -925,7 +852,7 @@ func TestSMSPumping(t *testing.T) {
 	}
 
 	// The file holds exactly the texts answered 200.
-	msgs := ob.all(t)
+	msgs := ob.All(t)
 	if len(msgs) != budget {
 		t.Fatalf("%d texts in the file, want %d", len(msgs), budget)
 	}
@@ -938,7 +865,7 @@ func TestSMSPumping(t *testing.T) {
 
 	// The first budget refusal of the window is audited, every one is
 	// counted in the metrics: a flood writes one row, not one per request.
-	db := s.openDB(t)
+	db := s.OpenDB(t)
 	var audited int
 	if err := db.QueryRow(`SELECT COUNT(*) FROM audit_log WHERE event = 'rate_limited' AND detail LIKE '%sms_budget%' AND ip = $1`, pumpIP).Scan(&audited); err != nil {
 		t.Fatal(err)
@@ -1015,9 +942,9 @@ func TestSMSProviderFailure(t *testing.T) {
 		"TWOSTEP_SMS_WEBHOOK_SECRET="+secret,
 		"TWOSTEP_PUBLIC_URL="+smsPublicURL,
 	)
-	in.addUser(t, "fay")
+	in.AddUser(t, "fay")
 	s := in.start(t)
-	db := s.openDB(t)
+	db := s.OpenDB(t)
 	tok := s.login(t, "fay").str(t, "token")
 	s.call(t, "POST", "/api/v1/setup/plan", map[string]any{"methods": []string{"sms"}}, bearer(tok)).want(t, 200, "plan sms")
 
@@ -1047,7 +974,7 @@ func TestSMSProviderFailure(t *testing.T) {
 	if n := auditCount(t, db, "fay", "code_send_failed", smsMasked); n != 1 {
 		t.Errorf("%d code_send_failed audit entries, want 1", n)
 	}
-	if !strings.Contains(s.log.String(), "sms send failed") {
+	if !strings.Contains(s.Log.String(), "sms send failed") {
 		t.Error("the log does not record the failed send")
 	}
 
@@ -1057,7 +984,7 @@ func TestSMSProviderFailure(t *testing.T) {
 		t.Fatalf("the gateway got %d requests after the second click, want 2", n)
 	}
 	mu.Lock()
-	var sent text
+	var sent e2etest.Text
 	err := json.Unmarshal(bodies[1], &sent)
 	mu.Unlock()
 	if err != nil || sent.To != "+12015550123" {

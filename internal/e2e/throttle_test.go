@@ -6,7 +6,6 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 )
@@ -38,33 +37,17 @@ func TestReplay(t *testing.T) {
 			for i := range tokens {
 				tokens[i] = s.login(t, "frank").str(t, "token")
 			}
-			code := u.gen.next(t) // a step not used yet
+			code := u.gen.Next(t) // a step not used yet
 
-			type result struct {
-				status int
-				code   string
-				err    error
-			}
-			results := make([]result, n)
-			start := make(chan struct{})
-			var wg sync.WaitGroup
-			for i := range n {
-				wg.Add(1)
-				go func() {
-					defer wg.Done()
-					<-start
-					r, err := s.send("POST", "/api/v1/verify", map[string]string{"method": "totp", "code": code}, bearer(tokens[i]))
-					results[i] = result{status: r.status, code: string(r.body), err: err}
-				}()
-			}
-			close(start)
-			wg.Wait()
+			results, errs := together(n, func(i int) (response, error) {
+				return s.send("POST", "/api/v1/verify", map[string]string{"method": "totp", "code": code}, bearer(tokens[i]))
+			})
 
 			counts := map[int]int{}
 			winner := -1
 			for i, r := range results {
-				if r.err != nil {
-					t.Errorf("request %d: %v", i, r.err)
+				if errs[i] != nil {
+					t.Errorf("request %d: %v", i, errs[i])
 					continue
 				}
 				counts[r.status]++
@@ -73,7 +56,7 @@ func TestReplay(t *testing.T) {
 					winner = i
 				case http.StatusUnauthorized, http.StatusTooManyRequests:
 				default:
-					t.Errorf("request %d: status %d, want 200, 401 or 429: %s", i, r.status, strings.TrimSpace(r.code))
+					t.Errorf("request %d: status %d, want 200, 401 or 429: %s", i, r.status, strings.TrimSpace(string(r.body)))
 				}
 			}
 			t.Logf("status counts: %v", counts)
@@ -110,11 +93,11 @@ func TestThrottling(t *testing.T) {
 		return s.call(t, "POST", "/api/v1/verify", map[string]string{"method": "totp", "code": code}, bearer(tok))
 	}
 
-	wrong := u.gen.wrong()
+	wrong := u.gen.Wrong()
 	for i := 1; i <= 5; i++ {
 		verify(wrong).wantErr(t, 401, "invalid_code", fmt.Sprintf("wrong code #%d", i))
 	}
-	good := u.gen.next(t)
+	good := u.gen.Next(t)
 	res := verify(good)
 	res.wantErr(t, 429, "too_many_attempts", "sixth attempt, with the right code, during the lock")
 	ra, err := strconv.Atoi(res.header.Get("Retry-After"))
@@ -124,7 +107,7 @@ func TestThrottling(t *testing.T) {
 	if ra > 2 {
 		t.Errorf("Retry-After = %d s, want about 1 s (limits.backoff_base=1s)", ra)
 	}
-	if !strings.Contains(s.log.String(), "event=lockout") {
+	if !strings.Contains(s.Log.String(), "event=lockout") {
 		t.Errorf("the lock-out was not audited in the log")
 	}
 	if aal := s.call(t, "GET", "/api/v1/session", nil, bearer(tok)).want(t, 200, "session during lock").obj(t)["aal"]; aal != "aal1" {
@@ -164,7 +147,7 @@ func TestPerIPLimits(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			in := newInstance(t, "", tc.env)
-			in.addUser(t, "heidi")
+			in.AddUser(t, "heidi")
 			s := in.start(t)
 			tok := ""
 			if tc.name == "verify" {
@@ -197,16 +180,16 @@ func TestCLIUnlockReachesRunningServer(t *testing.T) {
 	verify := func(code string) response {
 		return s.call(t, "POST", "/api/v1/verify", map[string]string{"method": "totp", "code": code}, bearer(tok))
 	}
-	wrong := u.gen.wrong()
+	wrong := u.gen.Wrong()
 	for range 5 {
 		verify(wrong).wantErr(t, 401, "invalid_code", "wrong code")
 	}
-	good := u.gen.next(t)
+	good := u.gen.Next(t)
 	verify(good).wantErr(t, 429, "too_many_attempts", "right code during the back-off")
 	// The list shows the sign-in that just happened.
-	if out := in.mustCLI(t, "", "user", "list"); !regexp.MustCompile(`(?m)^gus\s+active\s+1\s+\d{4}-\d\d-\d\d \d\d:\d\dZ\s`).MatchString(out) {
+	if out := in.MustCLI(t, "", "user", "list"); !regexp.MustCompile(`(?m)^gus\s+active\s+1\s+\d{4}-\d\d-\d\d \d\d:\d\dZ\s`).MatchString(out) {
 		t.Fatalf("user list does not show gus's last sign-in:\n%s", out)
 	}
-	in.mustCLI(t, "", "user", "unlock", "gus")
+	in.MustCLI(t, "", "user", "unlock", "gus")
 	verify(good).want(t, 200, "right code right after the CLI unlock")
 }

@@ -12,8 +12,9 @@ import (
 
 	"github.com/chromedp/cdproto/browser"
 	"github.com/chromedp/cdproto/emulation"
-	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/chromedp"
+
+	"github.com/twostep/twostep/internal/e2e/e2etest"
 )
 
 // TestHostedPages walks the sign-in journey (docs/pages.md) in headless Chromium: first sign-in, set-up
@@ -25,13 +26,13 @@ import (
 // and sign-in without JavaScript; and "Remember this device". One browser
 // serves all subtests, each in its own browser context (its own cookies).
 func TestHostedPages(t *testing.T) {
-	browserCtx := startBrowser(t)
+	browserCtx := e2etest.StartChromium(t)
 	srv := startServer(t, nil, "alice", "bob", "carol", "dave", "erin", "frank")
 	shots := newScreenshots(t)
 
 	t.Run("SMS set-up without JavaScript", func(t *testing.T) {
-		p := &person{t: t, ctx: tab(t, browserCtx), base: srv.url}
-		if _, err := chromedp.Call(p.ctx, emulation.SetScriptExecutionDisabled, emulation.SetScriptExecutionDisabledParams{Value: true}); err != nil {
+		p := newPerson(t, browserCtx, srv.url)
+		if _, err := chromedp.Call(p.Ctx, emulation.SetScriptExecutionDisabled, emulation.SetScriptExecutionDisabledParams{Value: true}); err != nil {
 			t.Fatal(err)
 		}
 		p.open("/login")
@@ -41,7 +42,7 @@ func TestHostedPages(t *testing.T) {
 		p.waitVisible("#method-sms")
 		p.click("#method-totp") // untick the app
 		p.click("#method-sms")
-		p.press(`form[action="/setup"] button[type=submit]`)
+		p.Press(`form[action="/setup"] button[type=submit]`)
 		p.wantPage("/setup/sms", "Set up SMS/Text")
 		if !p.hasAttr(".country-filter", "hidden") {
 			t.Error("the country search shows although scripts are off (it needs JavaScript)")
@@ -51,10 +52,10 @@ func TestHostedPages(t *testing.T) {
 		if v := p.value("#country"); v != "US" {
 			t.Errorf("preselected country = %q, want US", v)
 		}
-		p.fill("phone", "(201) 555-0123")
-		p.press(`form[action="/setup/sms"] button[type=submit]`)
+		p.Fill("phone", "(201) 555-0123")
+		p.Press(`form[action="/setup/sms"] button[type=submit]`)
 		p.wantPage("/setup/sms", "Set up SMS/Text")
-		if sent := p.text("#sent"); !strings.Contains(sent, "•••• 0123") {
+		if sent := p.Text("#sent"); !strings.Contains(sent, "•••• 0123") {
 			t.Errorf("code step says %q", sent)
 		}
 		// Without scripts "Resend code" is enabled; pressed too early it sends
@@ -62,33 +63,33 @@ func TestHostedPages(t *testing.T) {
 		if p.hasAttr("#resend", "disabled") {
 			t.Error("Resend is disabled without JavaScript")
 		}
-		n := len(srv.texts(t))
-		p.press("#resend")
-		if msg := p.text("#resend-error"); !strings.Contains(msg, "Wait") || !strings.Contains(msg, "seconds before asking for a new code") {
+		n := len(srv.outbox.All(t))
+		p.Press("#resend")
+		if msg := p.Text("#resend-error"); !strings.Contains(msg, "Wait") || !strings.Contains(msg, "seconds before asking for a new code") {
 			t.Errorf("early resend: %q", msg)
 		}
-		if got := len(srv.texts(t)); got != n {
+		if got := len(srv.outbox.All(t)); got != n {
 			t.Errorf("early resend sent a text (%d → %d)", n, got)
 		}
-		p.fill("code", srv.smsCode(t))
-		p.press(`form[action="/setup/sms/confirm"] button[type=submit]`)
+		p.Fill("code", srv.smsCode(t))
+		p.Press(`form[action="/setup/sms/confirm"] button[type=submit]`)
 		p.wantPage("/setup/sms/confirm", "Save your recovery codes")
-		if n := p.text("p.notice.ok"); !strings.Contains(n, "Your phone is set up") {
+		if n := p.Text("p.notice.ok"); !strings.Contains(n, "Your phone is set up") {
 			t.Errorf("recovery codes notice = %q", n)
 		}
-		p.press(`a.btn.primary.block`)
+		p.Press(`a.btn.primary.block`)
 		p.wantPage("/settings", "Your sign-in methods")
-		if m := p.text("ul.methods"); !strings.Contains(m, "SMS to •••• 0123") || !strings.Contains(m, "Change phone") {
+		if m := p.Text("ul.methods"); !strings.Contains(m, "SMS to •••• 0123") || !strings.Contains(m, "Change phone") {
 			t.Errorf("settings: %q", m)
 		}
 		p.signOut()
 	})
 
 	t.Run("journey", func(t *testing.T) {
-		p := &person{t: t, ctx: tab(t, browserCtx), base: srv.url}
+		p := newPerson(t, browserCtx, srv.url)
 		p.open("/login")
 		p.wantPage("/login", "Sign in to Example Corp")
-		shots.take(t, p.ctx, "login")
+		shots.take(t, p.Ctx, "login")
 		secret := p.firstSignIn("alice", shots)
 		if p.hasAttr(`[data-copy="codes"]`, "hidden") {
 			t.Error("the copy button stays hidden although JavaScript runs")
@@ -98,29 +99,29 @@ func TestHostedPages(t *testing.T) {
 			t.Errorf("downloaded codes file:\n%s", txt)
 		}
 
-		p.press(`a.btn.primary.block`) // "I saved them, continue"
+		p.Press(`a.btn.primary.block`) // "I saved them, continue"
 		p.wantPage("/settings", "Your sign-in methods")
-		if !strings.Contains(p.text("ul.methods"), "Authenticator app") {
-			t.Fatalf("settings do not list the app: %q", p.text("ul.methods"))
+		if !strings.Contains(p.Text("ul.methods"), "Authenticator app") {
+			t.Fatalf("settings do not list the app: %q", p.Text("ul.methods"))
 		}
-		shots.take(t, p.ctx, "settings")
+		shots.take(t, p.Ctx, "settings")
 
 		p.signOut()
 		p.signIn("alice")
 		p.wantPage("/verify", "Enter your code")
-		if hint := p.text("#code-hint"); !strings.Contains(hint, "Open your authenticator app (phone or desktop)") {
+		if hint := p.Text("#code-hint"); !strings.Contains(hint, "Open your authenticator app (phone or desktop)") {
 			t.Errorf("verify hint = %q", hint)
 		}
-		if others := p.text("details.others"); !strings.Contains(others, "Use another method") {
+		if others := p.Text("details.others"); !strings.Contains(others, "Use another method") {
 			t.Errorf("no Use another method: %q", others)
 		}
-		shots.take(t, p.ctx, "verify")
+		shots.take(t, p.Ctx, "verify")
 		// A code is accepted once per time step: use the next step's code
 		// (the server accepts ±1 step).
-		p.fill("code", totpCode(t, secret, time.Now().Add(30*time.Second)))
-		p.press(`form[action="/verify"] button[type=submit]`)
+		p.Fill("code", e2etest.CodeAt(t, secret, time.Now().Add(30*time.Second)))
+		p.Press(`form[action="/verify"] button[type=submit]`)
 		p.wantPage("/settings", "Your sign-in methods")
-		if m := p.text("ul.methods"); !strings.Contains(m, "Authenticator app") || !strings.Contains(m, "Last used") {
+		if m := p.Text("ul.methods"); !strings.Contains(m, "Authenticator app") || !strings.Contains(m, "Last used") {
 			t.Errorf("settings after verify: %q", m)
 		}
 		localTimes(t, p)
@@ -129,38 +130,38 @@ func TestHostedPages(t *testing.T) {
 		p.wantPage("/help", "Help with signing in")
 		for _, s := range []string{"knowledge", "possession", "inherence", "KeePassXC", "closed in 2024", "recovery code",
 			"a new 6-digit code every 30 seconds"} {
-			if !strings.Contains(p.text("main"), s) {
+			if !strings.Contains(p.Text("main"), s) {
 				t.Errorf("help lacks %q", s)
 			}
 		}
 		// People read this page, not engineers: no protocol names or
 		// command-line tools (docs/pages.md has those).
 		for _, s := range []string{"RFC", "oathtool", "(TOTP"} {
-			if strings.Contains(p.text("main"), s) {
+			if strings.Contains(p.Text("main"), s) {
 				t.Errorf("help shows %q to end users", s)
 			}
 		}
 		if href := p.attr(`#contact a[href^="mailto:"]`, "href"); href != contactURL {
 			t.Errorf("Contact us = %q", href)
 		}
-		shots.take(t, p.ctx, "help")
+		shots.take(t, p.Ctx, "help")
 	})
 
 	t.Run("wrong code shows the error next to the field", func(t *testing.T) {
-		p := &person{t: t, ctx: tab(t, browserCtx), base: srv.url}
+		p := newPerson(t, browserCtx, srv.url)
 		secret := p.firstSignIn("bob", nil)
-		p.press(`a.btn.primary.block`)
+		p.Press(`a.btn.primary.block`)
 		p.signOut()
 		p.signIn("bob")
-		next := totpCode(t, secret, time.Now().Add(30*time.Second))
+		next := e2etest.CodeAt(t, secret, time.Now().Add(30*time.Second))
 		wrong := "000000"
-		if wrong == next || wrong == totpCode(t, secret, time.Now()) {
+		if wrong == next || wrong == e2etest.CodeAt(t, secret, time.Now()) {
 			wrong = "999999"
 		}
-		p.fill("code", wrong)
-		p.press(`form[action="/verify"] button[type=submit]`)
+		p.Fill("code", wrong)
+		p.Press(`form[action="/verify"] button[type=submit]`)
 		p.wantPage("/verify", "Enter your code")
-		if msg := p.text("#code-error"); !strings.Contains(msg, "That code is not valid") {
+		if msg := p.Text("#code-error"); !strings.Contains(msg, "That code is not valid") {
 			t.Errorf("error text = %q", msg)
 		}
 		if d := p.attr("#code", "aria-describedby"); !strings.Contains(d, "code-error") {
@@ -169,31 +170,31 @@ func TestHostedPages(t *testing.T) {
 		if inv := p.attr("#code", "aria-invalid"); inv != "true" {
 			t.Errorf("aria-invalid = %q", inv)
 		}
-		shots.take(t, p.ctx, "verify-error")
-		p.fill("code", next)
-		p.press(`form[action="/verify"] button[type=submit]`)
+		shots.take(t, p.Ctx, "verify-error")
+		p.Fill("code", next)
+		p.Press(`form[action="/verify"] button[type=submit]`)
 		p.wantPage("/settings", "Your sign-in methods")
 	})
 
 	t.Run("journey without JavaScript", func(t *testing.T) {
-		p := &person{t: t, ctx: tab(t, browserCtx), base: srv.url}
-		if _, err := chromedp.Call(p.ctx, emulation.SetScriptExecutionDisabled, emulation.SetScriptExecutionDisabledParams{Value: true}); err != nil {
+		p := newPerson(t, browserCtx, srv.url)
+		if _, err := chromedp.Call(p.Ctx, emulation.SetScriptExecutionDisabled, emulation.SetScriptExecutionDisabledParams{Value: true}); err != nil {
 			t.Fatal(err)
 		}
 		secret := p.firstSignIn("carol", nil)
 		if !p.hasAttr(`[data-copy="codes"]`, "hidden") {
 			t.Error("the copy button shows although scripts are off (it needs JavaScript)")
 		}
-		p.press(`a.btn.primary.block`)
+		p.Press(`a.btn.primary.block`)
 		p.wantPage("/settings", "Your sign-in methods")
 		p.signOut()
 		p.signIn("carol")
 		p.wantPage("/verify", "Enter your code")
-		p.fill("code", totpCode(t, secret, time.Now().Add(30*time.Second)))
-		p.press(`form[action="/verify"] button[type=submit]`)
+		p.Fill("code", e2etest.CodeAt(t, secret, time.Now().Add(30*time.Second)))
+		p.Press(`form[action="/verify"] button[type=submit]`)
 		p.wantPage("/settings", "Your sign-in methods")
 		// Without the script the server's reading stays, its zone named.
-		if last := p.text(`time[data-local="datetime"]`); !lastUsedRE.MatchString(last) || !strings.HasSuffix(last, " UTC") {
+		if last := p.Text(`time[data-local="datetime"]`); !lastUsedRE.MatchString(last) || !strings.HasSuffix(last, " UTC") {
 			t.Errorf("last use without JavaScript = %q, want the server's time in UTC", last)
 		}
 	})
@@ -203,34 +204,34 @@ func TestHostedPages(t *testing.T) {
 	})
 
 	t.Run("both methods set up SMS first", func(t *testing.T) {
-		p := &person{t: t, ctx: tab(t, browserCtx), base: srv.url}
+		p := newPerson(t, browserCtx, srv.url)
 		p.open("/login")
 		p.signIn("dave")
 		p.wantPage("/setup", "Set up two-step sign-in")
 		p.click(`details.more > summary`) // "More options"
 		p.waitVisible("#method-sms")
 		p.click("#method-sms")
-		shots.take(t, p.ctx, "setup-both")
-		p.press(`form[action="/setup"] button[type=submit]`)
+		shots.take(t, p.Ctx, "setup-both")
+		p.Press(`form[action="/setup"] button[type=submit]`)
 		p.wantPage("/setup/sms", "Set up SMS/Text")
-		if step := p.text("p.step"); !strings.Contains(step, "Step 1 of 2") {
+		if step := p.Text("p.step"); !strings.Contains(step, "Step 1 of 2") {
 			t.Errorf("step = %q", step)
 		}
 		// The country search narrows the list; the example follows.
 		p.waitVisible("#country-search")
-		p.fill("country-search", "United K")
+		p.Fill("country-search", "United K")
 		if v := p.value("#country"); v != "GB" {
 			t.Fatalf("after searching for United K the country is %q, want GB", v)
 		}
-		if ex := p.text("#phone-example"); ex != "07400 123456" {
+		if ex := p.Text("#phone-example"); ex != "07400 123456" {
 			t.Errorf("example for GB = %q", ex)
 		}
-		shots.take(t, p.ctx, "setup-sms")
+		shots.take(t, p.Ctx, "setup-sms")
 		// A number that cannot be right: the message next to the field.
-		p.fill("phone", "12")
-		p.press(`form[action="/setup/sms"] button[type=submit]`)
+		p.Fill("phone", "12")
+		p.Press(`form[action="/setup/sms"] button[type=submit]`)
 		p.wantPage("/setup/sms", "Set up SMS/Text")
-		if msg := p.text("#phone-error"); msg == "" {
+		if msg := p.Text("#phone-error"); msg == "" {
 			t.Error("no message next to the number")
 		}
 		if d := p.attr("#phone", "aria-describedby"); !strings.Contains(d, "phone-error") {
@@ -239,26 +240,26 @@ func TestHostedPages(t *testing.T) {
 		if v := p.value("#country"); v != "GB" {
 			t.Errorf("country after the error = %q, want GB kept", v)
 		}
-		shots.take(t, p.ctx, "setup-sms-error")
+		shots.take(t, p.Ctx, "setup-sms-error")
 		p.clear("#phone")
-		p.fill("phone", "07400 123456")
-		p.press(`form[action="/setup/sms"] button[type=submit]`)
+		p.Fill("phone", "07400 123456")
+		p.Press(`form[action="/setup/sms"] button[type=submit]`)
 		p.wantPage("/setup/sms", "Set up SMS/Text")
 		// With scripts, Resend waits out the cooldown with a countdown.
-		if !p.hasAttr("#resend", "disabled") || !strings.Contains(p.text("#resend"), " s)") {
-			t.Errorf("Resend during the cooldown: disabled=%v text=%q", p.hasAttr("#resend", "disabled"), p.text("#resend"))
+		if !p.hasAttr("#resend", "disabled") || !strings.Contains(p.Text("#resend"), " s)") {
+			t.Errorf("Resend during the cooldown: disabled=%v text=%q", p.hasAttr("#resend", "disabled"), p.Text("#resend"))
 		}
-		shots.take(t, p.ctx, "setup-sms-code")
-		p.fill("code", srv.smsCode(t))
-		p.press(`form[action="/setup/sms/confirm"] button[type=submit]`)
+		shots.take(t, p.Ctx, "setup-sms-code")
+		p.Fill("code", srv.smsCode(t))
+		p.Press(`form[action="/setup/sms/confirm"] button[type=submit]`)
 		p.wantPage("/setup/sms/confirm", "Save your recovery codes")
-		p.press(`a.btn.primary.block`) // on to the app
+		p.Press(`a.btn.primary.block`) // on to the app
 		p.wantPage("/setup/totp", "Set up your authenticator app")
-		secret := p.text("#secret")
-		p.fill("code", totpCode(t, secret, time.Now()))
-		p.press(`form[action="/setup/totp"] button[type=submit]`)
+		secret := p.Text("#secret")
+		p.Fill("code", e2etest.CodeAt(t, secret, time.Now()))
+		p.Press(`form[action="/setup/totp"] button[type=submit]`)
 		p.wantPage("/settings", "Your sign-in methods")
-		if m := p.text("ul.methods"); !strings.Contains(m, "SMS to •••• 3456") || !strings.Contains(m, "Authenticator app") {
+		if m := p.Text("ul.methods"); !strings.Contains(m, "SMS to •••• 3456") || !strings.Contains(m, "Authenticator app") {
 			t.Errorf("settings after both: %q", m)
 		}
 		// Signing in again offers the phone under "Use another method".
@@ -266,39 +267,39 @@ func TestHostedPages(t *testing.T) {
 		p.signIn("dave")
 		p.wantPage("/verify", "Enter your code")
 		p.click(`details.others > summary`)
-		if others := p.text("details.others"); !strings.Contains(others, "SMS/Text to •••• 3456") {
+		if others := p.Text("details.others"); !strings.Contains(others, "SMS/Text to •••• 3456") {
 			t.Errorf("Use another method = %q", others)
 		}
-		p.press(`details.others a[href*="method=sms"]`)
+		p.Press(`details.others a[href*="method=sms"]`)
 		p.wantPage("/verify", "Enter your code")
-		if hint := p.text("#send-hint"); !strings.Contains(hint, "•••• 3456") {
+		if hint := p.Text("#send-hint"); !strings.Contains(hint, "•••• 3456") {
 			t.Errorf("send hint = %q", hint)
 		}
 	})
 
 	t.Run("remember this device", func(t *testing.T) {
 		rsrv := startServer(t, []string{"TWOSTEP_REMEMBER_DEVICE_DAYS=30"}, "gail")
-		p := &person{t: t, ctx: tab(t, browserCtx), base: rsrv.url}
+		p := newPerson(t, browserCtx, rsrv.url)
 		secret := p.firstSignIn("gail", nil)
-		p.press(`a.btn.primary.block`)
+		p.Press(`a.btn.primary.block`)
 		p.signOut()
 		p.signIn("gail")
 		p.wantPage("/verify", "Enter your code")
-		if l := p.text(`label[for="remember"]`); l != "Remember this device for 30 days" {
+		if l := p.Text(`label[for="remember"]`); l != "Remember this device for 30 days" {
 			t.Errorf("checkbox label = %q", l)
 		}
 		p.click("#remember")
-		p.fill("code", totpCode(t, secret, time.Now().Add(30*time.Second)))
-		p.press(`form[action="/verify"] button[type=submit]`)
+		p.Fill("code", e2etest.CodeAt(t, secret, time.Now().Add(30*time.Second)))
+		p.Press(`form[action="/verify"] button[type=submit]`)
 		p.wantPage("/settings", "Your sign-in methods")
 		p.signOut()
 		p.signIn("gail") // straight in: no code
 		p.wantPage("/settings", "Your sign-in methods")
-		if d := p.text("#devices"); !strings.Contains(d, "This browser") || !strings.Contains(d, "Headless Chrome on Linux") {
+		if d := p.Text("#devices"); !strings.Contains(d, "This browser") || !strings.Contains(d, "Headless Chrome on Linux") {
 			t.Errorf("remembered browsers = %q", d)
 		}
-		shots.take(t, p.ctx, "settings-remembered")
-		p.press(`#devices form[action$="/forget"] button[type=submit]`)
+		shots.take(t, p.Ctx, "settings-remembered")
+		p.Press(`#devices form[action$="/forget"] button[type=submit]`)
 		p.wantPage("/settings", "Your sign-in methods")
 		p.signOut()
 		p.signIn("gail")
@@ -306,31 +307,31 @@ func TestHostedPages(t *testing.T) {
 	})
 
 	t.Run("sign in with SMS", func(t *testing.T) {
-		p := &person{t: t, ctx: tab(t, browserCtx), base: srv.url}
-		before := len(srv.texts(t))
+		p := newPerson(t, browserCtx, srv.url)
+		before := len(srv.outbox.All(t))
 		p.open("/login")
 		p.signIn("frank")
 		p.wantPage("/verify", "Enter your code")
-		if hint := p.text("#send-hint"); !strings.Contains(hint, "We will send a text") || !strings.Contains(hint, "•••• 0123") {
+		if hint := p.Text("#send-hint"); !strings.Contains(hint, "We will send a text") || !strings.Contains(hint, "•••• 0123") {
 			t.Errorf("before sending: %q", hint)
 		}
-		n := len(srv.texts(t))
+		n := len(srv.outbox.All(t))
 		if n != before {
 			t.Fatalf("loading /verify sent %d texts", n-before)
 		}
-		shots.take(t, p.ctx, "verify-sms")
+		shots.take(t, p.Ctx, "verify-sms")
 		// The set-up's code was used, so it holds no cooldown: the text goes
 		// at once.
-		p.press(`form[action="/verify"] button[name="send"]`)
+		p.Press(`form[action="/verify"] button[name="send"]`)
 		p.wantPage("/verify", "Enter your code")
-		if ts := srv.texts(t); len(ts) != n+1 || ts[n].To != "+12015550123" {
+		if ts := srv.outbox.All(t); len(ts) != n+1 || ts[n].To != "+12015550123" {
 			t.Fatalf("Send code: texts %+v, want one more, to frank", ts)
 		}
-		if hint := p.text("#code-hint"); !strings.Contains(hint, "We sent a text to •••• 0123") {
+		if hint := p.Text("#code-hint"); !strings.Contains(hint, "We sent a text to •••• 0123") {
 			t.Errorf("after sending: %q", hint)
 		}
-		p.fill("code", srv.smsCode(t))
-		p.press(`form[action="/verify"] button[type=submit]`)
+		p.Fill("code", srv.smsCode(t))
+		p.Press(`form[action="/verify"] button[type=submit]`)
 		p.wantPage("/settings", "Your sign-in methods")
 	})
 }
@@ -339,20 +340,20 @@ func TestHostedPages(t *testing.T) {
 // absolute URL on a host an access rule names) and checks that the browser
 // ends there.
 func backToApp(t *testing.T, browserCtx context.Context, srv *server) {
-	p := &person{t: t, ctx: tab(t, browserCtx), base: srv.url}
+	p := newPerson(t, browserCtx, srv.url)
 	secret := p.firstSignIn("erin", nil)
-	p.press(`a.btn.primary.block`)
+	p.Press(`a.btn.primary.block`)
 	p.signOut()
 	app := strings.Replace(srv.url, "localhost", "127.0.0.1", 1) + "/help?from=app"
 	p.open("/login?rd=" + url.QueryEscape(app))
 	p.signIn("erin")
 	p.wantPage("/verify", "Enter your code")
-	p.fill("code", totpCode(t, secret, time.Now().Add(30*time.Second)))
-	p.press(`form[action="/verify"] button[type=submit]`)
+	p.Fill("code", e2etest.CodeAt(t, secret, time.Now().Add(30*time.Second)))
+	p.Press(`form[action="/verify"] button[type=submit]`)
 	// /continue sends the browser on with a meta refresh.
 	deadline := time.Now().Add(5 * time.Second)
 	for {
-		loc, err := chromedp.Run(p.ctx, chromedp.Location())
+		loc, err := chromedp.Run(p.Ctx, chromedp.Location())
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -366,193 +367,162 @@ func backToApp(t *testing.T, browserCtx context.Context, srv *server) {
 	}
 }
 
-// person is someone using the pages in one tab.
-type person struct {
-	t    *testing.T
-	ctx  context.Context
-	base string
-}
-
 // firstSignIn signs a new user in, keeps the preselected authenticator app,
 // adds it with the key the page shows, and returns that key. The browser is
 // left on the recovery codes page. With shots, it photographs each page.
 func (p *person) firstSignIn(user string, shots *screenshots) string {
-	p.t.Helper()
+	p.T.Helper()
 	p.open("/login")
 	p.signIn(user)
 	p.wantPage("/setup", "Set up two-step sign-in")
 	if !p.hasAttr("#method-totp", "checked") {
-		p.t.Error("Authenticator App is not preselected")
+		p.T.Error("Authenticator App is not preselected")
 	}
 	if shots != nil {
-		shots.take(p.t, p.ctx, "setup")
+		shots.take(p.T, p.Ctx, "setup")
 	}
-	p.press(`form[action="/setup"] button[type=submit]`)
+	p.Press(`form[action="/setup"] button[type=submit]`)
 	p.wantPage("/setup/totp", "Set up your authenticator app")
-	secret := p.text("#secret")
+	secret := p.Text("#secret")
 	if len(strings.ReplaceAll(secret, " ", "")) != 32 {
-		p.t.Fatalf("secret on the page = %q", secret)
+		p.T.Fatalf("secret on the page = %q", secret)
 	}
 	if shots != nil {
-		shots.take(p.t, p.ctx, "setup-totp")
+		shots.take(p.T, p.Ctx, "setup-totp")
 	}
-	p.fill("code", totpCode(p.t, secret, time.Now()))
-	p.press(`form[action="/setup/totp"] button[type=submit]`)
+	p.Fill("code", e2etest.CodeAt(p.T, secret, time.Now()))
+	p.Press(`form[action="/setup/totp"] button[type=submit]`)
 	p.wantPage("/setup/totp", "Save your recovery codes")
-	codes, err := chromedp.Run(p.ctx, chromedp.Nodes(chromedp.CSSAll("ol.codes li")))
+	codes, err := chromedp.Run(p.Ctx, chromedp.Nodes(chromedp.CSSAll("ol.codes li")))
 	if err != nil || len(codes) != 10 {
-		p.t.Fatalf("recovery codes: %d shown (%v), want 10", len(codes), err)
+		p.T.Fatalf("recovery codes: %d shown (%v), want 10", len(codes), err)
 	}
 	if shots != nil {
-		shots.take(p.t, p.ctx, "recovery-codes")
+		shots.take(p.T, p.Ctx, "recovery-codes")
 	}
 	return secret
 }
 
 func (p *person) signIn(user string) {
-	p.t.Helper()
-	p.fill("username", user)
-	p.fill("password", password)
-	p.press(`form[action="/login"] button[type=submit]`)
+	p.T.Helper()
+	p.Fill("username", user)
+	p.Fill("password", e2etest.Password)
+	p.Press(`form[action="/login"] button[type=submit]`)
 }
 
 func (p *person) signOut() {
-	p.t.Helper()
-	p.press(`header form[action="/logout"] button[type=submit]`)
+	p.T.Helper()
+	p.Press(`header form[action="/logout"] button[type=submit]`)
 	p.wantPage("/login", "Sign in")
 }
 
+// open navigates to path on the person's server (Tab.Open takes a whole
+// URL).
 func (p *person) open(path string) {
-	p.t.Helper()
-	if err := chromedp.Do(p.ctx, chromedp.Navigate(p.base+path)); err != nil {
-		p.t.Fatalf("open %s: %v", path, err)
-	}
-}
-
-func (p *person) fill(id, value string) {
-	p.t.Helper()
-	if err := chromedp.Do(p.ctx, chromedp.SendKeys(chromedp.ID(id), value)); err != nil {
-		p.t.Fatalf("fill %s: %v", id, err)
-	}
-}
-
-// press clicks what sel selects and waits for the page it leads to.
-func (p *person) press(sel string) {
-	p.t.Helper()
-	if _, err := chromedp.Run(p.ctx, chromedp.WaitEvent(page.LoadEventFired, nil, chromedp.Click(chromedp.CSS(sel), chromedp.NodeVisible))); err != nil {
-		p.t.Fatalf("press %s: %v", sel, err)
-	}
+	p.T.Helper()
+	p.Open(p.base + path)
 }
 
 // download clicks a download link and returns the saved file's contents.
 func (p *person) download(sel string) string {
-	p.t.Helper()
-	dir := p.t.TempDir()
-	events := chromedp.BrowserEvents(p.ctx, browser.DownloadProgress)
-	_, err := chromedp.CallBrowser(p.ctx, browser.SetDownloadBehavior, browser.SetDownloadBehaviorParams{
+	p.T.Helper()
+	dir := p.T.TempDir()
+	events := chromedp.BrowserEvents(p.Ctx, browser.DownloadProgress)
+	_, err := chromedp.CallBrowser(p.Ctx, browser.SetDownloadBehavior, browser.SetDownloadBehaviorParams{
 		Behavior:         browser.SetDownloadBehaviorBehaviorAllowAndName,
-		BrowserContextID: chromedp.FromContext(p.ctx).BrowserContextID,
+		BrowserContextID: chromedp.FromContext(p.Ctx).BrowserContextID,
 		DownloadPath:     dir,
 		EventsEnabled:    new(true),
 	})
 	if err != nil {
-		p.t.Fatalf("download behaviour: %v", err)
+		p.T.Fatalf("download behaviour: %v", err)
 	}
 	p.click(sel)
 	for ev, err := range events {
 		if err != nil {
-			p.t.Fatalf("download of %s: %v", sel, err)
+			p.T.Fatalf("download of %s: %v", sel, err)
 		}
 		switch ev.State {
 		case browser.DownloadProgressStateCompleted:
 			data, err := os.ReadFile(filepath.Join(dir, ev.GUID))
 			if err != nil {
-				p.t.Fatalf("downloaded file: %v", err)
+				p.T.Fatalf("downloaded file: %v", err)
 			}
 			return string(data)
 		case browser.DownloadProgressStateCanceled:
-			p.t.Fatalf("download of %s was cancelled", sel)
+			p.T.Fatalf("download of %s was cancelled", sel)
 		}
 	}
-	p.t.Fatalf("no download from %s", sel)
+	p.T.Fatalf("no download from %s", sel)
 	return ""
 }
 
 // click clicks what sel selects, without waiting for a page.
 func (p *person) click(sel string) {
-	p.t.Helper()
-	if err := chromedp.Do(p.ctx, chromedp.Click(chromedp.CSS(sel), chromedp.NodeVisible)); err != nil {
-		p.t.Fatalf("click %s: %v", sel, err)
+	p.T.Helper()
+	if err := chromedp.Do(p.Ctx, chromedp.Click(chromedp.CSS(sel), chromedp.NodeVisible)); err != nil {
+		p.T.Fatalf("click %s: %v", sel, err)
 	}
 }
 
 func (p *person) waitVisible(sel string) {
-	p.t.Helper()
-	if err := chromedp.Do(p.ctx, chromedp.WaitVisible(chromedp.CSS(sel))); err != nil {
-		p.t.Fatalf("wait for %s: %v", sel, err)
+	p.T.Helper()
+	if err := chromedp.Do(p.Ctx, chromedp.WaitVisible(chromedp.CSS(sel))); err != nil {
+		p.T.Fatalf("wait for %s: %v", sel, err)
 	}
-}
-
-func (p *person) text(sel string) string {
-	p.t.Helper()
-	s, err := chromedp.Run(p.ctx, chromedp.TextContent(chromedp.CSS(sel)))
-	if err != nil {
-		p.t.Fatalf("text of %s: %v", sel, err)
-	}
-	return strings.Join(strings.Fields(s), " ")
 }
 
 // value is the current value of a form field.
 func (p *person) value(sel string) string {
-	p.t.Helper()
-	v, err := chromedp.Run(p.ctx, chromedp.Value(chromedp.CSS(sel)))
+	p.T.Helper()
+	v, err := chromedp.Run(p.Ctx, chromedp.Value(chromedp.CSS(sel)))
 	if err != nil {
-		p.t.Fatalf("value of %s: %v", sel, err)
+		p.T.Fatalf("value of %s: %v", sel, err)
 	}
 	return v
 }
 
 // clear empties a text field.
 func (p *person) clear(sel string) {
-	p.t.Helper()
-	if err := chromedp.Do(p.ctx, chromedp.Clear(chromedp.CSS(sel))); err != nil {
-		p.t.Fatalf("clear %s: %v", sel, err)
+	p.T.Helper()
+	if err := chromedp.Do(p.Ctx, chromedp.Clear(chromedp.CSS(sel))); err != nil {
+		p.T.Fatalf("clear %s: %v", sel, err)
 	}
 }
 
 func (p *person) attr(sel, name string) string {
-	p.t.Helper()
-	a, err := chromedp.Run(p.ctx, chromedp.AttributeValue(chromedp.CSS(sel), name))
+	p.T.Helper()
+	a, err := chromedp.Run(p.Ctx, chromedp.AttributeValue(chromedp.CSS(sel), name))
 	if err != nil {
-		p.t.Fatalf("attribute %s of %s: %v", name, sel, err)
+		p.T.Fatalf("attribute %s of %s: %v", name, sel, err)
 	}
 	return a.Value
 }
 
 func (p *person) hasAttr(sel, name string) bool {
-	p.t.Helper()
-	a, err := chromedp.Run(p.ctx, chromedp.AttributeValue(chromedp.CSS(sel), name))
+	p.T.Helper()
+	a, err := chromedp.Run(p.Ctx, chromedp.AttributeValue(chromedp.CSS(sel), name))
 	if err != nil {
-		p.t.Fatalf("attribute %s of %s: %v", name, sel, err)
+		p.T.Fatalf("attribute %s of %s: %v", name, sel, err)
 	}
 	return a.Exists
 }
 
 // wantPage fails unless the tab shows path with heading (a prefix).
 func (p *person) wantPage(path, heading string) {
-	p.t.Helper()
-	loc, err := chromedp.Run(p.ctx, chromedp.Location())
+	p.T.Helper()
+	loc, err := chromedp.Run(p.Ctx, chromedp.Location())
 	if err != nil {
-		p.t.Fatal(err)
+		p.T.Fatal(err)
 	}
 	u, err := url.Parse(loc)
 	if err != nil {
-		p.t.Fatal(err)
+		p.T.Fatal(err)
 	}
-	h := p.text("h1")
+	h := p.Text("h1")
 	if u.Path != path || !strings.HasPrefix(h, heading) {
-		body, _ := chromedp.Run(p.ctx, chromedp.TextContent(chromedp.CSS("main")))
-		p.t.Fatalf("at %s with heading %q, want %s with %q\n%s", loc, h, path, heading, strings.Join(strings.Fields(body), " "))
+		body, _ := chromedp.Run(p.Ctx, chromedp.TextContent(chromedp.CSS("main")))
+		p.T.Fatalf("at %s with heading %q, want %s with %q\n%s", loc, h, path, heading, strings.Join(strings.Fields(body), " "))
 	}
 }
 
@@ -565,7 +535,7 @@ var lastUsedRE = regexp.MustCompile(`^(\d{1,2} [A-Z][a-z]{2} \d{4}) at (\d\d):(\
 // zone, naming it, and kept the server's UTC reading as the tooltip.
 func localTimes(t *testing.T, p *person) {
 	t.Helper()
-	if _, err := chromedp.Call(p.ctx, emulation.SetTimezoneOverride, emulation.SetTimezoneOverrideParams{TimezoneID: "Asia/Tokyo"}); err != nil {
+	if _, err := chromedp.Call(p.Ctx, emulation.SetTimezoneOverride, emulation.SetTimezoneOverrideParams{TimezoneID: "Asia/Tokyo"}); err != nil {
 		t.Fatal(err)
 	}
 	p.open("/settings")
@@ -577,7 +547,7 @@ func localTimes(t *testing.T, p *person) {
 	}
 	tokyo := at.In(time.FixedZone("JST", 9*3600))
 	want := tokyo.Format("2 Jan 2006 at 15:04") + " GMT+9"
-	if got := p.text(sel); got != want && got != tokyo.Format("2 Jan 2006 at 15:04")+" JST" {
+	if got := p.Text(sel); got != want && got != tokyo.Format("2 Jan 2006 at 15:04")+" JST" {
 		t.Errorf("last use in Tokyo = %q, want %q", got, want)
 	}
 	if title := p.attr(sel, "title"); title != at.UTC().Format("2 Jan 2006 at 15:04")+" UTC" {

@@ -1,7 +1,13 @@
-// Package e2etest runs the real twostep entry point (cli.RunEnv) in the
-// test process for the black-box suites (internal/e2e, e2e/browser,
-// e2e/proxy): `twostep serve` in a goroutine, its log captured, its
-// listening address read from the start-up line.
+// Package e2etest is what the black-box suites (internal/e2e, e2e/browser,
+// e2e/proxy) share. It runs the real twostep entry point (cli.RunEnv) in
+// the test process: an Instance (settings, database, key file, one log)
+// with its CLI commands, and `twostep serve` in a goroutine, its
+// listening address read from the start-up line (Serve, Instance.Start).
+// It plays the other side as independently as it can: RFC 6238 codes
+// computed from the RFC (TOTPCode, TOTPGen), the file SMS provider's
+// texts read and checked (Outbox), HTTP clients that follow no redirect
+// (NewClient), and a headless Chromium with a person at a tab
+// (StartChromium, Tab).
 package e2etest
 
 import (

@@ -3,7 +3,6 @@ package proxy
 import (
 	"context"
 	"crypto/rand"
-	"database/sql"
 	"io"
 	"maps"
 	"net"
@@ -15,9 +14,7 @@ import (
 	"testing"
 	"time"
 
-	_ "github.com/jackc/pgx/v5/stdlib"
-
-	_ "modernc.org/sqlite" // database/sql driver "sqlite", to inspect the store from outside
+	"github.com/twostep/twostep/internal/e2e/e2etest"
 )
 
 // TestAnonymousChecksLeaveNoState sends up to 200,000 (at least 100,000, in
@@ -44,9 +41,9 @@ func TestAnonymousChecksLeaveNoState(t *testing.T) {
 	ts := startTwostep(t)
 	// A real session exists, so the lookups of random tokens search a
 	// non-empty table.
-	ts.addUser(t, "alice")
+	ts.AddUser(t, "alice")
 	res, err := http.Post("http://"+ts.addr+"/api/v1/login", "application/json",
-		strings.NewReader(`{"username":"alice","password":"`+password+`"}`))
+		strings.NewReader(`{"username":"alice","password":"`+e2etest.Password+`"}`))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -156,15 +153,7 @@ func heapAfterGC() uint64 {
 // countRows counts the rows of the tables a request could write to.
 func countRows(t *testing.T, ts *twostep) map[string]int {
 	t.Helper()
-	driver, dsn := "sqlite", "file:"+ts.dbPath+"?_pragma=busy_timeout(10000)&mode=ro"
-	if ts.dsn != "" {
-		driver, dsn = "pgx", ts.dsn
-	}
-	db, err := sql.Open(driver, dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
+	db := ts.OpenDB(t)
 	out := map[string]int{}
 	for _, table := range []string{"sessions", "audit_log", "users", "factors"} {
 		var n int

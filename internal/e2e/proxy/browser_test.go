@@ -3,18 +3,15 @@ package proxy
 import (
 	"context"
 	"net/url"
-	"os"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/twostep/twostep/internal/testskip"
-
 	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/chromedp"
-)
 
-const chromiumPath = "/usr/bin/chromium"
+	"github.com/twostep/twostep/internal/e2e/e2etest"
+)
 
 // TestBrowserThroughNginx is the forward-auth journey once in headless
 // Chromium, with JavaScript on, through nginx serving HTTPS (the production
@@ -26,18 +23,14 @@ const chromiumPath = "/usr/bin/chromium"
 // sends them to sign in again. Chromium resolves *.example.test to
 // 127.0.0.1 and accepts the test's certificate.
 func TestBrowserThroughNginx(t *testing.T) {
-	if _, err := os.Stat(chromiumPath); err != nil {
-		testskip.Skip(t, "Chromium is not installed ("+chromiumPath+" missing)", "apt-get install -y chromium")
-	}
+	e2etest.NeedChromium(t)
 	browserJourney(t, newTLSSetup(t))
 }
 
 // TestBrowserThroughNginxPlainHTTP is the same journey over plain HTTP with
 // insecure_dev_cookies, the documented development set-up.
 func TestBrowserThroughNginxPlainHTTP(t *testing.T) {
-	if _, err := os.Stat(chromiumPath); err != nil {
-		testskip.Skip(t, "Chromium is not installed ("+chromiumPath+" missing)", "apt-get install -y chromium")
-	}
+	e2etest.NeedChromium(t)
 	browserJourney(t, newSetup(t))
 }
 
@@ -45,31 +38,28 @@ func TestBrowserThroughNginxPlainHTTP(t *testing.T) {
 // plain HTTP, with docs/proxies.md's Caddyfile: there twostep itself
 // answers a browser's GET with the redirect to sign in.
 func TestBrowserThroughCaddy(t *testing.T) {
-	if _, err := os.Stat(chromiumPath); err != nil {
-		testskip.Skip(t, "Chromium is not installed ("+chromiumPath+" missing)", "apt-get install -y chromium")
-	}
+	e2etest.NeedChromium(t)
 	browserJourney(t, newCaddySetup(t))
 }
 
 func browserJourney(t *testing.T, s *setup) {
-	s.ts.addUser(t, "carol")
+	s.ts.AddUser(t, "carol")
 	// The authenticator app was set up earlier (JSON API); the browser
 	// starts without a session.
 	gen := s.enrol(t, s.client(t, true), "carol")
-	ctx := startBrowser(t)
-	b := &browserUser{t: t, ctx: ctx}
+	b := startBrowser(t)
 
 	orig := s.front.url(appHost, "/reports/q3?view=full")
-	b.open(orig)
+	b.Open(orig)
 	b.wantAt(s.front.url(loginHost, "/login"), "Sign in to Example Corp")
-	b.fill("username", "carol")
-	b.fill("password", password)
-	b.press(`form[action="/login"] button[type=submit]`)
+	b.Fill("username", "carol")
+	b.Fill("password", e2etest.Password)
+	b.Press(`form[action="/login"] button[type=submit]`)
 	b.wantAt(s.front.url(loginHost, "/verify"), "Enter your code")
-	b.fill("code", gen.next(t))
+	b.Fill("code", gen.Next(t))
 	// /continue sends the browser on with a meta refresh.
 	b.pressAndArrive(`form[action="/verify"] button[type=submit]`, orig)
-	seenText := b.text("#seen")
+	seenText := b.Text("#seen")
 	for _, want := range []string{"Remote-User: carol", "Path: /reports/q3?view=full"} {
 		if !strings.Contains(seenText, want) {
 			t.Errorf("the application page lacks %q:\n%s", want, seenText)
@@ -77,85 +67,32 @@ func browserJourney(t *testing.T, s *setup) {
 	}
 
 	// Signing out on twostep ends access to the application too.
-	b.open(s.front.url(loginHost, "/settings"))
+	b.Open(s.front.url(loginHost, "/settings"))
 	b.wantAt(s.front.url(loginHost, "/settings"), "Your sign-in methods")
-	b.press(`header form[action="/logout"] button[type=submit]`)
+	b.Press(`header form[action="/logout"] button[type=submit]`)
 	b.wantAt(s.front.url(loginHost, "/login"), "Sign in")
-	b.open(orig)
+	b.Open(orig)
 	b.wantAt(s.front.url(loginHost, "/login"), "Sign in to Example Corp")
 }
 
-// startBrowser starts headless Chromium (the options of
-// internal/e2e/browser) with *.example.test resolved to 127.0.0.1, and
-// returns a tab with a time limit.
-func startBrowser(t *testing.T) context.Context {
+// startBrowser starts headless Chromium (e2etest.StartChromium) with
+// *.example.test resolved to 127.0.0.1, and returns a person using a tab
+// with a time limit.
+func startBrowser(t *testing.T) *browserUser {
 	t.Helper()
-	opts := append(chromedp.DefaultExecAllocatorOptions[:],
-		chromedp.ExecPath(chromiumPath),
-		chromedp.NoSandbox,
-		chromedp.DisableGPU,
-		chromedp.UserDataDir(t.TempDir()),
-		chromedp.Flag("disable-quic", true),
-		chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("no-first-run", true),
-		chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("disable-sync", true),
-		chromedp.Flag("hide-scrollbars", true),
+	browserCtx := e2etest.StartChromium(t,
 		chromedp.Flag("host-resolver-rules", "MAP *.example.test 127.0.0.1"),
 		chromedp.Flag("ignore-certificate-errors", true), // the test's own certificate
 		// The defaults' list plus HTTPS-Upgrades: the test hosts speak plain
 		// HTTP only.
 		chromedp.Flag("disable-features", "Translate,BlinkGenPropertyTrees,HttpsUpgrades"),
-		chromedp.WindowSize(1280, 800),
 	)
-	allocCtx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
-	browserCtx, cancelBrowser := chromedp.NewContext(allocCtx)
-	t.Cleanup(func() { cancelBrowser(); cancelAlloc() })
-	if err := chromedp.Do(browserCtx); err != nil {
-		t.Fatalf("starting Chromium: %v", err)
-	}
-	// The test's tab, in a new browser context (its own cookies).
-	tabCtx, cancelTab := chromedp.NewContext(browserCtx, chromedp.WithNewBrowserContext())
-	ctx, cancel := context.WithTimeout(tabCtx, 60*time.Second)
-	t.Cleanup(func() { cancel(); cancelTab() })
-	return ctx
+	return &browserUser{e2etest.NewTab(t, browserCtx, 60*time.Second)}
 }
 
 // browserUser is a person using one tab.
 type browserUser struct {
-	t   *testing.T
-	ctx context.Context
-}
-
-func (b *browserUser) open(u string) {
-	b.t.Helper()
-	if err := chromedp.Do(b.ctx, chromedp.Navigate(u)); err != nil {
-		b.t.Fatalf("open %s: %v", u, err)
-	}
-}
-
-func (b *browserUser) fill(id, value string) {
-	b.t.Helper()
-	if err := chromedp.Do(b.ctx, chromedp.SendKeys(chromedp.ID(id), value)); err != nil {
-		b.t.Fatalf("fill %s: %v", id, err)
-	}
-}
-
-// press clicks what sel selects and waits for the page it leads to.
-func (b *browserUser) press(sel string) {
-	b.t.Helper()
-	if _, err := chromedp.Run(b.ctx, chromedp.WaitEvent(page.LoadEventFired, nil, chromedp.Click(chromedp.CSS(sel), chromedp.NodeVisible))); err != nil {
-		b.t.Fatalf("press %s: %v", sel, err)
-	}
-}
-
-func (b *browserUser) text(sel string) string {
-	b.t.Helper()
-	s, err := chromedp.Run(b.ctx, chromedp.TextContent(chromedp.CSS(sel)))
-	if err != nil {
-		b.t.Fatalf("text of %s: %v", sel, err)
-	}
-	return s
+	*e2etest.Tab
 }
 
 // wantAt waits up to 10 s for the tab to show the page at pageURL (query
@@ -163,11 +100,11 @@ func (b *browserUser) text(sel string) string {
 // after a redirect to another host replaces the document while chromedp may
 // already be querying the old one, so each look has its own short timeout.
 func (b *browserUser) wantAt(pageURL, heading string) {
-	b.t.Helper()
+	b.T.Helper()
 	deadline := time.Now().Add(10 * time.Second)
 	var loc, h string
 	for time.Now().Before(deadline) {
-		ctx, cancel := context.WithTimeout(b.ctx, time.Second)
+		ctx, cancel := context.WithTimeout(b.Ctx, time.Second)
 		l, err1 := chromedp.Run(ctx, chromedp.Location())
 		t, err2 := chromedp.Run(ctx, chromedp.TextContent(chromedp.CSS("main h1")))
 		cancel()
@@ -185,8 +122,8 @@ func (b *browserUser) wantAt(pageURL, heading string) {
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
-	body, _ := chromedp.Run(b.ctx, chromedp.TextContent(chromedp.CSS("body")))
-	b.t.Fatalf("at %s with heading %q, want %s with %q\n%s", loc, h, pageURL, heading, strings.Join(strings.Fields(body), " "))
+	body, _ := chromedp.Run(b.Ctx, chromedp.TextContent(chromedp.CSS("body")))
+	b.T.Fatalf("at %s with heading %q, want %s with %q\n%s", loc, h, pageURL, heading, strings.Join(strings.Fields(body), " "))
 }
 
 // pressAndArrive clicks what sel selects and waits up to 10 s until the
@@ -200,9 +137,9 @@ func (b *browserUser) wantAt(pageURL, heading string) {
 // (chromedp.Listen), so a load event of the intermediate page cannot be
 // taken for the final one.
 func (b *browserUser) pressAndArrive(sel, want string) {
-	b.t.Helper()
+	b.T.Helper()
 	arrived := make(chan struct{})
-	lctx, stop := context.WithCancel(b.ctx)
+	lctx, stop := context.WithCancel(b.Ctx)
 	defer stop()
 	at, done := "", false // touched only by the listener, one event at a time
 	err := chromedp.Listen(lctx, func(ev any) {
@@ -219,16 +156,16 @@ func (b *browserUser) pressAndArrive(sel, want string) {
 		}
 	})
 	if err != nil {
-		b.t.Fatalf("listen: %v", err)
+		b.T.Fatalf("listen: %v", err)
 	}
-	if err := chromedp.Do(b.ctx, chromedp.Click(chromedp.CSS(sel), chromedp.NodeVisible)); err != nil {
-		b.t.Fatalf("press %s: %v", sel, err)
+	if err := chromedp.Do(b.Ctx, chromedp.Click(chromedp.CSS(sel), chromedp.NodeVisible)); err != nil {
+		b.T.Fatalf("press %s: %v", sel, err)
 	}
 	select {
 	case <-arrived:
 	case <-time.After(10 * time.Second):
-		b.t.Fatalf("press %s: not at %s after 10 s", sel, want)
-	case <-b.ctx.Done():
-		b.t.Fatalf("press %s: %v before arriving at %s", sel, b.ctx.Err(), want)
+		b.T.Fatalf("press %s: not at %s after 10 s", sel, want)
+	case <-b.Ctx.Done():
+		b.T.Fatalf("press %s: %v before arriving at %s", sel, b.Ctx.Err(), want)
 	}
 }

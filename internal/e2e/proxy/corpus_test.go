@@ -8,6 +8,8 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/twostep/twostep/internal/e2e/e2etest"
 )
 
 // attack is a hostile request for a resource that neither an anonymous
@@ -297,8 +299,8 @@ func runCorpus(t *testing.T, s *setup, tok string, traits proxyTraits) {
 // (still valid) for the corpus.
 func forwardAuthJourney(t *testing.T, s *setup, traits proxyTraits) string {
 	t.Helper()
-	s.ts.addUser(t, "alice")
-	s.ts.cli(t, "", "user", "set", "alice", "--email", "alice@example.test", "--groups", "staff")
+	s.ts.AddUser(t, "alice")
+	s.ts.MustCLI(t, "", "user", "set", "alice", "--email", "alice@example.test", "--groups", "staff")
 	appURL := func(p string) string { return s.front.url(appHost, p) }
 	api := func(p string) string { return s.front.url(loginHost, "/api/v1"+p) }
 	anon := s.client(t, false)
@@ -325,7 +327,7 @@ func forwardAuthJourney(t *testing.T, s *setup, traits proxyTraits) string {
 
 	// 2. Password only (aal1): one_factor paths pass, two_factor ones
 	// send the browser to sign in.
-	c.do("POST", api("/login"), map[string]string{"username": "alice", "password": password}).want(t, http.StatusOK, "login")
+	c.do("POST", api("/login"), map[string]string{"username": "alice", "password": e2etest.Password}).want(t, http.StatusOK, "login")
 	c.get(orig, withHeader("Accept", "text/html")).want(t, http.StatusFound, "aal1 session on a two_factor path")
 	if got := seen(c.get(appURL("/light/x")).want(t, http.StatusOK, "aal1 session on a one_factor path").body)["Remote-User"]; got != "alice" {
 		t.Errorf("one_factor path: the application saw Remote-User %q, want alice", got)
@@ -333,10 +335,7 @@ func forwardAuthJourney(t *testing.T, s *setup, traits proxyTraits) string {
 
 	// 3. Authenticator app: the session becomes aal2, and the original
 	// URL shows alice.
-	c.do("POST", api("/setup/plan"), map[string]any{"methods": []string{"totp"}}).want(t, http.StatusOK, "plan")
-	st := c.do("POST", api("/setup/totp"), map[string]any{}).want(t, http.StatusOK, "setup totp")
-	gen := newTOTPGen(t, st.str(t, "secret"))
-	c.do("POST", api("/setup/totp/confirm"), map[string]string{"code": gen.next(t)}).want(t, http.StatusOK, "confirm totp")
+	gen := s.addApp(t, c)
 	tok := c.sessionCookie(appURL("/"))
 	want := map[string]string{"Remote-User": "alice", "Remote-Name": "alice", "Remote-Email": "alice@example.test",
 		"Remote-Groups": "staff", "Path": "/page?x=1&y=a+b%2Fc"}
@@ -366,8 +365,8 @@ func forwardAuthJourney(t *testing.T, s *setup, traits proxyTraits) string {
 
 	// 5. Logout on another session of alice's ends that one at once.
 	other := s.client(t, true)
-	other.do("POST", api("/login"), map[string]string{"username": "alice", "password": password}).want(t, http.StatusOK, "second login")
-	other.do("POST", api("/verify"), map[string]string{"method": "totp", "code": gen.next(t)}).want(t, http.StatusOK, "second verify")
+	other.do("POST", api("/login"), map[string]string{"username": "alice", "password": e2etest.Password}).want(t, http.StatusOK, "second login")
+	other.do("POST", api("/verify"), map[string]string{"method": "totp", "code": gen.Next(t)}).want(t, http.StatusOK, "second verify")
 	old := other.sessionCookie(appURL("/"))
 	other.get(appURL("/page")).want(t, http.StatusOK, "second session")
 	other.do("DELETE", api("/session"), nil).want(t, http.StatusNoContent, "logout")

@@ -21,14 +21,10 @@ import (
 	"context"
 	"crypto/ecdsa"
 	"crypto/elliptic"
-	"crypto/hmac"
 	"crypto/rand"
-	"crypto/sha1"
 	"crypto/tls"
 	"crypto/x509"
 	"crypto/x509/pkix"
-	"encoding/base32"
-	"encoding/binary"
 	"encoding/json"
 	"encoding/pem"
 	"errors"
@@ -53,16 +49,12 @@ import (
 	"testing"
 	"time"
 
-	"github.com/twostep/twostep/internal/testskip"
-
-	"github.com/twostep/twostep/internal/cli"
 	"github.com/twostep/twostep/internal/e2e/e2etest"
-	"github.com/twostep/twostep/internal/store/storetest"
+	"github.com/twostep/twostep/internal/testskip"
 )
 
 const (
 	nginxPath = "/usr/sbin/nginx"
-	password  = "correct horse battery staple 42"
 
 	appHost     = "app.example.test"     // protected application, nginx builds the login redirect through twostep
 	simpleHost  = "simple.example.test"  // protected application, nginx's plain "return 302" login redirect
@@ -86,13 +78,10 @@ var accessRules = []string{
 	"*.example.test two_factor",
 }
 
-// twostep is a running "twostep serve".
+// twostep is a running "twostep serve" of an installation.
 type twostep struct {
-	addr   string // 127.0.0.1:PORT, for nginx and for direct requests
-	env    []string
-	dbPath string // SQLite file, "" on PostgreSQL
-	dsn    string // PostgreSQL URL, "" on SQLite
-	log    *e2etest.Log
+	*e2etest.Instance
+	addr string // 127.0.0.1:PORT, for nginx and for direct requests
 }
 
 // startTwostep runs "twostep serve" in-process on a random loopback port
@@ -101,45 +90,19 @@ type twostep struct {
 // the test ends.
 func startTwostep(t *testing.T, extra ...string) *twostep {
 	t.Helper()
-	dir := t.TempDir()
-	s := &twostep{log: &e2etest.Log{}}
-	database := ""
-	if storetest.OnPostgres() {
-		s.dsn = storetest.PostgresDSN(t)
-		database = s.dsn
-	} else {
-		s.dbPath = filepath.Join(dir, "twostep.db")
-		database = "sqlite:" + s.dbPath
+	settings := []string{
+		"TWOSTEP_LIMITS_LOGIN_PER_IP=10000",
+		"TWOSTEP_LIMITS_VERIFY_PER_IP=10000",
+		"TWOSTEP_LIMITS_VERIFY_PER_USER=100",
+		"TWOSTEP_LOG_LEVEL=info",
+		"TWOSTEP_ISSUER=Example Corp",
+		"TWOSTEP_ACCESS_RULES=" + strings.Join(accessRules, ","),
+		"TWOSTEP_ACCESS_DEFAULT_POLICY=deny",
+		"TWOSTEP_SESSION_IDLE_TIMEOUT=30m",
+		"TWOSTEP_SESSION_ABSOLUTE_TIMEOUT=12h",
 	}
-	vars := map[string]string{
-		"TWOSTEP_LISTEN":                   "127.0.0.1:0",
-		"TWOSTEP_DATABASE":                 database,
-		"TWOSTEP_KEY_FILE":                 filepath.Join(dir, "twostep.key"),
-		"TWOSTEP_PASSWORD_ARGON2_MEMORY":   "64",
-		"TWOSTEP_PASSWORD_ARGON2_TIME":     "1",
-		"TWOSTEP_LIMITS_LOGIN_PER_IP":      "10000",
-		"TWOSTEP_LIMITS_VERIFY_PER_IP":     "10000",
-		"TWOSTEP_LIMITS_VERIFY_PER_USER":   "100",
-		"TWOSTEP_LOG_LEVEL":                "info",
-		"TWOSTEP_ISSUER":                   "Example Corp",
-		"TWOSTEP_ACCESS_RULES":             strings.Join(accessRules, ","),
-		"TWOSTEP_ACCESS_DEFAULT_POLICY":    "deny",
-		"TWOSTEP_SESSION_IDLE_TIMEOUT":     "30m",
-		"TWOSTEP_SESSION_ABSOLUTE_TIMEOUT": "12h",
-	}
-	for _, kv := range extra {
-		k, v, ok := strings.Cut(kv, "=")
-		if !ok {
-			t.Fatalf("setting %q is not KEY=VALUE", kv)
-		}
-		vars[k] = v
-	}
-	for k, v := range vars {
-		s.env = append(s.env, k+"="+v)
-	}
-	slices.Sort(s.env)
-
-	s.serve(t)
+	s := &twostep{Instance: e2etest.NewInstance(t, "", append(settings, extra...)...)}
+	s.addr, _ = s.Start(t)
 	return s
 }
 
@@ -147,45 +110,9 @@ func startTwostep(t *testing.T, extra ...string) *twostep {
 // second instance behind a load balancer would run.
 func (s *twostep) another(t *testing.T) *twostep {
 	t.Helper()
-	b := &twostep{env: s.env, dbPath: s.dbPath, dsn: s.dsn, log: &e2etest.Log{}}
-	b.serve(t)
+	b := &twostep{Instance: s.Instance}
+	b.addr, _ = b.Start(t)
 	return b
-}
-
-// serve runs "twostep serve" in a goroutine until the test ends and waits
-// for its address.
-func (s *twostep) serve(t *testing.T) {
-	t.Helper()
-	addr, stop, err := e2etest.Serve(s.env, s.log)
-	if err != nil {
-		t.Fatalf("%v; log:\n%s", err, s.log)
-	}
-	t.Cleanup(func() {
-		if code := stop(); code != 0 {
-			t.Errorf("twostep serve exited with %d (-1: did not stop within 15 s); log:\n%s", code, s.log)
-		}
-		if t.Failed() {
-			l := s.log.String()
-			t.Logf("twostep log (end):\n%s", l[max(0, len(l)-4000):])
-		}
-	})
-	s.addr = addr
-}
-
-// cli runs a twostep command on the server's database and key file.
-func (s *twostep) cli(t *testing.T, stdin string, args ...string) string {
-	t.Helper()
-	var out e2etest.Log
-	if code := cli.RunEnv(context.Background(), args, s.env, strings.NewReader(stdin), &out, s.log); code != 0 {
-		t.Fatalf("twostep %s: exit %d\nstdout: %s\nlog:\n%s", strings.Join(args, " "), code, out.String(), s.log)
-	}
-	return out.String()
-}
-
-// addUser creates a user with the test password.
-func (s *twostep) addUser(t *testing.T, name string) {
-	t.Helper()
-	s.cli(t, password+"\n", "user", "add", name, "--password-stdin")
 }
 
 // app is the upstream application behind the proxy. It answers every
@@ -655,18 +582,15 @@ func (s *setup) client(t *testing.T, withJar bool) *client {
 		tr.TLSClientConfig = &tls.Config{RootCAs: s.cert.pool}
 	}
 	t.Cleanup(tr.CloseIdleConnections)
-	c := &client{t: t, http: &http.Client{
-		Transport:     tr,
-		Timeout:       20 * time.Second,
-		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
-	}}
+	c := &client{t: t}
 	if withJar {
 		jar, err := cookiejar.New(nil)
 		if err != nil {
 			t.Fatal(err)
 		}
-		c.jar, c.http.Jar = jar, jar
+		c.jar = jar
 	}
+	c.http = e2etest.NewClient(tr, c.jar)
 	return c
 }
 
@@ -829,59 +753,26 @@ func hiddenFields(page string) map[string]string {
 	return m
 }
 
-// totpGen computes RFC 6238 codes (HMAC-SHA1, 6 digits, 30 s) for strictly
-// increasing time steps, as the server's replay protection demands: the
-// current step first, then the next (accepted within the ±1 step skew),
-// waiting only when a step two or more ahead would be needed. Written here
-// from the RFC so the tests do not trust internal/totp.
-type totpGen struct {
-	secret []byte
-	last   int64
-}
-
-func newTOTPGen(t *testing.T, b32 string) *totpGen {
-	t.Helper()
-	s := strings.ToUpper(strings.ReplaceAll(strings.TrimRight(b32, "="), " ", ""))
-	b, err := base32.StdEncoding.WithPadding(base32.NoPadding).DecodeString(s)
-	if err != nil {
-		t.Fatalf("secret %q is not base32: %v", b32, err)
-	}
-	return &totpGen{secret: b}
-}
-
-func (g *totpGen) next(t *testing.T) string {
-	t.Helper()
-	step := max(time.Now().Unix()/30, g.last+1)
-	if wait := time.Until(time.Unix((step-1)*30, 0)); wait > 0 {
-		t.Logf("waiting %v for TOTP step %d", wait.Round(time.Millisecond), step)
-		time.Sleep(wait)
-	}
-	g.last = step
-	return totpCode(g.secret, step)
-}
-
-func totpCode(secret []byte, step int64) string {
-	var msg [8]byte
-	binary.BigEndian.PutUint64(msg[:], uint64(step))
-	m := hmac.New(sha1.New, secret)
-	m.Write(msg[:])
-	h := m.Sum(nil)
-	off := h[len(h)-1] & 0x0f
-	v := binary.BigEndian.Uint32(h[off:off+4]) & 0x7fffffff
-	return fmt.Sprintf("%06d", v%1_000_000)
-}
-
 // enrol signs name in through the JSON API (through the proxy, with the cookie
 // in c's jar), sets up an authenticator app and confirms it; the jar ends
 // with the aal2 session. It returns the code generator.
-func (s *setup) enrol(t *testing.T, c *client, name string) *totpGen {
+func (s *setup) enrol(t *testing.T, c *client, name string) *e2etest.TOTPGen {
 	t.Helper()
 	api := func(p string) string { return s.front.url(loginHost, "/api/v1"+p) }
-	c.do("POST", api("/login"), map[string]string{"username": name, "password": password}).want(t, 200, "login "+name)
-	c.do("POST", api("/setup/plan"), map[string]any{"methods": []string{"totp"}}).want(t, 200, "plan")
-	st := c.do("POST", api("/setup/totp"), map[string]any{}).want(t, 200, "setup totp")
-	gen := newTOTPGen(t, st.str(t, "secret"))
-	c.do("POST", api("/setup/totp/confirm"), map[string]string{"code": gen.next(t)}).want(t, 200, "confirm")
+	c.do("POST", api("/login"), map[string]string{"username": name, "password": e2etest.Password}).want(t, 200, "login "+name)
+	return s.addApp(t, c)
+}
+
+// addApp sets up an authenticator app for the aal1 session in c's jar
+// through the JSON API (through the proxy) and confirms it with a code;
+// the jar ends with the new aal2 session. It returns the code generator.
+func (s *setup) addApp(t *testing.T, c *client) *e2etest.TOTPGen {
+	t.Helper()
+	api := func(p string) string { return s.front.url(loginHost, "/api/v1"+p) }
+	c.do("POST", api("/setup/plan"), map[string]any{"methods": []string{"totp"}}).want(t, http.StatusOK, "plan")
+	st := c.do("POST", api("/setup/totp"), map[string]any{}).want(t, http.StatusOK, "setup totp")
+	gen := e2etest.NewTOTPGen(t, st.str(t, "secret"))
+	c.do("POST", api("/setup/totp/confirm"), map[string]string{"code": gen.Next(t)}).want(t, http.StatusOK, "confirm totp")
 	return gen
 }
 
@@ -890,8 +781,8 @@ func (s *setup) enrol(t *testing.T, c *client, name string) *totpGen {
 // aal2 session token.
 func (s *setup) signInAlice(t *testing.T) string {
 	t.Helper()
-	s.ts.addUser(t, "alice")
-	s.ts.cli(t, "", "user", "set", "alice", "--email", "alice@example.test", "--groups", "staff")
+	s.ts.AddUser(t, "alice")
+	s.ts.MustCLI(t, "", "user", "set", "alice", "--email", "alice@example.test", "--groups", "staff")
 	c := s.client(t, true)
 	s.enrol(t, c, "alice")
 	return c.sessionCookie(s.front.url(appHost, "/"))

@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/twostep/twostep/internal/e2e/e2etest"
 )
 
 // TestNginxForwardAuth is issue #5's integration test: an unauthenticated
@@ -17,8 +19,8 @@ import (
 // refused within 1 s; and a client cannot smuggle its own Remote-User.
 func TestNginxForwardAuth(t *testing.T) {
 	s := newSetup(t)
-	s.ts.addUser(t, "alice")
-	s.ts.cli(t, "", "user", "set", "alice", "--email", "alice@example.test", "--groups", "staff,ops")
+	s.ts.AddUser(t, "alice")
+	s.ts.MustCLI(t, "", "user", "set", "alice", "--email", "alice@example.test", "--groups", "staff,ops")
 	appURL := func(p string) string { return s.front.url(appHost, p) }
 
 	anon := s.client(t, false)
@@ -52,7 +54,7 @@ func TestNginxForwardAuth(t *testing.T) {
 	// 2. Password (JSON API through nginx): an aal1 session, cookie for
 	// example.test.
 	api := func(p string) string { return s.front.url(loginHost, "/api/v1"+p) }
-	c.do("POST", api("/login"), map[string]string{"username": "alice", "password": password}).want(t, http.StatusOK, "login")
+	c.do("POST", api("/login"), map[string]string{"username": "alice", "password": e2etest.Password}).want(t, http.StatusOK, "login")
 	aal1 := c.sessionCookie(appURL("/"))
 	if aal1 == "" {
 		t.Fatal("after login the jar has no session cookie for " + appHost + " (cookie_domain)")
@@ -65,10 +67,7 @@ func TestNginxForwardAuth(t *testing.T) {
 	}
 
 	// 4. Second factor: set up an authenticator app and confirm it.
-	c.do("POST", api("/setup/plan"), map[string]any{"methods": []string{"totp"}}).want(t, http.StatusOK, "plan")
-	st := c.do("POST", api("/setup/totp"), map[string]any{}).want(t, http.StatusOK, "setup totp")
-	gen := newTOTPGen(t, st.str(t, "secret"))
-	c.do("POST", api("/setup/totp/confirm"), map[string]string{"code": gen.next(t)}).want(t, http.StatusOK, "confirm totp")
+	s.addApp(t, c)
 	aal2 := c.sessionCookie(appURL("/"))
 	if aal2 == "" || aal2 == aal1 {
 		t.Fatal("the confirm did not set a new session cookie")
@@ -167,7 +166,7 @@ func TestNginxForwardAuth(t *testing.T) {
 	// second instance runs in the suite's PostgreSQL pass
 	// (TWOSTEP_TEST_BACKEND=postgres, as .ci/run does).
 	var other *twostep
-	if s.ts.dsn != "" {
+	if s.ts.DSN != "" {
 		other = s.ts.another(t)
 	}
 	check := func(tok string) int {
@@ -251,7 +250,7 @@ func portOf(s *setup) string {
 // into an absolute URL naming the host "blocked".
 func TestNginxPathTricks(t *testing.T) {
 	s := newSetup(t)
-	s.ts.addUser(t, "alice")
+	s.ts.AddUser(t, "alice")
 	alice := s.client(t, true)
 	s.enrol(t, alice, "alice")
 	tok := alice.sessionCookie(s.front.url(appHost, "/"))

@@ -7,6 +7,8 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+
+	"github.com/twostep/twostep/internal/e2e/e2etest"
 )
 
 // TestOpenRedirect signs in through the hosted pages, JavaScript-free with a
@@ -74,7 +76,7 @@ func TestOpenRedirect(t *testing.T) {
 	check := func(t *testing.T, rd, want string) {
 		n++
 		user := fmt.Sprintf("u%03d", n)
-		s.ts.addUser(t, user)
+		s.ts.AddUser(t, user)
 		gen := s.enrol(t, s.client(t, true), user)
 		b := s.client(t, true) // a fresh browser
 		page := func(path string) string { return s.front.url(loginHost, path) }
@@ -90,7 +92,7 @@ func TestOpenRedirect(t *testing.T) {
 			t.Errorf("sign-in form rd = %q, want %q", f["rd"], kept)
 		}
 		// The form is posted with the hostile rd put back in.
-		res := b.do("POST", page("/login"), url.Values{"csrf": {f["csrf"]}, "rd": {rd}, "username": {user}, "password": {password}}).
+		res := b.do("POST", page("/login"), url.Values{"csrf": {f["csrf"]}, "rd": {rd}, "username": {user}, "password": {e2etest.Password}}).
 			want(t, http.StatusSeeOther, "POST /login")
 		wantLoc := "/verify"
 		if kept != "" {
@@ -103,7 +105,7 @@ func TestOpenRedirect(t *testing.T) {
 		if f["rd"] != kept {
 			t.Errorf("verify form rd = %q, want %q", f["rd"], kept)
 		}
-		res = b.do("POST", page("/verify"), url.Values{"csrf": {f["csrf"]}, "rd": {rd}, "method": {f["method"]}, "why": {f["why"]}, "code": {gen.next(t)}}).
+		res = b.do("POST", page("/verify"), url.Values{"csrf": {f["csrf"]}, "rd": {rd}, "method": {f["method"]}, "why": {f["why"]}, "code": {gen.Next(t)}}).
 			want(t, http.StatusSeeOther, "POST /verify")
 		wantLoc = want
 		if strings.HasPrefix(want, "http") {
