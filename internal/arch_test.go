@@ -106,7 +106,7 @@ var reach = map[string]map[string][]string{
 	"auth/authtest":           {httpCap: {"sms"}, sqlCap: {"store", "store/storetest"}, redisCap: {"ratelimit"}},
 	// metrics serves /metrics; prometheus' collectors name sql.DBStats.
 	"metrics": {httpCap: {"metrics"}, sqlCap: {"github.com/prometheus/client_golang/prometheus/collectors"}},
-	"httpx":   {httpCap: {"httpx"}},
+	"httpx":   {httpCap: {"httpx"}, sqlCap: {"store"}, redisCap: {"ratelimit"}},
 	"api":     {httpCap: {"api"}, sqlCap: {"store"}, redisCap: {"ratelimit"}},
 	"web":     {httpCap: {"web"}, sqlCap: {"store"}, redisCap: {"ratelimit"}},
 	"server":  {httpCap: {"server"}, sqlCap: {"store", "metrics"}, redisCap: {"ratelimit"}},
