@@ -274,12 +274,6 @@ func (s *Service) SetAttributes(ctx context.Context, c Client, username, email s
 	return nil
 }
 
-// RecordAdmin writes an administrator action that is not about one user
-// (key operations, audit pruning) to the audit log.
-func (s *Service) RecordAdmin(ctx context.Context, c Client, attrs map[string]string) {
-	s.record(ctx, c, audit.AdminAction, "", "", attrs)
-}
-
 // PruneAudit deletes the audit entries before a date, first appending them
 // to archive unless it is nil, leaves a keyed checkpoint so the chain still
 // verifies (docs/deploy.md, "The audit log"), and audits the prune.

@@ -2,7 +2,6 @@ package cli
 
 import (
 	"fmt"
-	"log/slog"
 	"net"
 	"os"
 	"path/filepath"
@@ -17,20 +16,7 @@ import (
 )
 
 // serve runs the HTTP server until the process is interrupted.
-func (e *cmdEnv) serve(args []string) error {
-	f := newFlags("serve", e.stderr, "listen", "database")
-	pos, err := f.parse(args)
-	if err != nil {
-		return err
-	}
-	if err := exactly(pos, 0, "no arguments"); err != nil {
-		return err
-	}
-	a, err := e.open(f, e.stderr, slog.LevelDebug, initialise)
-	if err != nil {
-		return err
-	}
-	defer a.close()
+func (e *cmdEnv) serve(a *app, _ string) error {
 	cfg := a.cfg
 	if driver, dsn := cfg.DatabaseDriver(); driver == string(store.SQLite) {
 		if err := a.store.LockSQLite(dsn); err != nil {
