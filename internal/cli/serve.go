@@ -13,6 +13,7 @@ import (
 	"github.com/twostep/twostep/internal/server"
 	"github.com/twostep/twostep/internal/store"
 	"github.com/twostep/twostep/internal/version"
+	"github.com/twostep/twostep/internal/web"
 )
 
 // serve runs the HTTP server until the process is interrupted.
@@ -32,7 +33,7 @@ func (e *cmdEnv) serve(a *app, _ string) error {
 	if err != nil {
 		return fmt.Errorf("trusted_proxies: %w", err)
 	}
-	pages, err := pagesOptions(cfg)
+	pages, err := pageOptions(cfg)
 	if err != nil {
 		return err
 	}
@@ -82,15 +83,15 @@ func (e *cmdEnv) serve(a *app, _ string) error {
 // maxLogo bounds brand.logo_file: every page shows it, so it must stay small.
 const maxLogo = 256 << 10
 
-// pagesOptions collects the hosted pages' branding and help links, reading
-// the logo file (the pages load nothing from another origin, so twostep
-// serves the logo itself).
-func pagesOptions(cfg config.Config) (server.Pages, error) {
-	p := server.Pages{
-		BrandName:      cfg.Brand.Name,
-		AccentColor:    cfg.Brand.AccentColor,
-		ContactURL:     cfg.Support.ContactURL,
-		ChatURL:        cfg.Support.ChatURL,
+// pageOptions turns the configuration into the hosted pages' options:
+// branding, help links, the preselected country and the time zone. It
+// reads the logo file (the pages load nothing from another origin, so
+// twostep serves the logo itself). server.Handler adds the client-address
+// and cookie settings it shares with the API.
+func pageOptions(cfg config.Config) (web.Options, error) {
+	p := web.Options{
+		Brand:          web.Brand{Name: cfg.Brand.Name, AccentColor: cfg.Brand.AccentColor},
+		Support:        web.Support{ContactURL: cfg.Support.ContactURL, ChatURL: cfg.Support.ChatURL},
 		DefaultCountry: cfg.SMS.DefaultCountry,
 	}
 	zone, err := time.LoadLocation(cfg.Pages.TimeZone) // validated by config
@@ -109,6 +110,6 @@ func pagesOptions(cfg config.Config) (server.Pages, error) {
 		return p, fmt.Errorf("brand.logo_file: %s is %d KiB; at most %d KiB are allowed", cfg.Brand.LogoFile, len(logo)>>10, maxLogo>>10)
 	}
 	types := map[string]string{".png": "image/png", ".svg": "image/svg+xml", ".jpg": "image/jpeg", ".jpeg": "image/jpeg", ".gif": "image/gif", ".webp": "image/webp"}
-	p.Logo, p.LogoType = logo, types[strings.ToLower(filepath.Ext(cfg.Brand.LogoFile))]
+	p.Brand.Logo, p.Brand.LogoType = logo, types[strings.ToLower(filepath.Ext(cfg.Brand.LogoFile))]
 	return p, nil
 }
