@@ -6,6 +6,7 @@ import (
 	"crypto/subtle"
 	"errors"
 	"fmt"
+	"io"
 	"net/url"
 	"strconv"
 	"strings"
@@ -273,8 +274,15 @@ func (s *Service) SetAttributes(ctx context.Context, c Client, username, email s
 	return nil
 }
 
-// RecordAdmin writes an administrator action that is not about one user
-// (key operations, audit pruning) to the audit log.
-func (s *Service) RecordAdmin(ctx context.Context, c Client, attrs map[string]string) {
-	s.record(ctx, c, audit.AdminAction, "", "", attrs)
+// PruneAudit deletes the audit entries before a date, first appending them
+// to archive unless it is nil, leaves a keyed checkpoint so the chain still
+// verifies (docs/deploy.md, "The audit log"), and audits the prune.
+func (s *Service) PruneAudit(ctx context.Context, c Client, before time.Time, archive io.Writer) (int64, error) {
+	n, err := audit.Prune(ctx, s.d.Store, s.d.Keys, before, s.d.Now(), archive)
+	if err != nil {
+		return n, err
+	}
+	s.record(ctx, c, audit.AdminAction, "", "", map[string]string{"action": "audit_prune",
+		"before": before.UTC().Format(time.RFC3339), "entries": strconv.FormatInt(n, 10)})
+	return n, nil
 }

@@ -60,6 +60,8 @@ const (
 	// initialise: serve and migrate create the database and key file on a
 	// fresh install and apply pending migrations.
 	initialise
+	// noInstall: the command opens nothing (version).
+	noInstall
 )
 
 // open loads the configuration and builds the service over the database and

@@ -2,7 +2,6 @@ package cli
 
 import (
 	"fmt"
-	"log/slog"
 	"net"
 	"os"
 	"path/filepath"
@@ -14,23 +13,11 @@ import (
 	"github.com/twostep/twostep/internal/server"
 	"github.com/twostep/twostep/internal/store"
 	"github.com/twostep/twostep/internal/version"
+	"github.com/twostep/twostep/internal/web"
 )
 
 // serve runs the HTTP server until the process is interrupted.
-func (e *cmdEnv) serve(args []string) error {
-	f := newFlags("serve", e.stderr, "listen", "database")
-	pos, err := f.parse(args)
-	if err != nil {
-		return err
-	}
-	if err := exactly(pos, 0, "no arguments"); err != nil {
-		return err
-	}
-	a, err := e.open(f, e.stderr, slog.LevelDebug, initialise)
-	if err != nil {
-		return err
-	}
-	defer a.close()
+func (e *cmdEnv) serve(a *app, _ string) error {
 	cfg := a.cfg
 	if driver, dsn := cfg.DatabaseDriver(); driver == string(store.SQLite) {
 		if err := a.store.LockSQLite(dsn); err != nil {
@@ -46,7 +33,7 @@ func (e *cmdEnv) serve(args []string) error {
 	if err != nil {
 		return fmt.Errorf("trusted_proxies: %w", err)
 	}
-	pages, err := pagesOptions(cfg)
+	pages, err := pageOptions(cfg)
 	if err != nil {
 		return err
 	}
@@ -96,15 +83,15 @@ func (e *cmdEnv) serve(args []string) error {
 // maxLogo bounds brand.logo_file: every page shows it, so it must stay small.
 const maxLogo = 256 << 10
 
-// pagesOptions collects the hosted pages' branding and help links, reading
-// the logo file (the pages load nothing from another origin, so twostep
-// serves the logo itself).
-func pagesOptions(cfg config.Config) (server.Pages, error) {
-	p := server.Pages{
-		BrandName:      cfg.Brand.Name,
-		AccentColor:    cfg.Brand.AccentColor,
-		ContactURL:     cfg.Support.ContactURL,
-		ChatURL:        cfg.Support.ChatURL,
+// pageOptions turns the configuration into the hosted pages' options:
+// branding, help links, the preselected country and the time zone. It
+// reads the logo file (the pages load nothing from another origin, so
+// twostep serves the logo itself). server.Handler adds the client-address
+// and cookie settings it shares with the API.
+func pageOptions(cfg config.Config) (web.Options, error) {
+	p := web.Options{
+		Brand:          web.Brand{Name: cfg.Brand.Name, AccentColor: cfg.Brand.AccentColor},
+		Support:        web.Support{ContactURL: cfg.Support.ContactURL, ChatURL: cfg.Support.ChatURL},
 		DefaultCountry: cfg.SMS.DefaultCountry,
 	}
 	zone, err := time.LoadLocation(cfg.Pages.TimeZone) // validated by config
@@ -123,6 +110,6 @@ func pagesOptions(cfg config.Config) (server.Pages, error) {
 		return p, fmt.Errorf("brand.logo_file: %s is %d KiB; at most %d KiB are allowed", cfg.Brand.LogoFile, len(logo)>>10, maxLogo>>10)
 	}
 	types := map[string]string{".png": "image/png", ".svg": "image/svg+xml", ".jpg": "image/jpeg", ".jpeg": "image/jpeg", ".gif": "image/gif", ".webp": "image/webp"}
-	p.Logo, p.LogoType = logo, types[strings.ToLower(filepath.Ext(cfg.Brand.LogoFile))]
+	p.Brand.Logo, p.Brand.LogoType = logo, types[strings.ToLower(filepath.Ext(cfg.Brand.LogoFile))]
 	return p, nil
 }

@@ -7,7 +7,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"log/slog"
 	"os"
 	"strings"
 	"text/tabwriter"
@@ -21,136 +20,159 @@ import (
 // cliClient marks audit entries written by the command line.
 var cliClient = auth.Client{IP: "cli", UserAgent: "twostep-cli"}
 
-// user runs `twostep user SUBCOMMAND`.
-func (e *cmdEnv) user(args []string) error {
-	if len(args) == 0 {
-		return usageErr("user needs a subcommand: add, list, disable, enable, reset-mfa, unlock, set-password, set, invite")
-	}
-	sub := args[0]
-	switch sub {
-	case "add", "list", "disable", "enable", "reset-mfa", "unlock", "set-password", "invite", "set":
-	default:
-		return usageErr("unknown user subcommand %q", sub)
-	}
-	f := newFlags("user "+sub, e.stderr)
-	pwStdin := f.Bool("password-stdin", false, "read the password from standard input")
-	email := f.String("email", "", "user set: e-mail address passed to applications")
-	groups := f.String("groups", "", "user set: comma-separated groups")
-	asJSON := f.Bool("json", false, "user list: one JSON object per user, for scripts")
-	pos, err := f.parse(args[1:])
+// userCommands is the table of `twostep user` commands.
+var userCommands = []*command{
+	{name: "add", user: true,
+		summary: "Add a user. The password is asked for twice without echo, or read as one line from standard input.",
+		setup: func(f *flags) runFunc {
+			stdin := passwordStdin(f)
+			return func(e *cmdEnv, a *app, name string) error { return e.userAdd(a, name, *stdin) }
+		}},
+	{name: "list", summary: "List the users: status, methods, last sign-in, e-mail address and groups.",
+		setup: func(f *flags) runFunc {
+			asJSON := f.Bool("json", false, "one JSON object per user (JSON Lines), for scripts")
+			return func(e *cmdEnv, a *app, _ string) error { return e.userList(a, *asJSON) }
+		}},
+	{name: "disable", user: true, summary: "Disable a user and end their sessions at once.",
+		run: func(e *cmdEnv, a *app, name string) error { return e.userSetDisabled(a, name, true) }},
+	{name: "enable", user: true, summary: "Enable a disabled user again.",
+		run: func(e *cmdEnv, a *app, name string) error { return e.userSetDisabled(a, name, false) }},
+	{name: "reset-mfa", user: true,
+		summary: "Remove a user's methods, recovery codes and sessions; they set up a second factor at the next sign-in.",
+		run:     (*cmdEnv).userResetMFA},
+	{name: "unlock", user: true, summary: "Clear a user's second-factor lock and password throttle.",
+		run: (*cmdEnv).userUnlock},
+	{name: "set-password", user: true, summary: "Change a user's password and end their sessions.",
+		setup: func(f *flags) runFunc {
+			stdin := passwordStdin(f)
+			return func(e *cmdEnv, a *app, name string) error { return e.userSetPassword(a, name, *stdin) }
+		}},
+	{name: "set", user: true, needs: []string{"email", "groups"},
+		summary: "Set the e-mail address and groups forward-auth passes to applications; what is not given keeps its value.",
+		setup: func(f *flags) runFunc {
+			email := f.String("email", "", "the e-mail `ADDRESS` passed to applications; empty removes it")
+			groups := f.String("groups", "", "comma-separated groups (`G1,G2`); empty removes them all")
+			return func(e *cmdEnv, a *app, name string) error { return e.userSet(a, f, name, *email, *groups) }
+		}},
+	{name: "invite", user: true, summary: "Print a one-time, expiring set-up link for the user (enrollment: invite).",
+		run: (*cmdEnv).userInvite},
+}
+
+// passwordStdin defines --password-stdin.
+func passwordStdin(f *flags) *bool {
+	return f.Bool("password-stdin", false, "read the password from standard input (one line) instead of a terminal")
+}
+
+func (e *cmdEnv) userAdd(a *app, name string, pwStdin bool) error {
+	pw, err := e.readPassword(pwStdin)
 	if err != nil {
 		return err
 	}
-	want := 1
-	if sub == "list" {
-		want = 0
+	u, err := a.svc.CreateUser(e.ctx, cliClient, name, pw)
+	if err != nil {
+		return userErr(err, name)
 	}
-	if err := exactly(pos, want, map[int]string{0: "no arguments", 1: "one user name"}[want]); err != nil {
-		return err
-	}
-	if *pwStdin && sub != "add" && sub != "set-password" {
-		return usageErr("--password-stdin only goes with add and set-password")
-	}
-	if *asJSON && sub != "list" {
-		return usageErr("--json only goes with list")
-	}
-	a, err := e.open(f, e.stderr, slog.LevelWarn, existing)
+	fmt.Fprintf(e.stdout, "user %s added\n", u.Username)
+	return nil
+}
+
+func (e *cmdEnv) userList(a *app, asJSON bool) error {
+	us, err := a.svc.ListUsers(e.ctx)
 	if err != nil {
 		return err
 	}
-	defer a.close()
-	ctx, svc := e.ctx, a.svc
-	switch sub {
-	case "add":
-		pw, err := e.readPassword(*pwStdin)
-		if err != nil {
-			return err
+	if asJSON {
+		return listJSON(e.stdout, us)
+	}
+	tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "USERNAME\tSTATUS\tMETHODS\tLAST SIGN-IN\tE-MAIL\tGROUPS\tCREATED")
+	for _, u := range us {
+		last := "never"
+		if !u.LastLoginAt.IsZero() {
+			last = u.LastLoginAt.UTC().Format("2006-01-02 15:04Z")
 		}
-		u, err := svc.CreateUser(ctx, cliClient, pos[0], pw)
-		if err != nil {
-			return userErr(err, pos[0])
+		fmt.Fprintf(tw, "%s\t%s\t%d\t%s\t%s\t%s\t%s\n", u.Username, userStatus(u), u.Methods, last,
+			orDash(u.Email), orDash(strings.Join(u.Groups, ",")), u.CreatedAt.Format(time.DateOnly))
+	}
+	return tw.Flush()
+}
+
+func (e *cmdEnv) userSetDisabled(a *app, name string, disabled bool) error {
+	if err := a.svc.SetDisabled(e.ctx, cliClient, name, disabled); err != nil {
+		return userErr(err, name)
+	}
+	done := "enabled"
+	if disabled {
+		done = "disabled"
+	}
+	fmt.Fprintf(e.stdout, "user %s %s\n", strings.ToLower(name), done)
+	return nil
+}
+
+func (e *cmdEnv) userResetMFA(a *app, name string) error {
+	if err := a.svc.ResetMFA(e.ctx, cliClient, name); err != nil {
+		return userErr(err, name)
+	}
+	fmt.Fprintf(e.stdout, "user %s: all methods, recovery codes and sessions removed; a second factor is set up at the next sign-in\n", strings.ToLower(name))
+	return nil
+}
+
+func (e *cmdEnv) userUnlock(a *app, name string) error {
+	if err := a.svc.Unlock(e.ctx, cliClient, name); err != nil {
+		return userErr(err, name)
+	}
+	fmt.Fprintf(e.stdout, "user %s: second-factor lock and password throttle cleared\n", strings.ToLower(name))
+	return nil
+}
+
+func (e *cmdEnv) userSetPassword(a *app, name string, pwStdin bool) error {
+	pw, err := e.readPassword(pwStdin)
+	if err != nil {
+		return err
+	}
+	if err := a.svc.SetPassword(e.ctx, cliClient, name, pw); err != nil {
+		return userErr(err, name)
+	}
+	fmt.Fprintf(e.stdout, "user %s: password changed, sessions ended\n", strings.ToLower(name))
+	return nil
+}
+
+// userSet changes only what f says was given; the rest keeps its value.
+func (e *cmdEnv) userSet(a *app, f *flags, name, email, groups string) error {
+	given := map[string]bool{}
+	f.Visit(func(fl *flag.Flag) { given[fl.Name] = true })
+	u, err := findUser(e.ctx, a.svc, name)
+	if err != nil {
+		return err
+	}
+	em, gs := u.Email, u.Groups
+	if given["email"] {
+		em = email
+	}
+	if given["groups"] {
+		gs = nil
+		if groups != "" {
+			gs = strings.Split(groups, ",")
 		}
-		fmt.Fprintf(e.stdout, "user %s added\n", u.Username)
-	case "list":
-		us, err := svc.ListUsers(ctx)
-		if err != nil {
-			return err
-		}
-		if *asJSON {
-			return listJSON(e.stdout, us)
-		}
-		tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
-		fmt.Fprintln(tw, "USERNAME\tSTATUS\tMETHODS\tLAST SIGN-IN\tE-MAIL\tGROUPS\tCREATED")
-		for _, u := range us {
-			last := "never"
-			if !u.LastLoginAt.IsZero() {
-				last = u.LastLoginAt.UTC().Format("2006-01-02 15:04Z")
-			}
-			fmt.Fprintf(tw, "%s\t%s\t%d\t%s\t%s\t%s\t%s\n", u.Username, userStatus(u), u.Methods, last,
-				orDash(u.Email), orDash(strings.Join(u.Groups, ",")), u.CreatedAt.Format(time.DateOnly))
-		}
-		return tw.Flush()
-	case "disable", "enable":
-		if err := svc.SetDisabled(ctx, cliClient, pos[0], sub == "disable"); err != nil {
-			return userErr(err, pos[0])
-		}
-		fmt.Fprintf(e.stdout, "user %s %sd\n", strings.ToLower(pos[0]), sub)
-	case "reset-mfa":
-		if err := svc.ResetMFA(ctx, cliClient, pos[0]); err != nil {
-			return userErr(err, pos[0])
-		}
-		fmt.Fprintf(e.stdout, "user %s: all methods, recovery codes and sessions removed; a second factor is set up at the next sign-in\n", strings.ToLower(pos[0]))
-	case "unlock":
-		if err := svc.Unlock(ctx, cliClient, pos[0]); err != nil {
-			return userErr(err, pos[0])
-		}
-		fmt.Fprintf(e.stdout, "user %s: second-factor lock and password throttle cleared\n", strings.ToLower(pos[0]))
-	case "set-password":
-		pw, err := e.readPassword(*pwStdin)
-		if err != nil {
-			return err
-		}
-		if err := svc.SetPassword(ctx, cliClient, pos[0], pw); err != nil {
-			return userErr(err, pos[0])
-		}
-		fmt.Fprintf(e.stdout, "user %s: password changed, sessions ended\n", strings.ToLower(pos[0]))
-	case "set":
-		// Only the flags given change anything; the rest keeps its value.
-		given := map[string]bool{}
-		f.Visit(func(fl *flag.Flag) { given[fl.Name] = true })
-		if !given["email"] && !given["groups"] {
-			return usageErr("user set needs --email and/or --groups")
-		}
-		u, err := findUser(ctx, svc, pos[0])
-		if err != nil {
-			return err
-		}
-		em, gs := u.Email, u.Groups
-		if given["email"] {
-			em = *email
-		}
-		if given["groups"] {
-			gs = nil
-			if *groups != "" {
-				gs = strings.Split(*groups, ",")
-			}
-		}
-		if err := svc.SetAttributes(ctx, cliClient, pos[0], em, gs); err != nil {
-			return userErr(err, pos[0])
-		}
-		fmt.Fprintf(e.stdout, "user %s: email %q, groups %q\n", u.Username, em, strings.Join(gs, ","))
-	case "invite":
-		link, _, exp, err := svc.Invite(ctx, cliClient, pos[0])
-		if err != nil {
-			return userErr(err, pos[0])
-		}
-		fmt.Fprintf(e.stdout, "%s\nvalid until %s, for one use\n", link, exp.UTC().Format(time.RFC3339))
-		if a.cfg.PublicURLSetting == "" {
-			fmt.Fprintf(e.stderr, "note: public_url is not set, so the link uses the listen address %s; set public_url to the address users reach twostep at\n", a.cfg.PublicURL())
-		}
-		if a.cfg.Enrollment != "invite" {
-			fmt.Fprintln(e.stderr, "note: enrollment is \"password\", so this user can also set up a factor without the link")
-		}
+	}
+	if err := a.svc.SetAttributes(e.ctx, cliClient, name, em, gs); err != nil {
+		return userErr(err, name)
+	}
+	fmt.Fprintf(e.stdout, "user %s: email %q, groups %q\n", u.Username, em, strings.Join(gs, ","))
+	return nil
+}
+
+func (e *cmdEnv) userInvite(a *app, name string) error {
+	link, _, exp, err := a.svc.Invite(e.ctx, cliClient, name)
+	if err != nil {
+		return userErr(err, name)
+	}
+	fmt.Fprintf(e.stdout, "%s\nvalid until %s, for one use\n", link, exp.UTC().Format(time.RFC3339))
+	if a.cfg.PublicURLSetting == "" {
+		fmt.Fprintf(e.stderr, "note: public_url is not set, so the link uses the listen address %s; set public_url to the address users reach twostep at\n", a.cfg.PublicURL())
+	}
+	if a.cfg.Enrollment != "invite" {
+		fmt.Fprintln(e.stderr, "note: enrollment is \"password\", so this user can also set up a factor without the link")
 	}
 	return nil
 }

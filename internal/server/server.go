@@ -27,24 +27,13 @@ type Options struct {
 	CookieDomain  string // cookie_domain
 	ClientIP      httpx.ClientIP
 	Metrics       *metrics.Metrics // instruments every route; served by Operations, and here behind metrics.token
-	Pages         Pages
+	// Pages are the hosted pages' settings (branding, help links, …), as
+	// the configuration gave them. Handler sets their ClientIP and Cookies
+	// from the fields above, which the API shares.
+	Pages web.Options
 	// Ready are further checks /readyz runs after the database's, e.g. a
 	// ping of the shared Redis: each must answer for the instance to be ready.
 	Ready []func(context.Context) error
-}
-
-// Pages are the settings of the hosted pages: branding and help links.
-type Pages struct {
-	BrandName      string // empty: the issuer
-	Logo           []byte // logo image file contents; nil for none
-	LogoType       string // its media type (image/png, image/svg+xml, …)
-	AccentColor    string // #rrggbb; empty: the default
-	ContactURL     string // "Contact us" link; empty hides it
-	ChatURL        string // "Chat with support" link; empty hides it
-	DefaultCountry string // preselected in the phone number form
-	// TimeZone is the zone the pages show times in before (or without)
-	// their script, which shows them in the browser's own zone; nil: UTC.
-	TimeZone *time.Location
 }
 
 // Handler returns the complete HTTP handler: recovery, request ID, security
@@ -53,14 +42,9 @@ func Handler(svc *auth.Service, st *store.Store, log *slog.Logger, o Options) ht
 	mux := http.NewServeMux()
 	cookies := httpx.Cookies{Secure: o.SecureCookies, Domain: o.CookieDomain}
 	api.New(svc, log, o.ClientIP, cookies).Routes(mux)
-	web.New(svc, log, web.Options{
-		ClientIP:       o.ClientIP,
-		Cookies:        cookies,
-		Brand:          web.Brand{Name: o.Pages.BrandName, Logo: o.Pages.Logo, LogoType: o.Pages.LogoType, AccentColor: o.Pages.AccentColor},
-		Support:        web.Support{ContactURL: o.Pages.ContactURL, ChatURL: o.Pages.ChatURL},
-		DefaultCountry: o.Pages.DefaultCountry,
-		TimeZone:       o.Pages.TimeZone,
-	}).Routes(mux)
+	pages := o.Pages
+	pages.ClientIP, pages.Cookies = o.ClientIP, cookies
+	web.New(svc, log, pages).Routes(mux)
 	health(mux, st, log, o.Ready)
 
 	// Browsers mark cross-site requests (Sec-Fetch-Site / Origin); state

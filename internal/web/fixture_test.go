@@ -22,6 +22,7 @@ import (
 	"github.com/twostep/twostep/internal/server"
 	"github.com/twostep/twostep/internal/sms"
 	"github.com/twostep/twostep/internal/totp"
+	"github.com/twostep/twostep/internal/web"
 )
 
 var ctx = context.Background()
@@ -55,7 +56,7 @@ func newEnv(t *testing.T, mods ...func(*auth.Config)) *env {
 
 // newEnvPages is newEnv with the page options adjusted by pages (nil: the
 // defaults every test uses).
-func newEnvPages(t *testing.T, pages func(*server.Pages), mods ...func(*auth.Config)) *env {
+func newEnvPages(t *testing.T, pages func(*web.Options), mods ...func(*auth.Config)) *env {
 	t.Helper()
 	smsFile := filepath.Join(t.TempDir(), "sms.jsonl")
 	sender, err := sms.NewFile(sms.FileConfig{Path: smsFile})
@@ -69,8 +70,8 @@ func newEnvPages(t *testing.T, pages func(*server.Pages), mods ...func(*auth.Con
 	}
 	e := authtest.New(t, cfg, sender)
 	svc, st, log, c := e.Service, e.Store, e.Log, e.Clock
-	po := server.Pages{
-		BrandName: "Example Corp", AccentColor: "#0f766e", ContactURL: contactURL, ChatURL: chatURL, DefaultCountry: "DE",
+	po := web.Options{
+		Brand: web.Brand{Name: "Example Corp", AccentColor: "#0f766e"}, Support: web.Support{ContactURL: contactURL, ChatURL: chatURL}, DefaultCountry: "DE",
 	}
 	if pages != nil {
 		pages(&po)

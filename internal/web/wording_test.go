@@ -9,7 +9,7 @@ import (
 	"time"
 
 	"github.com/twostep/twostep/internal/auth"
-	"github.com/twostep/twostep/internal/server"
+	"github.com/twostep/twostep/internal/web"
 )
 
 // TestCodeWordingFromConfig: with totp.digits 8 and totp.period 60, every
@@ -90,7 +90,7 @@ var tagRE = regexp.MustCompile(`(?s)<[^>]*>`)
 func TestSettingsTimes(t *testing.T) {
 	tests := []struct {
 		name string
-		zone *time.Location // Pages.TimeZone
+		zone *time.Location // web.Options.TimeZone
 		abbr string
 		off  time.Duration
 	}{
@@ -99,7 +99,7 @@ func TestSettingsTimes(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			e := newEnvPages(t, func(p *server.Pages) { p.TimeZone = tt.zone })
+			e := newEnvPages(t, func(p *web.Options) { p.TimeZone = tt.zone })
 			e.addUser("quinn")
 			b := e.browser()
 			secret, _ := b.enrol("quinn")
