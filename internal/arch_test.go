@@ -50,7 +50,7 @@ var allowed = map[string][]string{
 	"api":                     {"auth", "httpx", "model", "phone"},
 	"web":                     {"auth", "httpx", "model", "phone"},
 	"server":                  {"api", "auth", "httpx", "metrics", "store", "web"},
-	"cli":                     {"audit", "auth", "config", "httpx", "keyring", "metrics", "password", "ratelimit", "server", "sms", "store", "totp", "version"},
+	"cli":                     {"audit", "auth", "config", "httpx", "keyring", "metrics", "password", "ratelimit", "server", "sms", "store", "totp", "version", "web"},
 	"e2e":                     {},
 	"e2e/e2etest":             {"cli", "store/storetest", "testskip"},
 }

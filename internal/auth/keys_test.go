@@ -39,7 +39,7 @@ func (f *fixture) sealed(keyID string) []store.SealedSecret {
 func (f *fixture) signIn(secret []byte) error {
 	f.nextStep()
 	cur := f.login("alice")
-	v, err := f.svc.Verify(ctx, client, cur, "totp", f.code(secret))
+	v, err := f.svc.Verify(ctx, client, cur, auth.Proof{Method: "totp", Code: f.code(secret)})
 	if err == nil && v.AAL != model.AAL2 {
 		f.t.Fatalf("Verify succeeded at %s", v.AAL)
 	}
