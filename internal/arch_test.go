@@ -27,6 +27,7 @@ const module = "github.com/twostep/twostep/internal/"
 // non-test files may import.
 var allowed = map[string][]string{
 	"model":                   {},
+	"outcome":                 {},
 	"version":                 {},
 	"metrics":                 {},
 	"token":                   {},
@@ -44,13 +45,13 @@ var allowed = map[string][]string{
 	"sms/kanneltest":          {"testkit", "testskip"},
 	"testkit":                 {},
 	"testskip":                {"testkit"},
-	"auth":                    {"audit", "keyring", "model", "password", "phone", "ratelimit", "sms", "store", "token", "totp"},
+	"auth":                    {"audit", "keyring", "model", "outcome", "password", "phone", "ratelimit", "sms", "store", "token", "totp"},
 	"auth/authtest":           {"audit", "auth", "keyring", "password", "ratelimit", "sms", "store", "store/storetest", "totp"},
-	"httpx":                   {"auth"},
-	"api":                     {"auth", "httpx", "model", "phone"},
-	"web":                     {"auth", "httpx", "model", "phone"},
-	"server":                  {"api", "auth", "httpx", "metrics", "store", "web"},
-	"cli":                     {"audit", "auth", "config", "httpx", "keyring", "metrics", "password", "ratelimit", "server", "sms", "store", "totp", "version", "web"},
+	"httpx":                   {"auth", "outcome"},
+	"api":                     {"auth", "httpx", "model", "outcome", "phone"},
+	"web":                     {"auth", "httpx", "model", "outcome", "phone"},
+	"server":                  {"api", "auth", "httpx", "metrics", "outcome", "store", "web"},
+	"cli":                     {"audit", "auth", "config", "httpx", "keyring", "metrics", "outcome", "password", "ratelimit", "server", "sms", "store", "totp", "version", "web"},
 	"e2e":                     {},
 	"e2e/e2etest":             {"cli", "store/storetest", "testskip"},
 }
@@ -85,6 +86,7 @@ var capabilities = map[string][]string{
 // as a server, so every front end shares its rules.
 var reach = map[string]map[string][]string{
 	"model":                   {},
+	"outcome":                 {},
 	"version":                 {},
 	"token":                   {},
 	"keyring":                 {},

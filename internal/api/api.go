@@ -16,6 +16,7 @@ import (
 	"github.com/twostep/twostep/internal/auth"
 	"github.com/twostep/twostep/internal/httpx"
 	"github.com/twostep/twostep/internal/model"
+	"github.com/twostep/twostep/internal/outcome"
 )
 
 // maxBody bounds every JSON request body: the largest legitimate one (a
@@ -28,11 +29,12 @@ type API struct {
 	log     *slog.Logger
 	ip      httpx.ClientIP
 	cookies httpx.Cookies
+	msgs    httpx.Messages
 }
 
 // New returns the API handlers.
 func New(svc *auth.Service, log *slog.Logger, ip httpx.ClientIP, cookies httpx.Cookies) *API {
-	return &API{svc: svc, log: log, ip: ip, cookies: cookies}
+	return &API{svc: svc, log: log, ip: ip, cookies: cookies, msgs: httpx.NewMessages(svc.Config())}
 }
 
 // handler is an API handler that returns its failure.
@@ -45,7 +47,7 @@ type authed func(w http.ResponseWriter, r *http.Request, cur auth.Current) error
 func (a *API) serve(h handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if err := h(w, r); err != nil {
-			httpx.WriteJSONError(w, r, a.log, toHTTP(err, r))
+			httpx.WriteJSONError(w, r, a.log, a.msgs.Describe(err, httpx.RequestID(r.Context())))
 		}
 	})
 }
@@ -59,7 +61,7 @@ func (a *API) client(r *http.Request) auth.Client { return httpx.Client(r, a.ip,
 func decode(w http.ResponseWriter, r *http.Request, v any) error {
 	mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
 	if err != nil || mt != "application/json" {
-		return &httpx.Error{Status: http.StatusUnsupportedMediaType, Code: "unsupported_media_type", Msg: "Send the request body as application/json."}
+		return outcome.New(outcome.UnsupportedMediaType)
 	}
 	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, maxBody))
 	dec.DisallowUnknownFields()
@@ -67,7 +69,7 @@ func decode(w http.ResponseWriter, r *http.Request, v any) error {
 		return decodeError(err)
 	}
 	if err := dec.Decode(&struct{}{}); err != io.EOF {
-		return &httpx.Error{Status: http.StatusBadRequest, Code: "invalid_json", Msg: "The request body must be a single JSON object."}
+		return outcome.New(outcome.InvalidJSON)
 	}
 	return nil
 }
@@ -86,17 +88,17 @@ func decodeError(err error) error {
 	var se *json.SyntaxError
 	switch {
 	case errors.As(err, &mbe):
-		return &httpx.Error{Status: http.StatusRequestEntityTooLarge, Code: "body_too_large", Msg: "The request body is too large."}
+		return outcome.New(outcome.BodyTooLarge)
 	case errors.As(err, &ute) && ute.Field == "":
-		return &httpx.Error{Status: http.StatusBadRequest, Code: "invalid_json", Msg: "The request body must be a JSON object."}
+		return outcome.New(outcome.InvalidJSON)
 	case errors.As(err, &ute):
-		return &httpx.Error{Status: http.StatusBadRequest, Code: "invalid_request", Msg: "Field " + ute.Field + " has the wrong type."}
+		return &outcome.Error{Code: outcome.WrongType, Detail: ute.Field}
 	case strings.HasPrefix(err.Error(), "json: unknown field "):
-		return &httpx.Error{Status: http.StatusBadRequest, Code: "invalid_request", Msg: "Unknown field " + strings.TrimPrefix(err.Error(), "json: unknown field ") + "."}
+		return &outcome.Error{Code: outcome.UnknownField, Detail: strings.TrimPrefix(err.Error(), "json: unknown field ")}
 	case errors.As(err, &se), errors.Is(err, io.ErrUnexpectedEOF), errors.Is(err, io.EOF):
-		return &httpx.Error{Status: http.StatusBadRequest, Code: "invalid_json", Msg: "The request body is not valid JSON."}
+		return outcome.New(outcome.InvalidJSON)
 	default:
-		return &httpx.Error{Status: http.StatusBadRequest, Code: "invalid_json", Msg: "The request body could not be read as JSON."}
+		return outcome.New(outcome.InvalidJSON)
 	}
 }
 

@@ -6,7 +6,7 @@ import (
 	"strings"
 
 	"github.com/twostep/twostep/internal/auth"
-	"github.com/twostep/twostep/internal/httpx"
+	"github.com/twostep/twostep/internal/outcome"
 )
 
 // Forward-auth: a reverse proxy asks before every request to a protected
@@ -51,12 +51,10 @@ func (o original) path() string {
 }
 
 var (
-	errNoOriginal = &httpx.Error{Status: http.StatusBadRequest, Code: "invalid_request",
-		Msg: "Forward-auth needs the proxy to describe the original request; see docs/proxies.md."}
-	errBadOriginal = &httpx.Error{Status: http.StatusForbidden, Code: "forbidden",
-		Msg: "This address cannot be checked."}
-	errMoved = &httpx.Error{Status: http.StatusGone, Code: "endpoint_moved",
-		Msg: "Use /api/v1/auth/auth-request (nginx) or /api/v1/auth/forward-auth (Traefik, Caddy); see docs/proxies.md."}
+	errNoOriginal  = outcome.New(outcome.NoOriginal)
+	errBadOriginal = outcome.New(outcome.BadOriginal)
+	errMoved       = outcome.New(outcome.EndpointMoved)
+	errForbidden   = outcome.New(outcome.Forbidden)
 )
 
 // GET /api/v1/auth/auth-request (nginx auth_request)
@@ -102,14 +100,14 @@ func (a *API) forwardAuth(w http.ResponseWriter, r *http.Request, o original, br
 		w.WriteHeader(http.StatusOK)
 		return nil
 	case auth.Forbidden:
-		return &httpx.Error{Status: http.StatusForbidden, Code: "forbidden", Msg: "You do not have access to this page."}
+		return errForbidden
 	}
 	if wantsRedirect(r, o, browserRedirect) {
 		login := a.svc.Config().PublicURL + "/login?" + url.Values{"rd": {o.url()}}.Encode()
 		http.Redirect(w, r, login, http.StatusFound)
 		return nil
 	}
-	return &httpx.Error{Status: http.StatusUnauthorized, Code: "unauthenticated", Msg: "Sign in first."}
+	return auth.ErrUnauthenticated
 }
 
 // noValue is the shared value of an empty header: net/http only reads

@@ -5,6 +5,7 @@ import (
 
 	"github.com/twostep/twostep/internal/auth"
 	"github.com/twostep/twostep/internal/httpx"
+	"github.com/twostep/twostep/internal/outcome"
 )
 
 // Routes registers every API v1 call on mux. Each route is wrapped in a
@@ -52,7 +53,7 @@ func (a *API) Routes(mux *http.ServeMux) {
 	mux.Handle("POST /api/v1/admin/users/{username}/invite", a.admin(a.adminUserInvite))
 
 	mux.Handle("/api/", a.public(func(http.ResponseWriter, *http.Request) error {
-		return &httpx.Error{Status: http.StatusNotFound, Code: "not_found", Msg: "There is no such API call."}
+		return outcome.New(outcome.NoSuchCall)
 	}))
 }
 

@@ -2,11 +2,9 @@ package api
 
 import (
 	"encoding/base64"
-	"errors"
 	"net/http"
 
 	"github.com/twostep/twostep/internal/auth"
-	"github.com/twostep/twostep/internal/httpx"
 )
 
 // POST /api/v1/setup/plan {"methods":["totp","sms"]}
@@ -57,10 +55,6 @@ func (a *API) setupTOTPConfirm(w http.ResponseWriter, r *http.Request, cur auth.
 		return err
 	}
 	res, err := a.svc.ConfirmTOTP(r.Context(), a.client(r), cur, auth.Proof{FactorID: in.FactorID, Code: in.Code, Remember: in.RememberDevice})
-	if errors.Is(err, auth.ErrInvalidCode) {
-		// A wrong code during set-up is a bad request (docs/api.md), not a failed sign-in.
-		return &httpx.Error{Status: http.StatusBadRequest, Code: "invalid_code", Msg: "That code is not valid. Check the time on your device and try the current code.", Err: err}
-	}
 	if err != nil {
 		return err
 	}
@@ -97,9 +91,6 @@ func (a *API) verify(w http.ResponseWriter, r *http.Request, cur auth.Current) e
 		return err
 	}
 	res, err := a.svc.Verify(r.Context(), a.client(r), cur, auth.Proof{Method: in.Method, Code: in.Code, Remember: in.RememberDevice})
-	if in.Method == "sms" && errors.Is(err, auth.ErrCodeFormat) {
-		return errSMSCodeFormat
-	}
 	if err != nil {
 		return err
 	}

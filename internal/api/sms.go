@@ -1,11 +1,9 @@
 package api
 
 import (
-	"errors"
 	"net/http"
 
 	"github.com/twostep/twostep/internal/auth"
-	"github.com/twostep/twostep/internal/httpx"
 	"github.com/twostep/twostep/internal/phone"
 )
 
@@ -36,12 +34,6 @@ func (a *API) setupSMSConfirm(w http.ResponseWriter, r *http.Request, cur auth.C
 		return err
 	}
 	res, err := a.svc.ConfirmSMS(r.Context(), a.client(r), cur, auth.Proof{Code: in.Code, Remember: in.RememberDevice})
-	if errors.Is(err, auth.ErrCodeFormat) {
-		return errSMSCodeFormat
-	}
-	if errors.Is(err, auth.ErrInvalidCode) {
-		return &httpx.Error{Status: http.StatusBadRequest, Code: "invalid_code", Msg: "That code is not valid. Check the text message and try again.", Err: err}
-	}
 	if err != nil {
 		return err
 	}
@@ -83,7 +75,3 @@ func (a *API) countries(w http.ResponseWriter, r *http.Request) error {
 	writeJSON(w, map[string]any{"countries": out})
 	return nil
 }
-
-// errSMSCodeFormat replaces the generic malformed-code sentence, which
-// talks about authenticator apps, where the code came by text.
-var errSMSCodeFormat = &httpx.Error{Status: http.StatusBadRequest, Code: "invalid_code", Msg: "Enter the 6-digit code from the text message."}

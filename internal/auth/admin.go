@@ -200,10 +200,6 @@ const (
 	MetricsToken TokenKind = "metrics"
 )
 
-// ErrBadToken refuses a request whose operator token is missing or wrong
-// (or that kind of token is not configured).
-var ErrBadToken = errors.New("a valid token is required")
-
 // adminFailAudit bounds how many wrong operator tokens are written to the
 // audit chain per minute across all clients; the rest are counted in
 // metrics, so many addresses cannot fill the disk either.
@@ -232,7 +228,7 @@ func (s *Service) AuthorizeToken(ctx context.Context, c Client, kind TokenKind, 
 		return err
 	} else if blocked {
 		s.d.Audit.CountRefused(limit)
-		return &RetryError{Err: ErrRateLimited, RetryAfter: wait}
+		return retry(ErrRateLimited, wait)
 	}
 	a, b := sha256.Sum256([]byte(tok)), sha256.Sum256([]byte(want))
 	if subtle.ConstantTimeCompare(a[:], b[:]) == 1 {

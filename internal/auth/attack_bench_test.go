@@ -137,12 +137,11 @@ func runAttack(b *testing.B, target string, addrs int) attackResult {
 					sms.tries, sms.at = 0, f.clock.Now()
 				}
 				_, err = f.svc.Verify(ctx, c, cur, auth.Proof{Method: "sms", Code: token.NewNumericCode(6)})
-				if !errors.As(err, new(*auth.RetryError)) {
+				if retryAfter(err) == 0 {
 					sms.tries++
 				}
 			}
 		}
-		var re *auth.RetryError
 		switch {
 		case err == nil, errors.Is(err, auth.ErrInvalidCredentials), errors.Is(err, auth.ErrInvalidCode):
 			refusedInARow = 0
@@ -155,13 +154,13 @@ func runAttack(b *testing.B, target string, addrs int) attackResult {
 			r.day++
 		case errors.Is(err, auth.ErrMFALocked):
 			return r // locked until an administrator unlocks: the attack is over
-		case errors.As(err, &re):
+		case retryAfter(err) > 0:
 			// Per-client refusals end by switching address; when every
 			// address is refused (or only one exists), wait.
 			refusedInARow++
 			addr = (addr + 1) % addrs
 			if refusedInARow >= min(addrs, 3) {
-				f.clock.Add(re.RetryAfter)
+				f.clock.Add(retryAfter(err))
 				refusedInARow = 0
 			}
 		case errors.Is(err, auth.ErrCodeExpired):

@@ -28,10 +28,6 @@ import (
 // attempt is refused, so a burst of guesses sent at once cannot all pass the
 // back-off check before the first failure is counted.
 
-// ErrMFALocked is returned for every second-factor attempt of a user whose
-// failures reached LockAfter, until an administrator unlocks the account.
-var ErrMFALocked = errors.New("second factor locked after too many failures")
-
 // mfaLease bounds how long one attempt may hold the user's lease; a request
 // cut off by a crash frees it after this (on SQLite's single instance,
 // serve frees them all at start). An attempt takes milliseconds.
@@ -63,7 +59,7 @@ func (s *Service) beginAttempt(ctx context.Context, c Client, u model.User, meth
 	switch {
 	case errors.Is(err, model.ErrConflict):
 		s.d.Audit.CountRefused("mfa_in_flight")
-		return nil, &RetryError{Err: ErrTooManyAttempts, RetryAfter: time.Second}
+		return nil, retry(ErrTooManyAttempts, time.Second)
 	case errors.Is(err, model.ErrNotFound):
 		return nil, ErrUnauthenticated
 	case err != nil:
@@ -89,7 +85,7 @@ func (s *Service) mfaLock(st store.MFAState) error {
 	}
 	if wait := st.LastFailedAt.Add(s.lockFor(st.Failures)).Sub(s.d.Now()); wait > 0 {
 		s.d.Audit.CountRefused("mfa_backoff")
-		return &RetryError{Err: ErrTooManyAttempts, RetryAfter: wait}
+		return retry(ErrTooManyAttempts, wait)
 	}
 	return nil
 }

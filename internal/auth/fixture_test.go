@@ -10,6 +10,7 @@ import (
 
 	"github.com/twostep/twostep/internal/auth"
 	"github.com/twostep/twostep/internal/auth/authtest"
+	"github.com/twostep/twostep/internal/outcome"
 	"github.com/twostep/twostep/internal/ratelimit"
 	"github.com/twostep/twostep/internal/sms"
 	"github.com/twostep/twostep/internal/store"
@@ -171,9 +172,17 @@ func wantErr(t *testing.T, err, want error) {
 
 func wantRetry(t *testing.T, err, kind error) time.Duration {
 	t.Helper()
-	var re *auth.RetryError
-	if !errors.As(err, &re) || !errors.Is(err, kind) || re.RetryAfter <= 0 {
+	if !errors.Is(err, kind) || retryAfter(err) <= 0 {
 		t.Fatalf("error = %v, want %v with Retry-After", err, kind)
 	}
-	return re.RetryAfter
+	return retryAfter(err)
+}
+
+// retryAfter is the wait an outcome error asks for, 0 for none.
+func retryAfter(err error) time.Duration {
+	var oe *outcome.Error
+	if errors.As(err, &oe) {
+		return oe.RetryAfter
+	}
+	return 0
 }

@@ -2,7 +2,6 @@ package auth
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"maps"
 	"slices"
@@ -30,11 +29,6 @@ import (
 // crash loses at most one batch of work, and no transaction holds locks
 // on many rows while serving instances use them.
 const resealBatch = 100
-
-// ErrRotationUnfinished refuses to start a rotation while factor secrets
-// are still sealed under keys other than the primary key: resuming
-// finishes that one without adding a key, so retries never pile up keys.
-var ErrRotationUnfinished = errors.New("a key rotation is unfinished")
 
 // Rotation is what RotateKeys did.
 type Rotation struct {

@@ -196,7 +196,7 @@ func (s *Service) useInvite(ctx context.Context, c Client, u model.User, invite 
 // Retry-After); other errors pass through.
 func (s *Service) busy(err error) error {
 	if errors.Is(err, password.ErrBusy) {
-		return &RetryError{Err: ErrBusy, RetryAfter: time.Second}
+		return retry(ErrBusy, time.Second)
 	}
 	return err
 }

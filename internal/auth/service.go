@@ -16,6 +16,7 @@ import (
 	"github.com/twostep/twostep/internal/audit"
 	"github.com/twostep/twostep/internal/keyring"
 	"github.com/twostep/twostep/internal/model"
+	"github.com/twostep/twostep/internal/outcome"
 	"github.com/twostep/twostep/internal/password"
 	"github.com/twostep/twostep/internal/ratelimit"
 	"github.com/twostep/twostep/internal/sms"
@@ -117,59 +118,69 @@ type Client struct {
 	Device    string // "Remember this device" token the browser presents (device.go)
 }
 
-// Errors returned by the service. The API and pages map each to a status,
-// a stable code and a plain sentence; wrapped causes stay in the log.
+// Errors returned by the service: one value type (outcome.Error), one
+// sentinel per outcome, compared with errors.Is. The presenters turn each
+// into a status and a sentence (httpx); wrapped causes stay in the log.
 var (
-	ErrInvalidCredentials = errors.New("invalid username or password")
-	ErrInvalidCode        = errors.New("the code is not valid")
-	ErrCodeFormat         = errors.New("malformed code")
-	ErrUnauthenticated    = errors.New("no valid session")
-	ErrAAL2Required       = errors.New("a second factor is required")
-	ErrRecentAuthRequired = errors.New("a recent second-factor check is required")
-	ErrInviteRequired     = errors.New("a set-up link is required")
-	ErrPlanOrder          = errors.New("set up SMS/Text first")
-	ErrLastFactor         = errors.New("the last method cannot be removed")
-	ErrNoFactor           = errors.New("no active method")
-	ErrNotFound           = errors.New("not found")
-	ErrInvalidInput       = errors.New("invalid input")
-	ErrUserExists         = errors.New("user already exists")
-	ErrNotImplemented     = errors.New("not implemented yet")
-	ErrTooManyAttempts    = errors.New("too many failed attempts")
-	ErrRateLimited        = errors.New("too many requests")
-	ErrBusy               = errors.New("server busy")
+	ErrInvalidCredentials = outcome.New(outcome.InvalidCredentials)
+	ErrInvalidCode        = outcome.New(outcome.InvalidCode)
+	ErrCodeFormat         = outcome.New(outcome.CodeFormat)
+	ErrCodeMismatch       = outcome.New(outcome.CodeMismatch)
+	ErrCodeExpired        = outcome.New(outcome.CodeExpired)
+	ErrUnauthenticated    = outcome.New(outcome.Unauthenticated)
+	ErrBadToken           = outcome.New(outcome.BadToken)
+	ErrMFALocked          = outcome.New(outcome.MFALocked)
+	ErrAAL2Required       = outcome.New(outcome.AAL2Required)
+	ErrRecentAuthRequired = outcome.New(outcome.RecentAuthRequired)
+	ErrInviteRequired     = outcome.New(outcome.InviteRequired)
+	ErrPlanOrder          = outcome.New(outcome.PlanOrder)
+	ErrLastFactor         = outcome.New(outcome.LastFactor)
+	ErrNoFactor           = outcome.New(outcome.NoFactor)
+	ErrNotFound           = outcome.New(outcome.NotFound)
+	ErrInvalidInput       = outcome.New(outcome.InvalidRequest)
+	ErrInvalidPhone       = outcome.New(outcome.InvalidPhone)
+	ErrSMSFailed          = outcome.New(outcome.SMSFailed)
+	ErrUserExists         = outcome.New(outcome.UserExists)
+	ErrNotImplemented     = outcome.New(outcome.NotImplemented)
+	ErrTooManyAttempts    = outcome.New(outcome.TooManyAttempts)
+	ErrRateLimited        = outcome.New(outcome.RateLimited)
+	ErrBusy               = outcome.New(outcome.Busy)
+	ErrRotationUnfinished = outcome.New(outcome.RotationUnfinished)
 )
 
-// RetryError wraps ErrTooManyAttempts, ErrRateLimited or ErrBusy with the
-// time after which the client may try again (HTTP Retry-After).
-type RetryError struct {
-	Err        error
-	RetryAfter time.Duration
+// retry is kind (ErrTooManyAttempts, ErrRateLimited, ErrBusy) with the
+// time after which the client may try again.
+func retry(kind *outcome.Error, after time.Duration) error {
+	return kind.With(outcome.Error{RetryAfter: after})
 }
 
-func (e *RetryError) Error() string { return e.Err.Error() }
-func (e *RetryError) Unwrap() error { return e.Err }
+// invalid is ErrInvalidInput with a sentence safe to show the client.
+func invalid(msg string) error { return ErrInvalidInput.With(outcome.Error{Detail: msg}) }
 
-// InputError is ErrInvalidInput with a sentence safe to show the client.
-type InputError struct{ Msg string }
+// about names the method of an outcome a public call returns, so the
+// wording can fit it ("the code from the text message"); other errors
+// pass unchanged.
+func about(method string, err error) error {
+	var oe *outcome.Error
+	if err == nil || !errors.As(err, &oe) || oe.Method != "" {
+		return err
+	}
+	return oe.With(outcome.Error{Method: method})
+}
 
-func (e *InputError) Error() string { return e.Msg }
-func (e *InputError) Unwrap() error { return ErrInvalidInput }
-
-func invalid(msg string) error { return &InputError{Msg: msg} }
-
-// limited answers a limiter refusal with a *RetryError of kind. Every
+// limited answers a limiter refusal with kind and its Retry-After. Every
 // refusal is counted in metrics, but only the first of its key's window is
 // written to the audit chain, so a flood of refused requests costs one row
 // (docs/throttling.md). Any other limiter error (backend down) is returned as it
 // is, so the request is refused: limits fail closed.
-func (s *Service) limited(ctx context.Context, c Client, u model.User, limit string, err error, kind error, attrs map[string]string) error {
+func (s *Service) limited(ctx context.Context, c Client, u model.User, limit string, err error, kind *outcome.Error, attrs map[string]string) error {
 	var le *ratelimit.LimitedError
 	if !errors.As(err, &le) {
 		return err
 	}
 	s.d.Audit.Refused(ctx, le.First, audit.Event{Name: audit.RateLimited, UserID: u.ID, Username: u.Username,
 		IP: c.IP, UserAgent: c.UserAgent, Attrs: attrs}, limit)
-	return &RetryError{Err: kind, RetryAfter: le.RetryAfter}
+	return retry(kind, le.RetryAfter)
 }
 
 // clientKey is the per-client key of an address: an IPv4 address as it is,

@@ -124,7 +124,8 @@ func (s *Service) StartTOTP(ctx context.Context, c Client, cur Current, name str
 
 // ConfirmTOTP activates a pending authenticator app (p.FactorID, or the
 // newest) once the user proves it produces valid codes.
-func (s *Service) ConfirmTOTP(ctx context.Context, c Client, cur Current, p Proof) (Passed, error) {
+func (s *Service) ConfirmTOTP(ctx context.Context, c Client, cur Current, p Proof) (_ Passed, err error) {
+	defer func() { err = confirming("totp_setup", err) }()
 	code := p.Code
 	active, err := s.canEnroll(ctx, cur)
 	if err != nil {
@@ -184,6 +185,16 @@ func (s *Service) activate(ctx context.Context, u model.User, f model.Factor, fi
 		return nil, fmt.Errorf("activate: %w", err)
 	}
 	return codes, nil
+}
+
+// confirming words the refusal of a set-up confirmation: a wrong code is a
+// mismatch with the new method, not a failed sign-in (it counts towards
+// the back-off all the same, attempt.fail).
+func confirming(method string, err error) error {
+	if errors.Is(err, ErrInvalidCode) {
+		err = ErrCodeMismatch
+	}
+	return about(method, err)
 }
 
 // finishSetup runs after a factor became active (with codes, the recovery

@@ -11,6 +11,7 @@ import (
 
 	"github.com/twostep/twostep/internal/audit"
 	"github.com/twostep/twostep/internal/model"
+	"github.com/twostep/twostep/internal/outcome"
 	"github.com/twostep/twostep/internal/phone"
 	"github.com/twostep/twostep/internal/ratelimit"
 	"github.com/twostep/twostep/internal/sms"
@@ -40,22 +41,10 @@ type SMSSetup struct {
 	ExpiresIn time.Duration
 }
 
-// PhoneError is ErrInvalidPhone with the sentence that says what is wrong.
-type PhoneError struct{ Msg string }
-
-func (e *PhoneError) Error() string { return e.Msg }
-func (e *PhoneError) Unwrap() error { return ErrInvalidPhone }
-
-// SMS errors.
-var (
-	ErrInvalidPhone = errors.New("invalid phone number")
-	ErrSMSFailed    = errors.New("the text message could not be sent")
-	ErrCodeExpired  = errors.New("the code has expired or was already used")
-)
-
 // StartSMS parses and checks a phone number, creates a pending SMS factor
 // (the number sealed like a TOTP secret) and texts it a code.
-func (s *Service) StartSMS(ctx context.Context, c Client, cur Current, country, input string) (SMSSetup, error) {
+func (s *Service) StartSMS(ctx context.Context, c Client, cur Current, country, input string) (_ SMSSetup, err error) {
+	defer func() { err = about("sms_send", err) }()
 	if _, err := s.canEnroll(ctx, cur); err != nil {
 		return SMSSetup{}, err
 	}
@@ -66,7 +55,7 @@ func (s *Service) StartSMS(ctx context.Context, c Client, cur Current, country, 
 	if err != nil {
 		var pe *phone.Error
 		if errors.As(err, &pe) {
-			return SMSSetup{}, &PhoneError{Msg: pe.Msg}
+			return SMSSetup{}, ErrInvalidPhone.With(outcome.Error{Detail: pe.Msg})
 		}
 		return SMSSetup{}, err
 	}
@@ -87,7 +76,7 @@ func (s *Service) StartSMS(ctx context.Context, c Client, cur Current, country, 
 		if began, err := s.d.Store.SMSSetupAt(ctx, cur.User.ID); err == nil {
 			wait = began.Add(SMSResendWait).Sub(now)
 		}
-		return SMSSetup{}, &RetryError{Err: ErrRateLimited, RetryAfter: max(wait, time.Second)}
+		return SMSSetup{}, retry(ErrRateLimited, max(wait, time.Second))
 	}
 	// Nothing half-done: a set-up that sends nothing holds no cooldown.
 	sent := false
@@ -133,7 +122,7 @@ func (s *Service) resendCooldown(ctx context.Context, factorID string) error {
 		return fmt.Errorf("load sms code: %w", err)
 	}
 	if wait := prev.SentAt.Add(SMSResendWait).Sub(s.d.Now()); wait > 0 && prev.UsedAt.IsZero() {
-		return &RetryError{Err: ErrRateLimited, RetryAfter: max(wait, time.Second)}
+		return retry(ErrRateLimited, max(wait, time.Second))
 	}
 	return nil
 }
@@ -148,12 +137,13 @@ func (s *Service) allowedCountry(num phone.Number) error {
 	if ct, ok := phone.LookupCountry(num.Country); ok {
 		name = ct.Name
 	}
-	return &PhoneError{Msg: "Text messages to numbers in " + name + " are not enabled here. Use an authenticator app instead, or ask your administrator."}
+	return ErrInvalidPhone.With(outcome.Error{Detail: "Text messages to numbers in " + name + " are not enabled here. Use an authenticator app instead, or ask your administrator."})
 }
 
 // ConfirmSMS activates the pending phone when the code texted to it is
 // entered.
-func (s *Service) ConfirmSMS(ctx context.Context, c Client, cur Current, p Proof) (Passed, error) {
+func (s *Service) ConfirmSMS(ctx context.Context, c Client, cur Current, p Proof) (_ Passed, err error) {
+	defer func() { err = confirming("sms_setup", err) }()
 	code := p.Code
 	active, err := s.canEnroll(ctx, cur)
 	if err != nil {
@@ -183,7 +173,8 @@ func (s *Service) ConfirmSMS(ctx context.Context, c Client, cur Current, p Proof
 
 // ChallengeSMS texts a sign-in code to one of the user's phones: factorID,
 // or else the preferred (or last used) one. Sent only when asked (docs/pages.md).
-func (s *Service) ChallengeSMS(ctx context.Context, c Client, cur Current, factorID string) (SMSSetup, error) {
+func (s *Service) ChallengeSMS(ctx context.Context, c Client, cur Current, factorID string) (_ SMSSetup, err error) {
+	defer func() { err = about("sms_send", err) }()
 	fs, err := s.Methods(ctx, cur.User.ID)
 	if err != nil {
 		return SMSSetup{}, err
@@ -233,7 +224,7 @@ func (s *Service) sendCode(ctx context.Context, c Client, u model.User, f model.
 		if prev, perr := s.d.Store.SMSCode(ctx, f.ID); perr == nil {
 			wait = prev.SentAt.Add(SMSResendWait).Sub(now)
 		}
-		return SMSSetup{}, &RetryError{Err: ErrRateLimited, RetryAfter: max(wait, time.Second)}
+		return SMSSetup{}, retry(ErrRateLimited, max(wait, time.Second))
 	}
 	if err != nil {
 		return SMSSetup{}, fmt.Errorf("store sms code: %w", err)
@@ -246,22 +237,13 @@ func (s *Service) sendCode(ctx context.Context, c Client, u model.User, f model.
 		s.d.Log.WarnContext(ctx, "sms send failed", "factor_id", f.ID, "to", masked, "error", err)
 		var se *sms.SendError
 		if errors.As(err, &se) {
-			return SMSSetup{}, &SMSError{Msg: se.Msg, Err: err}
+			return SMSSetup{}, ErrSMSFailed.With(outcome.Error{Detail: se.Msg, Err: err})
 		}
-		return SMSSetup{}, &SMSError{Err: err}
+		return SMSSetup{}, ErrSMSFailed.With(outcome.Error{Err: err})
 	}
 	s.record(ctx, c, audit.CodeSent, u.ID, u.Username, map[string]string{"factor_id": f.ID, "to": masked, "provider": s.d.SMS.Name()})
 	return SMSSetup{FactorID: f.ID, Phone: masked, ExpiresIn: SMSCodeTTL}, nil
 }
-
-// SMSError is ErrSMSFailed with the provider's safe sentence for the user.
-type SMSError struct {
-	Msg string
-	Err error
-}
-
-func (e *SMSError) Error() string   { return ErrSMSFailed.Error() + ": " + e.Err.Error() }
-func (e *SMSError) Unwrap() []error { return []error{ErrSMSFailed, e.Err} }
 
 // smsBudgets counts one send against every budget, from the most specific
 // scope to the most shared, so a flood from one IP is refused before it

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/twostep/twostep/internal/auth"
+	"github.com/twostep/twostep/internal/outcome"
 	"github.com/twostep/twostep/internal/ratelimit"
 )
 
@@ -29,9 +30,9 @@ func TestStartSMSRefusesBadNumbers(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := f.svc.StartSMS(ctx, client, cur, tc.country, tc.input)
-			var pe *auth.PhoneError
-			if !errors.As(err, &pe) || pe.Msg == "" {
-				t.Fatalf("StartSMS(%q) = %v, want a PhoneError with a message", tc.input, err)
+			var oe *outcome.Error
+			if !errors.Is(err, auth.ErrInvalidPhone) || !errors.As(err, &oe) || oe.Detail == "" {
+				t.Fatalf("StartSMS(%q) = %v, want invalid_phone with a message", tc.input, err)
 			}
 		})
 	}
@@ -158,8 +159,8 @@ func TestSMSSendFailure(t *testing.T) {
 	cur := f.user("alice")
 	f.sms.fail = true
 	_, err := f.svc.StartSMS(ctx, client, cur, "US", usPhone)
-	var se *auth.SMSError
-	if !errors.As(err, &se) || !errors.Is(err, auth.ErrSMSFailed) || se.Msg == "" {
+	var se *outcome.Error
+	if !errors.As(err, &se) || !errors.Is(err, auth.ErrSMSFailed) || se.Detail == "" {
 		t.Fatalf("StartSMS with a failing gateway = %v", err)
 	}
 	if fs, _ := f.st.Factors(ctx, cur.User.ID); len(fs) != 0 {

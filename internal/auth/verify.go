@@ -19,7 +19,8 @@ import (
 // token (pass). Failures count towards the user's back-off (attempt.go);
 // while it lasts every attempt gets ErrTooManyAttempts, and after LockAfter
 // failures ErrMFALocked (NIST SP 800-63B §5.2.2).
-func (s *Service) Verify(ctx context.Context, c Client, cur Current, p Proof) (Passed, error) {
+func (s *Service) Verify(ctx context.Context, c Client, cur Current, p Proof) (_ Passed, err error) {
+	defer func() { err = about(p.Method, err) }()
 	switch p.Method {
 	case "totp", "recovery", "sms":
 	case "webauthn":

@@ -15,6 +15,7 @@ import (
 	"golang.org/x/term"
 
 	"github.com/twostep/twostep/internal/auth"
+	"github.com/twostep/twostep/internal/outcome"
 )
 
 // cliClient marks audit entries written by the command line.
@@ -224,10 +225,10 @@ func listJSON(w io.Writer, us []auth.UserStatus) error {
 
 // userErr makes service errors read well on a terminal.
 func userErr(err error, name string) error {
-	var ie *auth.InputError
+	var oe *outcome.Error
 	switch {
-	case errors.As(err, &ie):
-		return errors.New(ie.Msg)
+	case errors.As(err, &oe) && oe.Detail != "" && errors.Is(err, auth.ErrInvalidInput):
+		return errors.New(oe.Detail)
 	case errors.Is(err, auth.ErrNotFound):
 		return fmt.Errorf("no user named %q", name)
 	case errors.Is(err, auth.ErrUserExists):

@@ -1,6 +1,7 @@
 // Package httpx is the HTTP plumbing shared by the JSON API and the pages:
-// an Error type that separates what the client sees from what the log
-// sees, request IDs, the client IP (X-Forwarded-For only from trusted
+// the outcome of a request as a Problem (status, public code and a
+// sentence from the one message catalogue, for JSON and HTML alike; the
+// cause for the log only), request IDs, the client IP (X-Forwarded-For only from trusted
 // proxies), security headers, panic recovery and reading the session token
 // from the cookie or an Authorization: Bearer header.
 package httpx
@@ -15,28 +16,7 @@ import (
 	"net/http"
 	"strconv"
 	"sync/atomic"
-	"time"
 )
-
-// Error is a handler failure: Status, Code and Msg go to the client, Err
-// (the cause) only to the log, tied together by the request ID (like
-// tailscale's tsweb.HTTPError and caddy's HandlerError.ID).
-type Error struct {
-	Status     int
-	Code       string // stable snake_case
-	Msg        string // a plain sentence safe to show
-	Err        error  // cause, logged, never sent
-	RetryAfter time.Duration
-}
-
-func (e *Error) Error() string {
-	if e.Err != nil {
-		return fmt.Sprintf("%s: %v", e.Code, e.Err)
-	}
-	return e.Code
-}
-
-func (e *Error) Unwrap() error { return e.Err }
 
 // WriteJSON writes v as JSON with status.
 func WriteJSON(w http.ResponseWriter, status int, v any) {
@@ -47,10 +27,8 @@ func WriteJSON(w http.ResponseWriter, status int, v any) {
 
 // WriteJSONError writes e in the API's error shape
 // {"error":{"code":"...","message":"..."}} and logs server-side causes.
-func WriteJSONError(w http.ResponseWriter, r *http.Request, log *slog.Logger, e *Error) {
-	if e.RetryAfter > 0 {
-		w.Header().Set("Retry-After", strconv.Itoa(int((e.RetryAfter+time.Second-1)/time.Second)))
-	}
+func WriteJSONError(w http.ResponseWriter, r *http.Request, log *slog.Logger, e *Problem) {
+	SetRetryAfter(w, e.RetryAfter)
 	if e.Status >= 500 {
 		log.ErrorContext(r.Context(), "request failed", "request_id", RequestID(r.Context()),
 			"method", r.Method, "path", r.URL.Path, "status", e.Status, "code", e.Code, "error", e.Err)

@@ -16,6 +16,7 @@ import (
 	"github.com/twostep/twostep/internal/auth"
 	"github.com/twostep/twostep/internal/httpx"
 	"github.com/twostep/twostep/internal/metrics"
+	"github.com/twostep/twostep/internal/outcome"
 	"github.com/twostep/twostep/internal/store"
 	"github.com/twostep/twostep/internal/web"
 )
@@ -49,9 +50,9 @@ func Handler(svc *auth.Service, st *store.Store, log *slog.Logger, o Options) ht
 
 	// Browsers mark cross-site requests (Sec-Fetch-Site / Origin); state
 	// changes from another origin are refused (CSRF, ASVS V4.2.2).
-	cop := http.NewCrossOriginProtection()
+	cop, msgs := http.NewCrossOriginProtection(), httpx.NewMessages(svc.Config())
 	cop.SetDenyHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		httpx.WriteJSONError(w, r, log, &httpx.Error{Status: http.StatusForbidden, Code: "cross_origin", Msg: "Cross-origin requests are not allowed."})
+		httpx.WriteJSONError(w, r, log, msgs.Describe(outcome.New(outcome.CrossOrigin), httpx.RequestID(r.Context())))
 	}))
 	if o.Metrics == nil {
 		o.Metrics = metrics.New()

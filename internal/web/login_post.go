@@ -6,6 +6,7 @@ import (
 
 	"github.com/twostep/twostep/internal/auth"
 	"github.com/twostep/twostep/internal/httpx"
+	"github.com/twostep/twostep/internal/outcome"
 )
 
 // POST /login checks the password and sends the user on: to set-up when
@@ -43,19 +44,17 @@ func (h *Web) loginPost(w http.ResponseWriter, r *http.Request) error {
 	res, err := h.svc.Login(r.Context(), h.client(r), auth.Credentials{Username: v.Username, Password: pw, Invite: v.Invite,
 		Known: h.cookies.Get(r, httpx.KnownCookie)})
 	if err != nil {
-		p, ok := describe(err)
-		var ie *auth.InputError
-		switch {
-		case errors.As(err, &ie):
+		if errors.Is(err, auth.ErrInvalidInput) {
 			// A malformed username cannot exist: answer as for a wrong
 			// password, so the form reveals nothing either way.
-			p = problem{status: http.StatusUnauthorized, msg: "The username or password is not correct."}
-		case !ok:
+			err = auth.ErrInvalidCredentials
+		}
+		p := h.formProblem(w, r, err)
+		if p.Outcome == outcome.Internal {
 			return err
 		}
-		setRetryAfter(w, p)
-		v.FormError = p.msg
-		h.render(w, r, p.status, "login", v)
+		v.FormError = p.Msg
+		h.render(w, r, p.Status, "login", v)
 		return nil
 	}
 	h.cookies.SetSession(w, res.Token)

@@ -27,27 +27,26 @@ func (h *Web) setupSMSConfirmPost(w http.ResponseWriter, r *http.Request, s *ses
 
 	res, err := h.svc.ConfirmSMS(r.Context(), h.client(r), s.Current, auth.Proof{Code: normalizeCode(f.Get("code")), Remember: remembering(r)})
 	if err != nil {
-		p, _ := describe(err)
 		switch {
 		case errors.Is(err, auth.ErrNotFound):
 			// No phone waiting for its code (replaced in another tab, or
 			// never sent): start again.
 			seeOther(w, withRD("/setup/sms?restarted=1", v.RD))
 			return nil
-		case errors.Is(err, auth.ErrInvalidCode):
-			p = problem{status: http.StatusUnprocessableEntity, msg: "That code is not valid. Check the text message and try again."}
-		case errors.Is(err, auth.ErrCodeExpired):
-			p = problem{status: http.StatusUnprocessableEntity, msg: "This code has expired or was already used. Press Resend code to get a new one."}
-		case errors.Is(err, auth.ErrCodeFormat):
-			p.msg = "Enter the 6-digit code from the text message."
-		case errors.Is(err, auth.ErrTooManyAttempts), errors.Is(err, auth.ErrRateLimited):
-			// shown next to the code field with how long to wait
+		case errors.Is(err, auth.ErrCodeMismatch), errors.Is(err, auth.ErrCodeExpired), errors.Is(err, auth.ErrCodeFormat),
+			errors.Is(err, auth.ErrTooManyAttempts), errors.Is(err, auth.ErrRateLimited):
+			// shown next to the code field (with how long to wait)
 		default:
 			return err // e.g. a verification is due: fail() sends the user on
 		}
-		setRetryAfter(w, p)
-		v.Sent, v.Masked, v.CodeError = true, masked(v.Phone, v.Country), p.msg
-		h.renderSMS(w, r, s, p.status, v)
+		p := h.formProblem(w, r, err)
+		if p.Status == http.StatusUnauthorized {
+			// An expired code: the person is signed in and nothing about
+			// their sign-in failed; the form asks for a new code.
+			p.Status = http.StatusUnprocessableEntity
+		}
+		v.Sent, v.Masked, v.CodeError = true, masked(v.Phone, v.Country), p.Msg
+		h.renderSMS(w, r, s, p.Status, v)
 		return nil
 	}
 	h.cookies.SetPassed(w, res)

@@ -41,23 +41,18 @@ func (h *Web) setupSMSPost(w http.ResponseWriter, r *http.Request, s *session) e
 		seeOther(w, withRD("/setup/totp", v.RD))
 		return nil
 	}
-	p, ok := describe(err)
-	if !ok || p.status == http.StatusUnauthorized || p.status == http.StatusForbidden {
+	p := h.formProblem(w, r, err)
+	if unexpected(p) || p.Status == http.StatusForbidden {
 		return err
 	}
-	msg := p.msg
-	if errors.Is(err, auth.ErrRateLimited) {
-		msg = smsWait(p)
-	}
-	setRetryAfter(w, p)
 	if resend {
 		if v.Masked = masked(v.Phone, v.Country); v.Masked != "" {
-			v.Sent, v.ResendError, v.Wait = true, msg, int(p.retry/time.Second)
-			h.renderSMS(w, r, s, p.status, v)
+			v.Sent, v.ResendError, v.Wait = true, p.Msg, int(p.RetryAfter/time.Second)
+			h.renderSMS(w, r, s, p.Status, v)
 			return nil
 		}
 	}
-	v.PhoneError = msg
-	h.renderSMS(w, r, s, p.status, v)
+	v.PhoneError = p.Msg
+	h.renderSMS(w, r, s, p.Status, v)
 	return nil
 }

@@ -122,8 +122,3 @@ func masked(input, country string) string {
 	}
 	return phone.Mask(n.E164)
 }
-
-// smsWait words a refused send: the resend cooldown or a sending budget.
-func smsWait(p problem) string {
-	return "Wait " + waitText(p.retry) + " before asking for a new code."
-}

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"encoding/base64"
 	"errors"
-	"fmt"
 	"html/template"
 	"net/http"
 	"strings"
@@ -24,19 +23,14 @@ func (h *Web) setupTOTPPost(w http.ResponseWriter, r *http.Request, s *session) 
 	res, err := h.svc.ConfirmTOTP(r.Context(), h.client(r), s.Current,
 		auth.Proof{FactorID: v.FactorID, Code: normalizeCode(f.Get("code")), Remember: remembering(r)})
 	if err != nil {
-		p, _ := describe(err)
 		switch {
 		case errors.Is(err, auth.ErrNotFound):
 			// The set-up ended meanwhile (replaced in another tab): start anew.
 			seeOther(w, withRD("/setup/totp?restarted=1", v.RD))
 			return nil
-		case errors.Is(err, auth.ErrInvalidCode):
-			p.msg = "That code did not match. Enter the code your app shows now; if it still fails, check that the time on your device is set automatically."
-			p.status = http.StatusUnprocessableEntity
-		case errors.Is(err, auth.ErrCodeFormat):
-			p.msg = fmt.Sprintf("Enter the %d-digit code your authenticator app shows for %s.", h.svc.Config().TOTP.Digits, h.svc.Config().Issuer)
-		case errors.Is(err, auth.ErrTooManyAttempts), errors.Is(err, auth.ErrRateLimited):
-			// shown next to the code field with how long to wait
+		case errors.Is(err, auth.ErrCodeMismatch), errors.Is(err, auth.ErrCodeFormat),
+			errors.Is(err, auth.ErrTooManyAttempts), errors.Is(err, auth.ErrRateLimited):
+			// shown next to the code field (with how long to wait)
 		default:
 			return err // e.g. a verification is due: fail() sends the user on
 		}
@@ -45,9 +39,9 @@ func (h *Web) setupTOTPPost(w http.ResponseWriter, r *http.Request, s *session) 
 			seeOther(w, withRD("/setup/totp?restarted=1", v.RD))
 			return nil
 		}
-		v.URI, v.CodeError = uri, p.msg
-		setRetryAfter(w, p)
-		h.renderTOTP(w, r, s, p.status, v)
+		p := h.formProblem(w, r, err)
+		v.URI, v.CodeError = uri, p.Msg
+		h.renderTOTP(w, r, s, p.Status, v)
 		return nil
 	}
 	h.cookies.SetPassed(w, res)

@@ -43,12 +43,11 @@ func (h *Web) setupTOTPShow(w http.ResponseWriter, r *http.Request, s *session) 
 	q := r.URL.Query()
 	rd := h.target(q.Get("rd"))
 	st, err := h.svc.StartTOTP(r.Context(), h.client(r), s.Current, q.Get("name"))
-	var ie *auth.InputError
 	switch {
 	case errors.Is(err, auth.ErrPlanOrder):
 		seeOther(w, withRD("/setup/sms", rd))
 		return nil
-	case errors.As(err, &ie):
+	case errors.Is(err, auth.ErrInvalidInput):
 		seeOther(w, "/settings?error=name")
 		return nil
 	case err != nil:

@@ -2,12 +2,12 @@ package web
 
 import (
 	"errors"
-	"fmt"
 	"net/http"
 	"net/url"
 	"time"
 
 	"github.com/twostep/twostep/internal/auth"
+	"github.com/twostep/twostep/internal/outcome"
 )
 
 // POST /verify checks the code; the service raises the session to aal2 with
@@ -31,39 +31,16 @@ func (h *Web) verifyPost(w http.ResponseWriter, r *http.Request, s *session) err
 		h.finish(w, h.landing(v.RD))
 		return nil
 	}
-	p, ok := describe(err)
-	if !ok || errors.Is(err, auth.ErrUnauthenticated) {
+	p := h.formProblem(w, r, err)
+	if p.Outcome == outcome.Internal || p.Outcome == outcome.Unauthenticated {
 		return err
 	}
-	sms := v.Method == "sms"
-	totp := h.svc.Config().TOTP
-	switch {
-	case errors.Is(err, auth.ErrInvalidCode) && v.Method == "recovery":
-		p.msg = "That recovery code is not valid or was already used. Check it and try again."
-	case errors.Is(err, auth.ErrInvalidCode) && sms:
-		p.msg = "That code is not valid. Check the text message and try again."
-	case errors.Is(err, auth.ErrInvalidCode):
-		p.msg = fmt.Sprintf("That code is not valid. Enter the code your app shows now: a new one appears every %d seconds.", totp.Period)
-	case errors.Is(err, auth.ErrCodeExpired):
-		p.msg = "This code has expired or was already used. Press Resend code to get a new one."
-	case errors.Is(err, auth.ErrCodeFormat) && v.Method == "recovery":
-		p.msg = "Enter a recovery code: 10 letters and digits, like abcde-fghjk."
-	case errors.Is(err, auth.ErrCodeFormat) && sms:
-		p.msg = "Enter the 6-digit code from the text message."
-	case errors.Is(err, auth.ErrCodeFormat):
-		p.msg = fmt.Sprintf("Enter the %d-digit code from your authenticator app.", totp.Digits)
-	case errors.Is(err, auth.ErrNoFactor) && sms:
-		p.msg = "You have no phone set up. Use another method."
-	case errors.Is(err, auth.ErrNoFactor):
-		p.msg = "You have no authenticator app set up. Use a recovery code instead."
-	}
-	setRetryAfter(w, p)
-	v.CodeError, v.Sent = p.msg, sms
+	v.CodeError, v.Sent = p.Msg, v.Method == "sms"
 	methods, err := h.svc.Methods(r.Context(), s.User.ID)
 	if err != nil {
 		return err
 	}
-	h.renderVerify(w, r, s, p.status, v, methods)
+	h.renderVerify(w, r, s, p.Status, v, methods)
 	return nil
 }
 
@@ -86,25 +63,20 @@ func (h *Web) verifySend(w http.ResponseWriter, r *http.Request, s *session, v v
 	}
 	if errors.Is(err, auth.ErrNotFound) {
 		v.Phone = "" // not one of the user's phones: offer the preferred one
-		err = auth.ErrNoFactor
+		err = auth.ErrNoFactor.With(outcome.Error{Method: "sms_send"})
 	}
-	p, ok := describe(err)
-	if !ok || errors.Is(err, auth.ErrUnauthenticated) {
+	p := h.formProblem(w, r, err)
+	if p.Outcome == outcome.Internal || p.Outcome == outcome.Unauthenticated {
 		return err
 	}
-	switch {
-	case errors.Is(err, auth.ErrRateLimited):
-		p.msg = smsWait(p)
-		v.Wait = int(p.retry / time.Second)
-	case errors.Is(err, auth.ErrNoFactor):
-		p.msg = "You have no phone set up. Use another method."
+	if p.Outcome == outcome.RateLimited {
+		v.Wait = int(p.RetryAfter / time.Second)
 	}
-	setRetryAfter(w, p)
-	v.SendError, v.Sent = p.msg, r.PostForm.Get("sent") == "1"
+	v.SendError, v.Sent = p.Msg, r.PostForm.Get("sent") == "1"
 	methods, err := h.svc.Methods(r.Context(), s.User.ID)
 	if err != nil {
 		return err
 	}
-	h.renderVerify(w, r, s, p.status, v, methods)
+	h.renderVerify(w, r, s, p.Status, v, methods)
 	return nil
 }

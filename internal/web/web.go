@@ -59,6 +59,7 @@ type Web struct {
 	log     *slog.Logger
 	ip      httpx.ClientIP
 	cookies httpx.Cookies
+	msgs    httpx.Messages // the one catalogue, shared with the JSON API
 	brand   brandView
 	support Support
 	assets  *assets
@@ -85,6 +86,7 @@ func New(svc *auth.Service, log *slog.Logger, o Options) *Web {
 		log:     log,
 		ip:      o.ClientIP,
 		cookies: o.Cookies,
+		msgs:    httpx.NewMessages(svc.Config()),
 		brand:   brandView{Name: name, LogoURL: a.url("logo")},
 		support: o.Support,
 		assets:  a,
