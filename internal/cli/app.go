@@ -26,6 +26,7 @@ import (
 	"github.com/twostep/twostep/internal/password"
 	"github.com/twostep/twostep/internal/ratelimit"
 	"github.com/twostep/twostep/internal/sms"
+	"github.com/twostep/twostep/internal/sms/gateway"
 	"github.com/twostep/twostep/internal/store"
 	"github.com/twostep/twostep/internal/totp"
 )
@@ -399,11 +400,11 @@ func newSender(cfg config.Config, log *slog.Logger) (sms.Sender, error) {
 	case "file":
 		return sms.NewFile(sms.FileConfig{Path: c.File})
 	case "twilio":
-		return sms.NewTwilio(sms.TwilioConfig{AccountSID: c.Twilio.AccountSID, AuthToken: c.Twilio.AuthToken, From: c.Twilio.From}, nil)
+		return gateway.NewTwilio(gateway.TwilioConfig{AccountSID: c.Twilio.AccountSID, AuthToken: c.Twilio.AuthToken, From: c.Twilio.From}, nil)
 	case "kannel":
-		return sms.NewKannel(sms.KannelConfig{URL: c.Kannel.URL, Username: c.Kannel.Username, Password: c.Kannel.Password, From: c.Kannel.From}, nil)
+		return gateway.NewKannel(gateway.KannelConfig{URL: c.Kannel.URL, Username: c.Kannel.Username, Password: c.Kannel.Password, From: c.Kannel.From}, nil)
 	case "webhook":
-		return sms.NewWebhook(sms.WebhookConfig{URL: c.Webhook.URL, Secret: c.Webhook.Secret}, nil)
+		return gateway.NewWebhook(gateway.WebhookConfig{URL: c.Webhook.URL, Secret: c.Webhook.Secret}, nil)
 	}
 	return nil, fmt.Errorf("unknown provider %q", c.Provider)
 }

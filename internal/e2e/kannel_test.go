@@ -9,7 +9,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/twostep/twostep/internal/sms/kanneltest"
+	"github.com/twostep/twostep/internal/sms/gateway/kanneltest"
 )
 
 // kannelGateway is a running Kannel: bearerbox, smsbox and the fake SMSC

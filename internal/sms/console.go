@@ -37,7 +37,7 @@ func (c *Console) Name() string { return "console" }
 
 // Send logs m.
 func (c *Console) Send(ctx context.Context, m Message) error {
-	if err := check(ctx, c.Name(), m); err != nil {
+	if err := Check(ctx, c.Name(), m); err != nil {
 		return err
 	}
 	c.log.InfoContext(ctx, "sms (console provider)", "to", m.To, "body", m.Body)

@@ -57,14 +57,14 @@ type fileLine struct {
 
 // Send appends m to the file.
 func (f *File) Send(ctx context.Context, m Message) error {
-	if err := check(ctx, f.Name(), m); err != nil {
+	if err := Check(ctx, f.Name(), m); err != nil {
 		return err
 	}
 	var line bytes.Buffer
 	enc := json.NewEncoder(&line) // Encode ends the line with '\n'
 	enc.SetEscapeHTML(false)
 	if err := enc.Encode(fileLine{To: m.To, Body: m.Body, SentAt: f.now().UTC().Format(time.RFC3339Nano)}); err != nil {
-		return fail(f.Name(), msgUnavailable, true, "encode: %w", err)
+		return Fail(f.Name(), MsgUnavailable, true, "encode: %w", err)
 	}
 
 	f.mu.Lock()
@@ -73,12 +73,12 @@ func (f *File) Send(ctx context.Context, m Message) error {
 	// sends, as tests do.
 	fh, err := os.OpenFile(f.path, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o600)
 	if err != nil {
-		return fail(f.Name(), msgUnavailable, false, "%w", err)
+		return Fail(f.Name(), MsgUnavailable, false, "%w", err)
 	}
 	_, werr := fh.Write(line.Bytes())
 	cerr := fh.Close()
 	if err := errors.Join(werr, cerr); err != nil {
-		return fail(f.Name(), msgUnavailable, false, "append to %s: %w", f.path, err)
+		return Fail(f.Name(), MsgUnavailable, false, "append to %s: %w", f.path, err)
 	}
 	return nil
 }

@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"log/slog"
 	"os"
@@ -118,7 +119,7 @@ func TestFileErrors(t *testing.T) {
 	}
 	err = f.Send(context.Background(), testMessage())
 	se := sendErr(t, err)
-	if se.Msg != msgUnavailable || se.Permanent {
+	if se.Msg != MsgUnavailable || se.Permanent {
 		t.Errorf("Msg=%q Permanent=%v", se.Msg, se.Permanent)
 	}
 	assertNoLeak(t, err)
@@ -162,5 +163,22 @@ func TestConsole(t *testing.T) {
 	cancel()
 	if err := c.Send(ctx, m); err == nil || buf.Len() != 0 {
 		t.Errorf("cancelled send: err=%v, logged %q", err, buf.String())
+	}
+}
+
+// TestCancelledContextLocal: the local providers, like the gateways
+// (package gateway's TestCancelledContext), answer a context cancelled
+// before Send with an error that is context.Canceled.
+func TestCancelledContextLocal(t *testing.T) {
+	f, err := NewFile(FileConfig{Path: filepath.Join(t.TempDir(), "sms.jsonl")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range []Sender{NewConsole(ConsoleConfig{}), f} {
+		ctx, cancel := context.WithCancel(context.Background())
+		cancel()
+		if err := s.Send(ctx, testMessage()); !errors.Is(err, context.Canceled) {
+			t.Errorf("%s: %v, want context.Canceled", s.Name(), err)
+		}
 	}
 }

@@ -2,92 +2,25 @@ package sms
 
 import (
 	"errors"
-	"io"
-	"net"
-	"net/http"
-	"net/http/httptest"
-	"net/url"
 	"strings"
-	"sync"
 	"testing"
+	"time"
 )
 
 // Test data shared by the provider tests. The code is distinctive so a
-// leak into an error string cannot hide.
+// leak into an error string cannot hide. Package gateway's tests keep the
+// same values for its HTTP providers.
 const (
 	testTo   = "+12015550123"
 	testCode = "493817"
 	testHost = "login.example.com"
 )
 
+// testNow is the injected clock of the file provider's tests.
+var testNow = time.Date(2026, 3, 14, 15, 9, 26, 535897932, time.FixedZone("X", 3600))
+
 func testMessage() Message {
 	return Message{To: testTo, Body: Text("twostep", testCode, testHost)}
-}
-
-// seen is one request as a test server received it.
-type seen struct {
-	Method, Path string
-	Query        url.Values
-	Header       http.Header
-	Body         []byte
-	User, Pass   string
-	HasAuth      bool
-}
-
-// recorder is an httptest server that records every request and answers
-// with a fixed status and body.
-type recorder struct {
-	*httptest.Server
-	mu   sync.Mutex
-	reqs []seen
-}
-
-func newRecorder(t *testing.T, status int, body string) *recorder {
-	t.Helper()
-	r := &recorder{}
-	r.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
-		b, _ := io.ReadAll(req.Body)
-		u, p, ok := req.BasicAuth()
-		r.mu.Lock()
-		r.reqs = append(r.reqs, seen{req.Method, req.URL.Path, req.URL.Query(), req.Header.Clone(), b, u, p, ok})
-		r.mu.Unlock()
-		if strings.HasPrefix(body, "{") {
-			w.Header().Set("Content-Type", "application/json")
-		}
-		w.WriteHeader(status)
-		io.WriteString(w, body)
-	}))
-	t.Cleanup(r.Close)
-	return r
-}
-
-func (r *recorder) requests() []seen {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	return append([]seen(nil), r.reqs...)
-}
-
-// only returns the single request the server received, failing otherwise.
-func (r *recorder) only(t *testing.T) seen {
-	t.Helper()
-	reqs := r.requests()
-	if len(reqs) != 1 {
-		t.Fatalf("server got %d requests, want exactly 1", len(reqs))
-	}
-	return reqs[0]
-}
-
-// closedAddr returns a loopback address nothing listens on, so dialing it
-// fails at once with "connection refused".
-func closedAddr(t *testing.T) string {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := l.Addr().String()
-	l.Close()
-	return addr
 }
 
 // sendErr asserts err is a *SendError and returns it.

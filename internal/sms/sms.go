@@ -19,24 +19,34 @@ type Message struct {
 // Sender sends text messages through one provider. Implementations are
 // safe for concurrent use.
 type Sender interface {
-	// Send hands m to the provider once (see the package comment for the
-	// one retry). It returns nil when the provider accepted the message,
-	// and a *SendError otherwise. A cancelled ctx stops it before sending.
+	// Send hands m to the provider once (see the package comment: a send
+	// that may have reached the provider is never repeated). It returns
+	// nil when the provider accepted the message, and a *SendError
+	// otherwise. A cancelled ctx stops it before sending.
 	Send(ctx context.Context, m Message) error
 	// Name is the provider's name as in the configuration ("twilio"), for
 	// logs and audit entries.
 	Name() string
 }
 
-// Messages shown to the person when sending fails. They say what to do
-// and nothing about the provider or its configuration.
+// Messages shown to the person when sending fails, the values of
+// SendError.Msg. They say what to do and nothing about the provider or its
+// configuration. Every provider, here or in package gateway, picks from
+// this one list.
 const (
-	msgUnavailable  = "We could not send the text, try again or use another method."
-	msgInvalidTo    = "That phone number is not valid. Check it, or use another method."
-	msgNotMobile    = "That number cannot receive text messages. Use a mobile number, or another method."
-	msgRegion       = "We cannot send text messages to that country. Use another method."
-	msgUnsubscribed = "That phone has blocked our text messages (someone replied STOP). Reply START to one of our texts, or use another method."
-	msgCannotRoute  = "We cannot send text messages to that number. Use another method."
+	// MsgUnavailable is the generic failure: the provider is down, refused
+	// the request or answered something unexpected.
+	MsgUnavailable = "We could not send the text, try again or use another method."
+	// MsgInvalidTo: the recipient is not a valid number.
+	MsgInvalidTo = "That phone number is not valid. Check it, or use another method."
+	// MsgNotMobile: the number exists but cannot receive texts.
+	MsgNotMobile = "That number cannot receive text messages. Use a mobile number, or another method."
+	// MsgRegion: the provider account may not send to that country.
+	MsgRegion = "We cannot send text messages to that country. Use another method."
+	// MsgUnsubscribed: the recipient replied STOP.
+	MsgUnsubscribed = "That phone has blocked our text messages (someone replied STOP). Reply START to one of our texts, or use another method."
+	// MsgCannotRoute: no route from the provider to that number.
+	MsgCannotRoute = "We cannot send text messages to that number. Use another method."
 )
 
 // SendError is the error of every failed Send. Msg goes to the person; the
@@ -64,23 +74,26 @@ func (e *SendError) Error() string {
 // Unwrap returns the cause, so errors.Is(err, context.Canceled) works.
 func (e *SendError) Unwrap() error { return e.Err }
 
-// fail builds a *SendError whose cause starts with the provider's name.
-func fail(provider, msg string, permanent bool, format string, args ...any) *SendError {
+// Fail builds a *SendError whose cause starts with the provider's name.
+// format and args make the cause: never put the body, a credential or an
+// unmasked number in them (see Quote).
+func Fail(provider, msg string, permanent bool, format string, args ...any) *SendError {
 	return &SendError{Msg: msg, Permanent: permanent, Err: fmt.Errorf(provider+": "+format, args...)}
 }
 
-// check refuses what no provider should be asked to send: a cancelled
+// Check refuses what no provider should be asked to send: a cancelled
 // context, a recipient that is not E.164 (it would let a caller reach
-// short codes or inject gateway parameters), an empty body.
-func check(ctx context.Context, provider string, m Message) error {
+// short codes or inject gateway parameters), an empty body. Every
+// provider's Send calls it first and returns its error as it is.
+func Check(ctx context.Context, provider string, m Message) error {
 	if err := ctx.Err(); err != nil {
-		return fail(provider, msgUnavailable, false, "not sent: %w", err)
+		return Fail(provider, MsgUnavailable, false, "not sent: %w", err)
 	}
 	if !isE164(m.To) {
-		return fail(provider, msgInvalidTo, true, "not sent: recipient %s is not an E.164 number", mask(m.To))
+		return Fail(provider, MsgInvalidTo, true, "not sent: recipient %s is not an E.164 number", mask(m.To))
 	}
 	if m.Body == "" {
-		return fail(provider, msgUnavailable, true, "not sent: empty body")
+		return Fail(provider, MsgUnavailable, true, "not sent: empty body")
 	}
 	return nil
 }
@@ -116,15 +129,15 @@ func mask(number string) string {
 	return "•••• " + string(digits[len(digits)-show:])
 }
 
-// maxQuoted is how much of a provider's answer an error quotes.
+// maxQuoted is how much of a provider's answer an error quotes (Quote).
 const maxQuoted = 200
 
-// quote makes a provider's answer fit for an error cause: the recipient
+// Quote makes a provider's answer fit for an error cause: the recipient
 // number masked, the message body, any run of six or more digits (a code,
 // or the number in another format) and the given secrets cut out, control
 // characters flattened, and the rest cut to maxQuoted bytes. Redaction
 // happens before the cut, so a secret cannot survive half-cut.
-func quote(b []byte, m Message, secrets ...string) string {
+func Quote(b []byte, m Message, secrets ...string) string {
 	s := strings.ToValidUTF8(string(b), "?")
 	if m.Body != "" {
 		s = strings.ReplaceAll(s, m.Body, "[body]")

@@ -98,7 +98,7 @@ func TestTextFitsOneSegment(t *testing.T) {
 
 func TestSendError(t *testing.T) {
 	cause := context.Canceled
-	err := error(&SendError{Msg: msgUnavailable, Err: cause})
+	err := error(&SendError{Msg: MsgUnavailable, Err: cause})
 	if !errors.Is(err, context.Canceled) {
 		t.Error("errors.Is does not reach the cause")
 	}
@@ -142,8 +142,8 @@ func TestQuote(t *testing.T) {
 		{"long answer cut", strings.Repeat("é", 300), nil, strings.Repeat("é", 100) + "..."},
 	}
 	for _, tt := range tests {
-		if got := quote([]byte(tt.in), m, tt.secrets...); got != tt.want {
-			t.Errorf("%s: quote(%q) = %q, want %q", tt.name, tt.in, got, tt.want)
+		if got := Quote([]byte(tt.in), m, tt.secrets...); got != tt.want {
+			t.Errorf("%s: Quote(%q) = %q, want %q", tt.name, tt.in, got, tt.want)
 		}
 	}
 }
@@ -159,24 +159,24 @@ func TestCheckRefuses(t *testing.T) {
 		permanent bool
 		msg       string
 	}{
-		{"cancelled", cancelled, testMessage(), false, msgUnavailable},
-		{"national number", context.Background(), Message{To: "2015550123", Body: "x"}, true, msgInvalidTo},
-		{"short code", context.Background(), Message{To: "+12", Body: "x"}, true, msgInvalidTo},
-		{"injection", context.Background(), Message{To: "+1201555&from=x", Body: "x"}, true, msgInvalidTo},
-		{"leading zero", context.Background(), Message{To: "+0123456789", Body: "x"}, true, msgInvalidTo},
-		{"too long", context.Background(), Message{To: "+1234567890123456", Body: "x"}, true, msgInvalidTo},
-		{"empty body", context.Background(), Message{To: testTo}, true, msgUnavailable},
+		{"cancelled", cancelled, testMessage(), false, MsgUnavailable},
+		{"national number", context.Background(), Message{To: "2015550123", Body: "x"}, true, MsgInvalidTo},
+		{"short code", context.Background(), Message{To: "+12", Body: "x"}, true, MsgInvalidTo},
+		{"injection", context.Background(), Message{To: "+1201555&from=x", Body: "x"}, true, MsgInvalidTo},
+		{"leading zero", context.Background(), Message{To: "+0123456789", Body: "x"}, true, MsgInvalidTo},
+		{"too long", context.Background(), Message{To: "+1234567890123456", Body: "x"}, true, MsgInvalidTo},
+		{"empty body", context.Background(), Message{To: testTo}, true, MsgUnavailable},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			se := sendErr(t, check(tt.ctx, "test", tt.m))
+			se := sendErr(t, Check(tt.ctx, "test", tt.m))
 			if se.Permanent != tt.permanent || se.Msg != tt.msg {
 				t.Errorf("got Permanent=%v Msg=%q, want %v %q", se.Permanent, se.Msg, tt.permanent, tt.msg)
 			}
 			assertNoLeak(t, se)
 		})
 	}
-	if err := check(context.Background(), "test", testMessage()); err != nil {
-		t.Errorf("check refused a good message: %v", err)
+	if err := Check(context.Background(), "test", testMessage()); err != nil {
+		t.Errorf("Check refused a good message: %v", err)
 	}
 }

@@ -1,4 +1,4 @@
-package sms
+package gateway
 
 import (
 	"context"
@@ -11,6 +11,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/twostep/twostep/internal/sms"
 )
 
 const testWebhookSecret = "whsec-0f9e8d7c"
@@ -112,8 +114,8 @@ func TestWebhookErrors(t *testing.T) {
 			}
 			err = w.Send(context.Background(), testMessage())
 			se := sendErr(t, err)
-			if se.Msg != msgUnavailable || se.Permanent != tt.permanent {
-				t.Errorf("Msg=%q Permanent=%v, want %q %v", se.Msg, se.Permanent, msgUnavailable, tt.permanent)
+			if se.Msg != sms.MsgUnavailable || se.Permanent != tt.permanent {
+				t.Errorf("Msg=%q Permanent=%v, want %q %v", se.Msg, se.Permanent, sms.MsgUnavailable, tt.permanent)
 			}
 			if !strings.Contains(err.Error(), "status "+strconv.Itoa(tt.status)) {
 				t.Errorf("cause %q lacks the status", err)

@@ -1,4 +1,4 @@
-package sms
+package gateway
 
 import (
 	"bytes"
@@ -11,6 +11,8 @@ import (
 	"net/url"
 	"strconv"
 	"time"
+
+	"github.com/twostep/twostep/internal/sms"
 )
 
 // Header names of a signed webhook request.
@@ -53,7 +55,7 @@ type Webhook struct {
 	client *http.Client
 }
 
-var _ Sender = (*Webhook)(nil)
+var _ sms.Sender = (*Webhook)(nil)
 
 // NewWebhook returns the webhook provider. client may be nil: then calls
 // time out after 10 s and redirects are not followed.
@@ -84,14 +86,14 @@ type webhookBody struct {
 }
 
 // Send posts m to the webhook.
-func (w *Webhook) Send(ctx context.Context, m Message) error {
-	if err := check(ctx, w.Name(), m); err != nil {
+func (w *Webhook) Send(ctx context.Context, m sms.Message) error {
+	if err := sms.Check(ctx, w.Name(), m); err != nil {
 		return err
 	}
 	now := w.now()
 	payload, err := json.Marshal(webhookBody{To: m.To, Body: m.Body, SentAt: now.UTC().Format(time.RFC3339Nano)})
 	if err != nil {
-		return fail(w.Name(), msgUnavailable, true, "encode: %w", err)
+		return sms.Fail(w.Name(), sms.MsgUnavailable, true, "encode: %w", err)
 	}
 	var ts, sig string
 	if w.secret != nil {
@@ -112,7 +114,7 @@ func (w *Webhook) Send(ctx context.Context, m Message) error {
 		return req, nil
 	})
 	if err != nil {
-		return fail(w.Name(), msgUnavailable, false, "%w", err)
+		return sms.Fail(w.Name(), sms.MsgUnavailable, false, "%w", err)
 	}
 	if a.status >= 200 && a.status < 300 {
 		return nil

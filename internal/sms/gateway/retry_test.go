@@ -1,4 +1,4 @@
-package sms
+package gateway
 
 import (
 	"context"
@@ -10,6 +10,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/twostep/twostep/internal/sms"
 )
 
 // dialCounter returns an HTTP client whose first `fail` dials go to an
@@ -34,7 +36,7 @@ func dialCounter(t *testing.T, fail int32) (*http.Client, *atomic.Int32) {
 }
 
 // providers builds each HTTP provider against srv with client.
-func providers(t *testing.T, srv *recorder, client *http.Client) map[string]Sender {
+func providers(t *testing.T, srv *recorder, client *http.Client) map[string]sms.Sender {
 	t.Helper()
 	tw, err := NewTwilio(TwilioConfig{AccountSID: testSID, AuthToken: testToken, From: "+15005550006", BaseURL: srv.URL}, client)
 	if err != nil {
@@ -48,7 +50,7 @@ func providers(t *testing.T, srv *recorder, client *http.Client) map[string]Send
 	if err != nil {
 		t.Fatal(err)
 	}
-	return map[string]Sender{"twilio": tw, "kannel": k, "webhook": w}
+	return map[string]sms.Sender{"twilio": tw, "kannel": k, "webhook": w}
 }
 
 // TestRetryOnlyDialErrors is "never two codes to one person for one click":
@@ -85,7 +87,7 @@ func TestRetryOnlyDialErrors(t *testing.T) {
 				}
 				if err != nil {
 					se := sendErr(t, err)
-					if se.Msg != msgUnavailable || se.Permanent {
+					if se.Msg != sms.MsgUnavailable || se.Permanent {
 						t.Errorf("Msg=%q Permanent=%v, want the temporary generic failure", se.Msg, se.Permanent)
 					}
 					if tt.failDials > 1 && !strings.Contains(err.Error(), "second attempt") {
@@ -135,7 +137,7 @@ func TestTimeoutNotRetried(t *testing.T) {
 		before := reqs.Load()
 		err := s.Send(context.Background(), testMessage())
 		se := sendErr(t, err)
-		if se.Permanent || se.Msg != msgUnavailable {
+		if se.Permanent || se.Msg != sms.MsgUnavailable {
 			t.Errorf("%s: Msg=%q Permanent=%v", name, se.Msg, se.Permanent)
 		}
 		if got := reqs.Load() - before; got != 1 {
@@ -185,21 +187,16 @@ func TestCancelledContext(t *testing.T) {
 			assertNoLeak(t, err, testToken, testKannelPass, testWebhookSecret)
 		})
 	}
-	for _, s := range []Sender{NewConsole(ConsoleConfig{})} {
-		ctx, cancel := context.WithCancel(context.Background())
-		cancel()
-		if err := s.Send(ctx, testMessage()); !errors.Is(err, context.Canceled) {
-			t.Errorf("%s: %v, want context.Canceled", s.Name(), err)
-		}
-	}
+	// The local providers' side of this test is package sms's
+	// TestCancelledContextLocal.
 }
 
 // TestInvalidRecipientNotSent: no provider passes a non-E.164 recipient on.
 func TestInvalidRecipientNotSent(t *testing.T) {
 	srv := newRecorder(t, http.StatusCreated, "")
 	for name, s := range providers(t, srv, srv.Client()) {
-		err := s.Send(context.Background(), Message{To: "12345", Body: "x"})
-		if se := sendErr(t, err); !se.Permanent || se.Msg != msgInvalidTo {
+		err := s.Send(context.Background(), sms.Message{To: "12345", Body: "x"})
+		if se := sendErr(t, err); !se.Permanent || se.Msg != sms.MsgInvalidTo {
 			t.Errorf("%s: Msg=%q Permanent=%v", name, se.Msg, se.Permanent)
 		}
 	}

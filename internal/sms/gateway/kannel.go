@@ -1,9 +1,11 @@
-package sms
+package gateway
 
 import (
 	"context"
 	"net/http"
 	"net/url"
+
+	"github.com/twostep/twostep/internal/sms"
 )
 
 // KannelConfig configures the kannel provider.
@@ -32,7 +34,7 @@ type Kannel struct {
 	client *http.Client
 }
 
-var _ Sender = (*Kannel)(nil)
+var _ sms.Sender = (*Kannel)(nil)
 
 // NewKannel returns the kannel provider. client may be nil: then calls time
 // out after 10 s and redirects are not followed.
@@ -48,8 +50,8 @@ func NewKannel(cfg KannelConfig, client *http.Client) (*Kannel, error) {
 func (k *Kannel) Name() string { return "kannel" }
 
 // Send asks smsbox to send m.
-func (k *Kannel) Send(ctx context.Context, m Message) error {
-	if err := check(ctx, k.Name(), m); err != nil {
+func (k *Kannel) Send(ctx context.Context, m sms.Message) error {
+	if err := sms.Check(ctx, k.Name(), m); err != nil {
 		return err
 	}
 	u := *k.base
@@ -61,7 +63,7 @@ func (k *Kannel) Send(ctx context.Context, m Message) error {
 	if k.cfg.From != "" {
 		q.Set("from", k.cfg.From)
 	}
-	// coding=0 is the GSM 7-bit alphabet, one 160-character segment; Text
+	// coding=0 is the GSM 7-bit alphabet, one 160-character segment; sms.Text
 	// writes ASCII so nothing is lost in it. charset names the encoding of
 	// text in this request.
 	q.Set("charset", "UTF-8")
@@ -73,7 +75,7 @@ func (k *Kannel) Send(ctx context.Context, m Message) error {
 		return http.NewRequestWithContext(ctx, http.MethodGet, target, nil)
 	})
 	if err != nil {
-		return fail(k.Name(), msgUnavailable, false, "%w", err)
+		return sms.Fail(k.Name(), sms.MsgUnavailable, false, "%w", err)
 	}
 	if a.status >= 200 && a.status < 300 {
 		return nil

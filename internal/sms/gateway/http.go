@@ -1,4 +1,4 @@
-package sms
+package gateway
 
 import (
 	"context"
@@ -9,6 +9,8 @@ import (
 	"net/http"
 	"net/url"
 	"time"
+
+	"github.com/twostep/twostep/internal/sms"
 )
 
 // defaultTimeout bounds one provider call when the constructor is given no
@@ -100,10 +102,10 @@ func parseBaseURL(provider, field, raw string) (*url.URL, error) {
 	return u, nil
 }
 
-// statusFailure maps an unsuccessful HTTP status to a *SendError for a
+// statusFailure maps an unsuccessful HTTP status to a *sms.SendError for a
 // provider whose answers carry no finer code. 408, 429 and 5xx are
 // temporary; any other status will fail again the same way.
-func statusFailure(provider string, a answer, host string, m Message, secrets ...string) *SendError {
+func statusFailure(provider string, a answer, host string, m sms.Message, secrets ...string) *sms.SendError {
 	permanent := a.status != http.StatusRequestTimeout && a.status != http.StatusTooManyRequests && a.status < 500
-	return fail(provider, msgUnavailable, permanent, "%s: status %d: %s", host, a.status, quote(a.body, m, secrets...))
+	return sms.Fail(provider, sms.MsgUnavailable, permanent, "%s: status %d: %s", host, a.status, sms.Quote(a.body, m, secrets...))
 }

@@ -1,4 +1,4 @@
-package sms
+package gateway
 
 import (
 	"context"
@@ -6,6 +6,8 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+
+	"github.com/twostep/twostep/internal/sms"
 )
 
 const (
@@ -88,55 +90,55 @@ func TestTwilioErrors(t *testing.T) {
 		{
 			"21211 invalid To", 400,
 			`{"code": 21211, "message": "The 'To' number +12015550123 is not a valid phone number.", "more_info": "https://www.twilio.com/docs/errors/21211", "status": 400}`,
-			msgInvalidTo, true, "error 21211: The 'To' number •••• 0123 is not a valid phone number.",
+			sms.MsgInvalidTo, true, "error 21211: The 'To' number •••• 0123 is not a valid phone number.",
 		},
 		{
 			"21614 not mobile", 400,
 			`{"code": 21614, "message": "'To' number is not a valid mobile number", "more_info": "https://www.twilio.com/docs/errors/21614", "status": 400}`,
-			msgNotMobile, true, "error 21614",
+			sms.MsgNotMobile, true, "error 21614",
 		},
 		{
 			"21408 region not enabled", 400,
 			`{"code": 21408, "message": "Permission to send an SMS has not been enabled for the region indicated by the 'To' number: +12015550123.", "more_info": "https://www.twilio.com/docs/errors/21408", "status": 400}`,
-			msgRegion, true, "error 21408",
+			sms.MsgRegion, true, "error 21408",
 		},
 		{
 			"21610 unsubscribed", 400,
 			`{"code": 21610, "message": "Attempt to send to unsubscribed recipient", "more_info": "https://www.twilio.com/docs/errors/21610", "status": 400}`,
-			msgUnsubscribed, true, "error 21610",
+			sms.MsgUnsubscribed, true, "error 21610",
 		},
 		{
 			"21612 cannot route", 400,
 			`{"code": 21612, "message": "The 'To' phone number: +12015550123, is not currently reachable using the 'From' phone number: +15005550006 via SMS.", "more_info": "https://www.twilio.com/docs/errors/21612", "status": 400}`,
-			msgCannotRoute, true, "error 21612",
+			sms.MsgCannotRoute, true, "error 21612",
 		},
 		{
 			"20003 authentication", 401,
 			`{"code": 20003, "detail": "Your AccountSid or AuthToken was incorrect.", "message": "Authenticate", "more_info": "https://www.twilio.com/docs/errors/20003", "status": 401}`,
-			msgUnavailable, true, "status 401, error 20003: Authenticate",
+			sms.MsgUnavailable, true, "status 401, error 20003: Authenticate",
 		},
 		{
 			"429 too many requests", 429,
 			`{"code": 20429, "message": "Too Many Requests", "more_info": "https://www.twilio.com/docs/errors/20429", "status": 429}`,
-			msgUnavailable, false, "status 429, error 20429",
+			sms.MsgUnavailable, false, "status 429, error 20429",
 		},
 		{
 			"500 JSON", 500,
 			`{"code": 20500, "message": "An internal server error has occurred", "more_info": "https://www.twilio.com/docs/errors/20500", "status": 500}`,
-			msgUnavailable, false, "status 500, error 20500",
+			sms.MsgUnavailable, false, "status 500, error 20500",
 		},
 		{
 			"503 not JSON", 503, "<html>Service Unavailable</html>",
-			msgUnavailable, false, "status 503: <html>Service Unavailable</html>",
+			sms.MsgUnavailable, false, "status 503: <html>Service Unavailable</html>",
 		},
 		{
 			"unknown 400 code", 400,
 			`{"code": 21606, "message": "The From phone number +15005550006 is not a valid, SMS-capable inbound phone number or short code for your account.", "status": 400}`,
-			msgUnavailable, false, "error 21606",
+			sms.MsgUnavailable, false, "error 21606",
 		},
 		{
 			"answer echoing the token", 400, `{"code": 20001, "message": "bad token tok3n-s3cr3t-value", "status": 400}`,
-			msgUnavailable, false, "bad token [redacted]",
+			sms.MsgUnavailable, false, "bad token [redacted]",
 		},
 	}
 	for _, tt := range tests {

@@ -1,4 +1,4 @@
-package sms
+package gateway
 
 import (
 	"context"
@@ -7,6 +7,8 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+
+	"github.com/twostep/twostep/internal/sms"
 )
 
 // TwilioConfig configures the twilio provider.
@@ -33,7 +35,7 @@ type Twilio struct {
 	client   *http.Client
 }
 
-var _ Sender = (*Twilio)(nil)
+var _ sms.Sender = (*Twilio)(nil)
 
 // NewTwilio returns the twilio provider. client may be nil: then calls time
 // out after 10 s and redirects are not followed.
@@ -73,16 +75,16 @@ type twilioError struct {
 // to what they should read. All are permanent: the same message to the same
 // number fails again. https://www.twilio.com/docs/api/errors
 var twilioCodes = map[int]string{
-	21211: msgInvalidTo,    // invalid 'To' phone number
-	21614: msgNotMobile,    // 'To' number is not a valid mobile number
-	21408: msgRegion,       // permission to send to this region not enabled
-	21610: msgUnsubscribed, // recipient replied STOP
-	21612: msgCannotRoute,  // cannot route to this number (carrier or From/To combination)
+	21211: sms.MsgInvalidTo,    // invalid 'To' phone number
+	21614: sms.MsgNotMobile,    // 'To' number is not a valid mobile number
+	21408: sms.MsgRegion,       // permission to send to this region not enabled
+	21610: sms.MsgUnsubscribed, // recipient replied STOP
+	21612: sms.MsgCannotRoute,  // cannot route to this number (carrier or From/To combination)
 }
 
 // Send posts m to Twilio.
-func (t *Twilio) Send(ctx context.Context, m Message) error {
-	if err := check(ctx, t.Name(), m); err != nil {
+func (t *Twilio) Send(ctx context.Context, m sms.Message) error {
+	if err := sms.Check(ctx, t.Name(), m); err != nil {
 		return err
 	}
 	form := url.Values{"To": {m.To}, "Body": {m.Body}}
@@ -103,7 +105,7 @@ func (t *Twilio) Send(ctx context.Context, m Message) error {
 		return req, nil
 	})
 	if err != nil {
-		return fail(t.Name(), msgUnavailable, false, "%w", err)
+		return sms.Fail(t.Name(), sms.MsgUnavailable, false, "%w", err)
 	}
 	if a.status >= 200 && a.status < 300 {
 		return nil
@@ -115,7 +117,7 @@ func (t *Twilio) Send(ctx context.Context, m Message) error {
 	}
 	// Unknown codes, 429 and 5xx stay temporary: the person may try again,
 	// within the budgets the caller enforces.
-	msg, permanent := msgUnavailable, false
+	msg, permanent := sms.MsgUnavailable, false
 	switch {
 	case twilioCodes[te.Code] != "":
 		msg, permanent = twilioCodes[te.Code], true
@@ -125,5 +127,5 @@ func (t *Twilio) Send(ctx context.Context, m Message) error {
 		// that twostep's credentials are wrong.
 		permanent = true
 	}
-	return fail(t.Name(), msg, permanent, "%s: status %d, error %d: %s", t.host, a.status, te.Code, quote([]byte(te.Message), m, t.cfg.AuthToken))
+	return sms.Fail(t.Name(), msg, permanent, "%s: status %d, error %d: %s", t.host, a.status, te.Code, sms.Quote([]byte(te.Message), m, t.cfg.AuthToken))
 }

@@ -1,8 +1,7 @@
-package sms
+package gateway
 
 import (
 	"context"
-	"github.com/twostep/twostep/internal/sms/kanneltest"
 	"net/http"
 	"net/url"
 	"os"
@@ -11,6 +10,9 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/twostep/twostep/internal/sms"
+	"github.com/twostep/twostep/internal/sms/gateway/kanneltest"
 )
 
 // TestKannelRealGateway sends through a real Kannel (bearerbox, smsbox and
@@ -57,7 +59,7 @@ func TestKannelRealGateway(t *testing.T) {
 	}
 	err = bad.Send(ctx, m)
 	se := sendErr(t, err)
-	if !se.Permanent || se.Msg != msgUnavailable || !strings.Contains(err.Error(), "status "+strconv.Itoa(http.StatusForbidden)) {
+	if !se.Permanent || se.Msg != sms.MsgUnavailable || !strings.Contains(err.Error(), "status "+strconv.Itoa(http.StatusForbidden)) {
 		t.Errorf("wrong password: %v (Permanent=%v, Msg=%q)", err, se.Permanent, se.Msg)
 	}
 	assertNoLeak(t, err, "wrong-pw-9981")

@@ -1,4 +1,4 @@
-package sms
+package gateway
 
 import (
 	"context"
@@ -7,6 +7,8 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+
+	"github.com/twostep/twostep/internal/sms"
 )
 
 const testKannelPass = "kannel-pw-7731"
@@ -93,8 +95,8 @@ func TestKannelErrors(t *testing.T) {
 			srv := newRecorder(t, tt.status, tt.answer)
 			err := newTestKannel(t, srv, "").Send(context.Background(), testMessage())
 			se := sendErr(t, err)
-			if se.Msg != msgUnavailable || se.Permanent != tt.permanent {
-				t.Errorf("Msg=%q Permanent=%v, want %q %v", se.Msg, se.Permanent, msgUnavailable, tt.permanent)
+			if se.Msg != sms.MsgUnavailable || se.Permanent != tt.permanent {
+				t.Errorf("Msg=%q Permanent=%v, want %q %v", se.Msg, se.Permanent, sms.MsgUnavailable, tt.permanent)
 			}
 			if strings.Contains(strings.ToLower(se.Msg), "credential") || strings.Contains(strings.ToLower(se.Msg), "password") {
 				t.Errorf("Msg %q talks about credentials", se.Msg)
