@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/twostep/twostep/internal/auth"
+	"github.com/twostep/twostep/internal/totp"
 )
 
 func rememberDays(days int) func(*auth.Config) {
@@ -151,22 +152,7 @@ func TestRememberThroughTheAPI(t *testing.T) {
 
 	api := func(method, path string, body any) (int, map[string]any) {
 		t.Helper()
-		var buf bytes.Buffer
-		if body != nil {
-			json.NewEncoder(&buf).Encode(body)
-		}
-		req, _ := http.NewRequest(method, e.srv.URL+path, &buf)
-		if body != nil {
-			req.Header.Set("Content-Type", "application/json")
-		}
-		resp, err := b.c.Do(req) // the browser's cookie jar
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer resp.Body.Close()
-		var out map[string]any
-		json.NewDecoder(resp.Body).Decode(&out)
-		return resp.StatusCode, out
+		return b.api(t, method, path, body)
 	}
 	login := map[string]string{"username": "eve", "password": pw}
 	if st, out := api("POST", "/api/v1/login", login); st != 200 || out["next"] != "verify" {
@@ -200,5 +186,55 @@ func TestRememberThroughTheAPI(t *testing.T) {
 	api("DELETE", "/api/v1/session", nil)
 	if st, out := api("POST", "/api/v1/login", login); st != 200 || out["aal"] != "aal1" || out["next"] != "verify" {
 		t.Fatalf("login after forgetting: %d %v", st, out)
+	}
+}
+
+// api calls the JSON API with the browser's cookie jar.
+func (b *browser) api(t *testing.T, method, path string, body any) (int, map[string]any) {
+	t.Helper()
+	var buf bytes.Buffer
+	if body != nil {
+		json.NewEncoder(&buf).Encode(body)
+	}
+	req, _ := http.NewRequest(method, b.e.srv.URL+path, &buf)
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	resp, err := b.c.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var out map[string]any
+	json.NewDecoder(resp.Body).Decode(&out)
+	return resp.StatusCode, out
+}
+
+// TestRememberOnAPISetup: the set-up confirm calls take "remember_device"
+// as /verify does; the next sign-in of that client skips the code.
+func TestRememberOnAPISetup(t *testing.T) {
+	e := newEnv(t, rememberDays(30))
+	e.addUser("fay")
+	b := e.browser()
+	login := map[string]string{"username": "fay", "password": pw}
+	if st, out := b.api(t, "POST", "/api/v1/login", login); st != 200 || out["next"] != "setup" {
+		t.Fatalf("login: %d %v", st, out)
+	}
+	st, out := b.api(t, "POST", "/api/v1/setup/totp", map[string]any{})
+	if st != 200 {
+		t.Fatalf("setup/totp: %d %v", st, out)
+	}
+	secret, err := totp.DecodeSecret(out["secret"].(string))
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, out = b.api(t, "POST", "/api/v1/setup/totp/confirm", map[string]any{"code": e.code(secret), "remember_device": true})
+	dev, _ := out["device"].(map[string]any)
+	if st != 200 || out["next"] != "done" || dev == nil || dev["id"] == "" || out["recovery_codes"] == nil {
+		t.Fatalf("confirm with remember_device: %d %v", st, out)
+	}
+	b.api(t, "DELETE", "/api/v1/session", nil)
+	if st, out := b.api(t, "POST", "/api/v1/login", login); st != 200 || out["aal"] != "aal2" || out["next"] != "done" {
+		t.Fatalf("login on the remembered client: %d %v", st, out)
 	}
 }
