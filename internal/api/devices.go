@@ -7,9 +7,9 @@ import (
 	"github.com/twostep/twostep/internal/auth"
 )
 
-// "Remember this device" (remember_device.days > 0): after POST /verify
-// with "remember_device": true the answer sets the cookie
-// twostep_device, whose random token (stored hashed) lets a later
+// "Remember this device" (remember_device.days > 0): after POST /verify or
+// a set-up confirmation with "remember_device": true the answer sets the
+// cookie twostep_device (writePassed), whose random token (stored hashed) lets a later
 // POST /login with the right password start at aal2. The cookie is host-only
 // (no Domain, unlike the session cookie with cookie_domain): only twostep
 // reads it, so the applications sharing the session cookie never see it.

@@ -32,7 +32,7 @@ func (h *Web) verifyPost(w http.ResponseWriter, r *http.Request, s *session) err
 		return nil
 	}
 	p := h.formProblem(w, r, err)
-	if p.Outcome == outcome.Internal || p.Outcome == outcome.Unauthenticated {
+	if unexpected(p) {
 		return err
 	}
 	v.CodeError, v.Sent = p.Msg, v.Method == "sms"
@@ -66,7 +66,7 @@ func (h *Web) verifySend(w http.ResponseWriter, r *http.Request, s *session, v v
 		err = auth.ErrNoFactor.With(outcome.Error{Method: "sms_send"})
 	}
 	p := h.formProblem(w, r, err)
-	if p.Outcome == outcome.Internal || p.Outcome == outcome.Unauthenticated {
+	if unexpected(p) {
 		return err
 	}
 	if p.Outcome == outcome.RateLimited {
