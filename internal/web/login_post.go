@@ -20,8 +20,8 @@ func (h *Web) loginPost(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	f := r.PostForm
-	v := loginView{Page: h.page(r, nil, "Sign in"), Username: f.Get("username"), Invite: f.Get("invite"),
-		RD: h.target(f.Get("rd"))}
+	v := h.signInView(r, h.target(f.Get("rd")))
+	v.Username, v.Invite = f.Get("username"), f.Get("invite")
 	tokenOK := h.checkLoginToken(r, f.Get("csrf"))
 	v.CSRF = h.loginToken(w, r)
 	if !tokenOK {

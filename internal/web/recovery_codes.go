@@ -23,7 +23,7 @@ type recoveryCodesView struct {
 // and the download link is a data: URL built here, so no later request can
 // fetch them again.
 //
-// method is the first method just set up ("totp" or "sms"), or "" when
+// method is the first method just set up ("totp", "sms" or "webauthn"), or "" when
 // the user asked for a new set.
 func (h *Web) renderRecoveryCodes(w http.ResponseWriter, r *http.Request, s *session, codes []string, next, method string) {
 	var b strings.Builder
@@ -38,6 +38,8 @@ func (h *Web) renderRecoveryCodes(w http.ResponseWriter, r *http.Request, s *ses
 		v.SetUp = "Your authenticator app is set up."
 	case "sms":
 		v.SetUp = "Your phone is set up: sign-in codes will come by text message."
+	case "webauthn":
+		v.SetUp = "Your passkey is set up."
 	}
 	v.Download = template.URL("data:text/plain;charset=utf-8," + url.PathEscape(v.Text))
 	h.render(w, r, http.StatusOK, "recovery_codes", v)

@@ -16,6 +16,7 @@ var templateFS embed.FS
 var pageNames = []string{
 	"login", "help", "error", "setup", "setup_totp", "setup_sms", "recovery_codes",
 	"recovery_codes_new", "verify", "settings", "settings_remove", "continue",
+	"setup_passkey", "login_passkey", "settings_rename",
 }
 
 // templates holds one parsed template set per page. A parse error is a
@@ -37,6 +38,9 @@ type Page struct {
 	CSRF     string // form token of the session (or of the sign-in form)
 	SignedIn bool   // show "Sign out"
 	Wide     bool   // a wider card (settings, help)
+	// PasskeyScript loads passkey.js: only pages that offer a passkey
+	// carry the script that calls navigator.credentials.
+	PasskeyScript bool
 }
 
 // brandView is the brand as the layout shows it.

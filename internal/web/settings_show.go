@@ -15,6 +15,7 @@ type settingsView struct {
 	Notice   string // confirmation of the last action
 	Problem  string // why the last action did not happen
 	HasPhone bool   // an SMS/Text method is listed
+	Passkeys bool   // passkeys are offered (webauthn configured)
 	Devices  []deviceView
 	// RememberDays is remember_device.days; the remembered browsers are
 	// listed when it is on or when some are left from when it was.
@@ -40,6 +41,7 @@ type methodView struct {
 	LastUsed  *stamp // nil: "Never used"
 	Preferred bool
 	Phone     bool // SMS/Text: offers "Change phone"
+	Passkey   bool // a passkey or security key: offers "Rename"
 }
 
 // stamp is a moment as a page shows it: a <time> element whose text the
@@ -69,6 +71,8 @@ func (h *Web) dateTime(t time.Time) stamp {
 var (
 	settingsNotices = map[string]string{
 		"added":         "Your new authenticator app is ready.",
+		"passkey":       "Your new passkey is ready. You can use it the next time you sign in.",
+		"renamed":       "The name was changed.",
 		"removed":       "The method was removed.",
 		"preferred":     "Your preferred method was changed. It will be offered first when you sign in.",
 		"codes":         "Your new recovery codes are active. The old ones no longer work.",
@@ -85,7 +89,8 @@ var (
 )
 
 // GET /settings lists the user's methods with their last use, and offers
-// to add an authenticator app or a phone, change a phone, remove a method,
+// to add an authenticator app, a passkey or a phone, change a phone, rename
+// a passkey, remove a method,
 // set the preferred one, regenerate recovery codes, forget remembered
 // browsers and sign out.
 func (h *Web) settingsShow(w http.ResponseWriter, r *http.Request, s *session) error {
@@ -95,11 +100,11 @@ func (h *Web) settingsShow(w http.ResponseWriter, r *http.Request, s *session) e
 	}
 	q := r.URL.Query()
 	v := settingsView{Page: h.page(r, s, "Your sign-in methods"), Username: s.User.Username, RememberDays: h.svc.RememberDays(),
-		Notice: settingsNotices[q.Get("done")], Problem: settingsProblems[q.Get("error")]}
+		Notice: settingsNotices[q.Get("done")], Problem: settingsProblems[q.Get("error")], Passkeys: h.svc.Passkeys().Enabled}
 	v.Wide = true
 	for _, f := range fs {
 		m := methodView{ID: f.ID, Label: f.Label, Kind: kindName(f.Type), Added: h.date(f.CreatedAt),
-			Preferred: f.Preferred, Phone: f.Type == model.FactorSMS}
+			Preferred: f.Preferred, Phone: f.Type == model.FactorSMS, Passkey: f.Type == model.FactorWebAuthn}
 		if !f.LastUsedAt.IsZero() {
 			last := h.dateTime(f.LastUsedAt)
 			m.LastUsed = &last

@@ -11,13 +11,17 @@ type setupView struct {
 	Page
 	RD           string
 	TOTP, SMS    bool // ticked
+	Passkey      bool // "Passkey or security key" ticked
+	Passkeys     bool // offered (webauthn configured); the script shows it where the browser can use one
 	MoreOpen     bool // "More options" starts unfolded
 	MethodsError string
 }
 
 // GET /setup lets a user without a second factor choose one: the
-// authenticator app, recommended and preselected; SMS/Text behind "More
-// options"; or both (SMS/Text first). A user who already has a
+// authenticator app, recommended and preselected; a passkey or security key
+// next to it (where the server offers passkeys and the browser can use
+// one); SMS/Text behind "More options"; or several (a passkey first, then
+// SMS/Text, then the app). A user who already has a
 // method adds more from the settings page.
 func (h *Web) setupShow(w http.ResponseWriter, r *http.Request, s *session) error {
 	rd := h.target(r.URL.Query().Get("rd"))
@@ -40,5 +44,7 @@ func (h *Web) setupShow(w http.ResponseWriter, r *http.Request, s *session) erro
 func (h *Web) renderSetup(w http.ResponseWriter, r *http.Request, s *session, status int, v setupView) {
 	v.Page = h.page(r, s, "Set up two-step sign-in")
 	v.MoreOpen = v.MoreOpen || v.SMS
+	v.Passkeys = h.svc.Passkeys().Enabled
+	v.PasskeyScript = v.Passkeys
 	h.render(w, r, status, "setup", v)
 }

@@ -8,7 +8,7 @@ import (
 	"strconv"
 )
 
-//go:embed static/app.css static/app.js
+//go:embed static/app.css static/app.js static/passkey.js
 var staticFS embed.FS
 
 // asset is one file under /static/.
@@ -18,8 +18,9 @@ type asset struct {
 	hash  string // first 16 hex digits of the SHA-256: version and ETag
 }
 
-// assets are the pages' stylesheet, script, generated brand stylesheet and
-// optional logo. Pages link them as /static/NAME?v=HASH, so they can be
+// assets are the pages' stylesheet, script, passkey script (loaded only by
+// the pages that offer a passkey), generated brand stylesheet and optional
+// logo. Pages link them as /static/NAME?v=HASH, so they can be
 // cached for a year: a new build or brand changes the URL.
 type assets struct {
 	files map[string]asset
@@ -28,7 +29,7 @@ type assets struct {
 
 // assetURLs are the versioned links the layout uses.
 type assetURLs struct {
-	CSS, BrandCSS, JS string
+	CSS, BrandCSS, JS, Passkey string
 }
 
 func newAssets(b Brand) *assets {
@@ -39,13 +40,15 @@ func newAssets(b Brand) *assets {
 	}
 	css, _ := staticFS.ReadFile("static/app.css")
 	js, _ := staticFS.ReadFile("static/app.js")
+	pk, _ := staticFS.ReadFile("static/passkey.js")
 	add("app.css", "text/css; charset=utf-8", css)
 	add("app.js", "text/javascript; charset=utf-8", js)
+	add("passkey.js", "text/javascript; charset=utf-8", pk)
 	add("brand.css", "text/css; charset=utf-8", brandCSS(b.AccentColor))
 	if len(b.Logo) > 0 && isImageType(b.LogoType) {
 		add("logo", b.LogoType, b.Logo)
 	}
-	a.urls = assetURLs{CSS: a.url("app.css"), BrandCSS: a.url("brand.css"), JS: a.url("app.js")}
+	a.urls = assetURLs{CSS: a.url("app.css"), BrandCSS: a.url("brand.css"), JS: a.url("app.js"), Passkey: a.url("passkey.js")}
 	return a
 }
 

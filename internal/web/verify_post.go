@@ -14,18 +14,23 @@ import (
 // a new token (new cookie) and the user lands on rd or the settings page.
 // A wrong code re-renders the page with the message tied to the code field.
 // With send=1 (SMS/Text) it texts a code instead and comes back to the page
-// with the code field.
+// with the code field. A passkey's answer (method webauthn) comes with its
+// ceremony id; a refused one shows the page again with a new ceremony and
+// the sentence next to the button.
 func (h *Web) verifyPost(w http.ResponseWriter, r *http.Request, s *session) error {
 	f := r.PostForm
 	v := verifyView{RD: h.target(f.Get("rd")), Why: f.Get("why"), Method: f.Get("method"), Phone: f.Get("phone")}
 	if v.Method == "sms" && f.Get("send") == "1" {
 		return h.verifySend(w, r, s, v)
 	}
-	code := f.Get("code")
-	if v.Method == "totp" || v.Method == "sms" {
-		code = normalizeCode(code)
+	proof := auth.Proof{Method: v.Method, Code: f.Get("code"), Remember: remembering(r)}
+	switch v.Method {
+	case "totp", "sms":
+		proof.Code = normalizeCode(proof.Code)
+	case "webauthn":
+		proof.Code, proof.Credential = f.Get("ceremony"), []byte(f.Get("credential"))
 	}
-	res, err := h.svc.Verify(r.Context(), h.client(r), s.Current, auth.Proof{Method: v.Method, Code: code, Remember: remembering(r)})
+	res, err := h.svc.Verify(r.Context(), h.client(r), s.Current, proof)
 	if err == nil {
 		h.cookies.SetPassed(w, res)
 		h.finish(w, h.landing(v.RD))
@@ -36,12 +41,14 @@ func (h *Web) verifyPost(w http.ResponseWriter, r *http.Request, s *session) err
 		return err
 	}
 	v.CodeError, v.Sent = p.Msg, v.Method == "sms"
+	if v.Method == "webauthn" {
+		v.CodeError, v.Passkey.Error = "", p.Msg
+	}
 	methods, err := h.svc.Methods(r.Context(), s.User.ID)
 	if err != nil {
 		return err
 	}
-	h.renderVerify(w, r, s, p.Status, v, methods)
-	return nil
+	return h.renderVerify(w, r, s, p.Status, v, methods)
 }
 
 // verifySend texts a sign-in code to the chosen phone (the button, never
@@ -77,6 +84,5 @@ func (h *Web) verifySend(w http.ResponseWriter, r *http.Request, s *session, v v
 	if err != nil {
 		return err
 	}
-	h.renderVerify(w, r, s, p.Status, v, methods)
-	return nil
+	return h.renderVerify(w, r, s, p.Status, v, methods)
 }

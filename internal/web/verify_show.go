@@ -15,7 +15,7 @@ type verifyView struct {
 	Page
 	RD        string
 	Why       string // "recent": a sensitive action asked for a fresh check
-	Method    string // "totp", "sms" or "recovery"
+	Method    string // "totp", "sms", "webauthn" or "recovery"
 	Phone     string // with Method sms: the id of the phone texted
 	SMSLabel  string // that phone, masked: •••• 4567
 	Sent      bool   // with Method sms: a code was sent, show the code field
@@ -27,6 +27,7 @@ type verifyView struct {
 	Digits    int
 	CodeError string
 	Remember  rememberView
+	Passkey   passkeyView // with Method webauthn: the ceremony begun for this page
 }
 
 // otherMethod is one entry of "Use another method".
@@ -37,7 +38,8 @@ type otherMethod struct {
 
 // GET /verify asks for a code from the user's preferred method (set as
 // preferred, or else used last) with a hint where to find it, and lists the
-// others under "Use another method". Text messages are sent only when the
+// others under "Use another method". For a passkey the page begins the
+// ceremony and offers "Use your passkey" (passkey.go). Text messages are sent only when the
 // user presses "Send code" (POST), never on page load; the POST comes back
 // here with sent=1, which only changes what the page shows. A signed-in
 // user is asked again when a sensitive action needs a recent check
@@ -57,22 +59,26 @@ func (h *Web) verifyShow(w http.ResponseWriter, r *http.Request, s *session) err
 	if v.Sent {
 		v.Wait = int(auth.SMSResendWait / time.Second)
 	}
-	h.renderVerify(w, r, s, http.StatusOK, v, methods)
-	return nil
+	return h.renderVerify(w, r, s, http.StatusOK, v, methods)
 }
 
-// renderVerify settles the method shown and the alternatives, and renders.
-func (h *Web) renderVerify(w http.ResponseWriter, r *http.Request, s *session, status int, v verifyView, methods []model.Factor) {
+// renderVerify settles the method shown and the alternatives, begins a
+// passkey ceremony when that is the method, and renders.
+func (h *Web) renderVerify(w http.ResponseWriter, r *http.Request, s *session, status int, v verifyView, methods []model.Factor) error {
 	var totp, preferred string
 	var phones []model.Factor
+	passkey := false
+	offersPasskeys := h.svc.Passkeys().Enabled
 	for _, f := range methods {
 		switch f.Type {
 		case model.FactorTOTP:
 			totp = "totp"
 		case model.FactorSMS:
 			phones = append(phones, f)
+		case model.FactorWebAuthn:
+			passkey = offersPasskeys
 		}
-		if f.Preferred && (f.Type == model.FactorTOTP || f.Type == model.FactorSMS) {
+		if f.Preferred && (f.Type == model.FactorTOTP || f.Type == model.FactorSMS || f.Type == model.FactorWebAuthn && passkey) {
 			preferred = string(f.Type)
 			if f.Type == model.FactorSMS && v.Phone == "" {
 				v.Phone = f.ID
@@ -80,11 +86,14 @@ func (h *Web) renderVerify(w http.ResponseWriter, r *http.Request, s *session, s
 		}
 	}
 	switch {
-	case v.Method == "recovery", v.Method == "totp" && totp != "", v.Method == "sms" && len(phones) > 0:
+	case v.Method == "recovery", v.Method == "totp" && totp != "", v.Method == "sms" && len(phones) > 0,
+		v.Method == "webauthn" && passkey:
 	case preferred != "":
 		v.Method = preferred
 	case totp != "":
 		v.Method = "totp"
+	case passkey:
+		v.Method = "webauthn"
 	case len(phones) > 0:
 		v.Method = "sms"
 	default:
@@ -117,6 +126,9 @@ func (h *Web) renderVerify(w http.ResponseWriter, r *http.Request, s *session, s
 	} else {
 		v.Phone, v.Sent, v.Wait = "", false, 0
 	}
+	if passkey && v.Method != "webauthn" {
+		v.Others = append(v.Others, otherMethod{"Passkey or security key", link("webauthn", "")})
+	}
 	if totp != "" && v.Method != "totp" {
 		v.Others = append(v.Others, otherMethod{"Authenticator app", link("totp", "")})
 	}
@@ -129,16 +141,42 @@ func (h *Web) renderVerify(w http.ResponseWriter, r *http.Request, s *session, s
 		v.Others = append(v.Others, otherMethod{"Recovery code", link("recovery", "")})
 	}
 	title := "Enter your code"
-	if v.Method == "recovery" {
+	switch v.Method {
+	case "recovery":
 		title = "Enter a recovery code"
+	case "webauthn":
+		title = "Use your passkey"
+		if err := h.verifyCeremony(w, r, s, &v, &status); err != nil {
+			return err
+		}
 	}
 	v.Page = h.page(r, s, title)
+	v.PasskeyScript = v.Method == "webauthn"
 	v.Again = s.Session.AAL == model.AAL2
 	v.Issuer, v.Digits = h.svc.Config().Issuer, h.svc.Config().TOTP.Digits
 	if !v.Again {
 		v.Remember = h.remember(r.Method == http.MethodPost && r.PostForm.Get("remember") == "1")
 	}
 	h.render(w, r, status, "verify", v)
+	return nil
+}
+
+// verifyCeremony begins the passkey ceremony the page hands to the
+// browser. When the service will not begin one (a budget, say), the page
+// shows why instead of the button, with the other methods.
+func (h *Web) verifyCeremony(w http.ResponseWriter, r *http.Request, s *session, v *verifyView, status *int) error {
+	c, err := h.svc.ChallengePasskey(r.Context(), h.client(r), s.Current)
+	if err == nil {
+		v.Passkey = ceremony("get", c, v.Passkey.Error)
+		return nil
+	}
+	p := h.formProblem(w, r, err)
+	if unexpected(p) {
+		return err
+	}
+	v.Passkey = passkeyView{Kind: "get", Error: p.Msg}
+	*status = p.Status
+	return nil
 }
 
 // phoneLabel is how the pages name a phone after entry: its masked number
