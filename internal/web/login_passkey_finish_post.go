@@ -13,6 +13,9 @@ import (
 // A refused answer shows the passkey step again with a new ceremony and the
 // sentence next to the button.
 func (h *Web) loginPasskeyFinishPost(w http.ResponseWriter, r *http.Request) error {
+	if !h.svc.Passkeys().Passwordless {
+		return errNotFound
+	}
 	if err := parseForm(w, r); err != nil {
 		return err
 	}

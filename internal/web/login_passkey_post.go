@@ -19,9 +19,13 @@ type loginPasskeyView struct {
 // verification required, budgeted per client by the service. The answer is
 // the page whose button hands the ceremony to the browser: a browser may
 // show its passkey prompt only after a press on the page that asks
-// (Safari), so the ceremony never starts by itself. A refusal (passwordless
-// sign-in off, a budget) shows the sign-in page with its sentence.
+// (Safari), so the ceremony never starts by itself. A refusal (a budget)
+// shows the sign-in page with its sentence. Without passwordless sign-in
+// the page does not exist.
 func (h *Web) loginPasskeyPost(w http.ResponseWriter, r *http.Request) error {
+	if !h.svc.Passkeys().Passwordless {
+		return errNotFound
+	}
 	if err := parseForm(w, r); err != nil {
 		return err
 	}

@@ -15,6 +15,9 @@ import (
 // answer shows the page again with a new ceremony and the sentence next to
 // the button.
 func (h *Web) setupPasskeyPost(w http.ResponseWriter, r *http.Request, s *session) error {
+	if !h.svc.Passkeys().Enabled {
+		return errNotFound
+	}
 	f := r.PostForm
 	v := passkeySetupView{RD: h.target(f.Get("rd")), Name: f.Get("name")}
 	if len(v.Name) > maxName {

@@ -24,8 +24,11 @@ type passkeySetupView struct {
 // service starts the ceremony under the rules of any new method (the first
 // one by the aal1 session; a further one after a recent second factor,
 // else the user verifies and comes back) and the page hands its options to
-// passkey.js.
+// passkey.js. Without passkeys on the server the page does not exist.
 func (h *Web) setupPasskeyShow(w http.ResponseWriter, r *http.Request, s *session) error {
+	if !h.svc.Passkeys().Enabled {
+		return errNotFound
+	}
 	return h.renderPasskeySetup(w, r, s, http.StatusOK, passkeySetupView{RD: h.target(r.URL.Query().Get("rd"))})
 }
 
