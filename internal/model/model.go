@@ -47,6 +47,9 @@ type User struct {
 	MFAFailures int64
 	MFAFailedAt time.Time
 	LastLoginAt time.Time // the last successful sign-in; zero when never
+	// WebAuthnHandle is the user's WebAuthn user handle: 64 random bytes
+	// made at the first passkey set-up, nil before; never the user name.
+	WebAuthnHandle []byte
 }
 
 // FactorType names a kind of second factor.
