@@ -32,7 +32,7 @@ import (
 //     by one conditional DELETE that also checks its binding: the user and
 //     session that asked, or for a passwordless sign-in the id alone, which
 //     only the asking browser holds (WebAuthn L3 §13.4.3: a challenge is
-//     used once; ASVS V2.9.2: challenges unpredictable and single-use).
+//     used once; ASVS V2.9.2: a nonce of at least 64 bits, unique).
 //   - Registration follows the enrolment rules of every method (canEnroll:
 //     a recent second factor to add one); the credential id is unique
 //     across users; the optional AAGUID allow-list refuses other models;
