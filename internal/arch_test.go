@@ -44,6 +44,8 @@ var allowed = map[string][]string{
 	"sms":                     {},
 	"sms/gateway":             {"sms"},
 	"sms/gateway/kanneltest":  {"testkit", "testskip"},
+	"passkey":                 {"model"},
+	"passkey/passkeytest":     {},
 	"testkit":                 {},
 	"testskip":                {"testkit"},
 	"auth":                    {"audit", "keyring", "model", "outcome", "password", "phone", "ratelimit", "sms", "store", "token", "totp"},
@@ -52,7 +54,7 @@ var allowed = map[string][]string{
 	"api":                     {"auth", "httpx", "model", "outcome", "phone"},
 	"web":                     {"auth", "httpx", "model", "outcome", "phone"},
 	"server":                  {"api", "auth", "httpx", "metrics", "outcome", "store", "web"},
-	"cli":                     {"audit", "auth", "config", "httpx", "keyring", "metrics", "outcome", "password", "ratelimit", "server", "sms", "sms/gateway", "store", "totp", "version", "web"},
+	"cli":                     {"audit", "auth", "config", "httpx", "keyring", "metrics", "outcome", "passkey", "password", "ratelimit", "server", "sms", "sms/gateway", "store", "totp", "version", "web"},
 	"e2e":                     {},
 	"e2e/e2etest":             {"cli", "store/storetest", "testskip"},
 }
@@ -85,7 +87,9 @@ var capabilities = map[string][]string{
 // ratelimit (and cli, which dials the client) speaks Redis; the service
 // layer (auth) reaches no HTTP at all, so every front end shares its
 // rules: it sends texts through the sms.Sender interface, and the HTTP
-// gateways behind it (sms/gateway) are wired in by cli alone.
+// gateways behind it (sms/gateway) are wired in by cli alone; likewise it
+// checks passkeys through its WebAuthn interface, and the go-webauthn
+// implementation behind it (passkey) is wired in by cli.
 var reach = map[string]map[string][]string{
 	"model":                   {},
 	"outcome":                 {},
@@ -106,9 +110,14 @@ var reach = map[string]map[string][]string{
 	"ratelimit":               {redisCap: {"ratelimit"}},
 	"ratelimit/ratelimittest": {redisCap: {"ratelimit"}},
 	"sms/gateway":             {httpCap: {"sms/gateway"}},
-	"auth":                    {sqlCap: {"store"}, redisCap: {"ratelimit"}},
-	"store/storetest":         {sqlCap: {"store/storetest"}}, // creates a database per test
-	"auth/authtest":           {sqlCap: {"store", "store/storetest"}, redisCap: {"ratelimit"}},
+	// go-webauthn's packages import net/http (its Finish* helpers read an
+	// *http.Request); passkey itself does not, and uses only the
+	// parse-from-bytes functions.
+	"passkey":             {httpCap: {"github.com/go-webauthn/webauthn/webauthn", "github.com/go-webauthn/webauthn/protocol"}},
+	"passkey/passkeytest": {},
+	"auth":                {sqlCap: {"store"}, redisCap: {"ratelimit"}},
+	"store/storetest":     {sqlCap: {"store/storetest"}}, // creates a database per test
+	"auth/authtest":       {sqlCap: {"store", "store/storetest"}, redisCap: {"ratelimit"}},
 	// metrics serves /metrics; prometheus' collectors name sql.DBStats.
 	"metrics": {httpCap: {"metrics"}, sqlCap: {"github.com/prometheus/client_golang/prometheus/collectors"}},
 	"httpx":   {httpCap: {"httpx"}, sqlCap: {"store"}, redisCap: {"ratelimit"}},

@@ -20,6 +20,8 @@ import (
 // service, where the time rule lives.
 func (a *API) Routes(mux *http.ServeMux) {
 	mux.Handle("POST /api/v1/login", a.public(a.login))
+	mux.Handle("POST /api/v1/login/passkey", a.public(a.loginPasskey))
+	mux.Handle("POST /api/v1/login/passkey/finish", a.public(a.loginPasskeyFinish))
 	mux.Handle("GET /api/v1/session", a.aal1(a.sessionShow))
 	mux.Handle("DELETE /api/v1/session", a.aal1(a.logout))
 
@@ -29,6 +31,9 @@ func (a *API) Routes(mux *http.ServeMux) {
 	mux.Handle("POST /api/v1/setup/sms", a.aal1(a.setupSMS))
 	mux.Handle("POST /api/v1/setup/sms/confirm", a.aal1(a.setupSMSConfirm))
 	mux.Handle("POST /api/v1/challenge/sms", a.aal1(a.challengeSMS))
+	mux.Handle("POST /api/v1/setup/webauthn", a.aal1(a.setupWebAuthn))
+	mux.Handle("POST /api/v1/setup/webauthn/confirm", a.aal1(a.setupWebAuthnConfirm))
+	mux.Handle("POST /api/v1/challenge/webauthn", a.aal1(a.challengeWebAuthn))
 	mux.Handle("GET /api/v1/countries", a.public(a.countries))
 	// Forward-auth: one endpoint per proxy family (forwardauth.go); the
 	// access rules decide (internal/auth/access.go).
@@ -39,6 +44,7 @@ func (a *API) Routes(mux *http.ServeMux) {
 
 	mux.Handle("GET /api/v1/factors", a.aal2(a.factorsList))
 	mux.Handle("DELETE /api/v1/factors/{id}", a.aal2(a.factorDelete))
+	mux.Handle("PATCH /api/v1/factors/{id}", a.aal2(a.factorRename))
 	mux.Handle("POST /api/v1/factors/{id}/preferred", a.aal2(a.factorPreferred))
 	mux.Handle("POST /api/v1/recovery-codes", a.aal2(a.recoveryCodes))
 	mux.Handle("GET /api/v1/devices", a.aal2(a.devicesList))

@@ -2,6 +2,7 @@ package api
 
 import (
 	"encoding/base64"
+	"encoding/json"
 	"net/http"
 
 	"github.com/twostep/twostep/internal/auth"
@@ -80,17 +81,24 @@ func (a *API) writePassed(w http.ResponseWriter, res auth.Passed, setup bool) {
 	writeJSON(w, out)
 }
 
-// POST /api/v1/verify {"method","code","remember_device"?}
+// POST /api/v1/verify {"method","code","remember_device"?}; for
+// "webauthn" {"method","ceremony","credential":{...},"remember_device"?}.
 func (a *API) verify(w http.ResponseWriter, r *http.Request, cur auth.Current) error {
 	var in struct {
-		Method         string `json:"method"`
-		Code           string `json:"code"`
-		RememberDevice bool   `json:"remember_device"`
+		Method         string          `json:"method"`
+		Code           string          `json:"code"`
+		Ceremony       string          `json:"ceremony"`
+		Credential     json.RawMessage `json:"credential"`
+		RememberDevice bool            `json:"remember_device"`
 	}
-	if err := decode(w, r, &in); err != nil {
+	if err := decodeLimit(w, r, &in, maxCredentialBody); err != nil {
 		return err
 	}
-	res, err := a.svc.Verify(r.Context(), a.client(r), cur, auth.Proof{Method: in.Method, Code: in.Code, Remember: in.RememberDevice})
+	p := auth.Proof{Method: in.Method, Code: in.Code, Remember: in.RememberDevice}
+	if in.Method == "webauthn" {
+		p.Code, p.Credential = in.Ceremony, in.Credential
+	}
+	res, err := a.svc.Verify(r.Context(), a.client(r), cur, p)
 	if err != nil {
 		return err
 	}

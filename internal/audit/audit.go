@@ -35,6 +35,8 @@ const (
 	FactorAdded      = "factor_added"
 	FactorRemoved    = "factor_removed"
 	FactorPreferred  = "factor_preferred"
+	FactorRenamed    = "factor_renamed"
+	PasskeyRefused   = "passkey_refused" // an AAGUID not allowed, a sign counter that went back
 	RecoveryCodesNew = "recovery_codes_generated"
 	RecoveryCodeUsed = "recovery_code_used"
 	InviteUsed       = "invite_used"

@@ -101,7 +101,8 @@ func (s *Service) rememberedLogin(ctx context.Context, c Client, u model.User, a
 		return LoginResult{}, false, fmt.Errorf("touch device: %w", err)
 	}
 	tok := token.New()
-	ss := model.Session{TokenHash: token.Hash(tok), UserID: u.ID, AAL: model.AAL2, CreatedAt: now, LastSeenAt: now}
+	ss := model.Session{TokenHash: token.Hash(tok), UserID: u.ID, AAL: model.AAL2, CreatedAt: now, LastSeenAt: now,
+		Methods: []string{"password", "device"}}
 	if err := s.d.Store.CreateSession(ctx, ss); err != nil {
 		return LoginResult{}, false, fmt.Errorf("create session: %w", err)
 	}

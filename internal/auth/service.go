@@ -1,6 +1,7 @@
 // Package auth is twostep's service layer: password sign-in, sessions and
-// their assurance levels, the set-up plan, TOTP enrolment and verification,
-// recovery codes, factor management and administrator actions. Every
+// their assurance levels, the set-up plan, TOTP, SMS and passkey enrolment
+// and verification, passwordless passkey sign-in, recovery codes, factor
+// management and administrator actions. Every
 // security decision lives here, not in the HTTP handlers; this package never
 // imports net/http, so the JSON API, the pages and the CLI share one set of
 // rules.
@@ -66,6 +67,10 @@ type Config struct {
 	// RememberDeviceDays is how long a browser remembered after a second
 	// factor may skip it (remember_device.days); 0 turns the feature off.
 	RememberDeviceDays int
+
+	// Passkeys are the service's passkey rules (passkey.go); passkeys are
+	// on only with a Deps.WebAuthn.
+	Passkeys PasskeyConfig
 }
 
 // Deps are the collaborators the service uses.
@@ -82,6 +87,9 @@ type Deps struct {
 	Accounts *ratelimit.Limiter
 	Audit    *audit.Recorder
 	SMS      sms.Sender
+	// WebAuthn is the passkey protocol step (internal/passkey); nil turns
+	// passkeys off (no relying party: public_url's host is an address).
+	WebAuthn WebAuthn
 	Log      *slog.Logger
 	Now      func() time.Time // nil: time.Now
 }
@@ -146,6 +154,9 @@ var (
 	ErrRateLimited        = outcome.New(outcome.RateLimited)
 	ErrBusy               = outcome.New(outcome.Busy)
 	ErrRotationUnfinished = outcome.New(outcome.RotationUnfinished)
+	// ErrAuthenticatorNotAllowed refuses a passkey whose model the AAGUID
+	// allow-list does not name.
+	ErrAuthenticatorNotAllowed = outcome.New(outcome.AuthenticatorNotAllowed)
 )
 
 // retry is kind (ErrTooManyAttempts, ErrRateLimited, ErrBusy) with the

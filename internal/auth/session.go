@@ -72,7 +72,8 @@ func (s *Service) Authenticate(ctx context.Context, tok string) (Current, error)
 // stored (256-bit random token, ASVS V3.2.2).
 func (s *Service) newSession(ctx context.Context, userID string, aal model.AAL) (string, model.Session, error) {
 	tok, now := token.New(), s.d.Now()
-	ss := model.Session{TokenHash: token.Hash(tok), UserID: userID, AAL: aal, CreatedAt: now, LastSeenAt: now}
+	ss := model.Session{TokenHash: token.Hash(tok), UserID: userID, AAL: aal, CreatedAt: now, LastSeenAt: now,
+		Methods: []string{"password"}}
 	if aal == model.AAL2 {
 		ss.AAL2At = now
 	}
@@ -84,13 +85,17 @@ func (s *Service) newSession(ctx context.Context, userID string, aal model.AAL) 
 
 // elevate replaces cur's session by a new aal2 session with a new token
 // (no fixation across levels, ASVS V3.2.1) and the given plan, in one
-// transaction with what the passed check must record (a TOTP step, the
-// factor's last use). The absolute timeout still counts from the first
-// sign-in. A replayed TOTP step gives ErrInvalidCode and changes nothing.
-func (s *Service) elevate(ctx context.Context, cur *Current, plan string, pass store.Rotation) (string, error) {
+// transaction with what the passed check must record (a TOTP step, a
+// passkey's counter, the factor's last use). The new session adds how it
+// passed to how the old one signed in. The absolute timeout still counts
+// from the first sign-in. A replayed TOTP step (or a passkey counter that
+// moved meanwhile) gives ErrInvalidCode and changes nothing.
+func (s *Service) elevate(ctx context.Context, cur *Current, plan string, pass store.Rotation, how passed) (string, error) {
 	tok, now := token.New(), s.d.Now()
 	next := cur.Session
 	next.TokenHash, next.AAL, next.AAL2At, next.LastSeenAt, next.Plan = token.Hash(tok), model.AAL2, now, now, plan
+	next.Methods, next.MethodFactorID = appendMethod(next.Methods, how.method), how.factorID
+	next.UserVerified = next.UserVerified || how.uv
 	pass.UserID, pass.At, pass.OldHash, pass.Next = cur.User.ID, now, cur.Session.TokenHash, next
 	s.cache.drop(cur.Session.TokenHash)
 	if err := s.d.Store.RotateSession(ctx, pass); err != nil {
@@ -143,14 +148,17 @@ func (s *Service) requireRecent(cur Current) error {
 func (s *Service) Recent(cur Current) bool { return s.requireRecent(cur) == nil }
 
 // ExpireSessions deletes timed-out sessions; the server calls it periodically.
-// Expired remembered browsers go in the same pass.
+// Expired remembered browsers and passkey ceremonies go in the same pass.
 func (s *Service) ExpireSessions(ctx context.Context) (int64, error) {
 	now := s.d.Now()
 	n, err := s.d.Store.DeleteExpiredSessions(ctx, now.Add(-s.cfg.IdleTimeout), now.Add(-s.cfg.AbsoluteTimeout))
 	if err != nil {
 		return n, err
 	}
-	_, err = s.d.Store.DeleteExpiredDevices(ctx, "", now)
+	if _, err = s.d.Store.DeleteExpiredDevices(ctx, "", now); err != nil {
+		return n, err
+	}
+	_, err = s.d.Store.DeleteExpiredCeremonies(ctx, now)
 	return n, err
 }
 

@@ -161,7 +161,7 @@ func (s *Service) ConfirmTOTP(ctx context.Context, c Client, cur Current, p Proo
 	if err != nil {
 		return Passed{}, err
 	}
-	return s.finishSetup(ctx, c, &cur, p, f, "totp", codes, a)
+	return s.finishSetup(ctx, c, &cur, p, f, passed{method: "totp"}, codes, a)
 }
 
 // activate makes the pending factor f active. The user's first factor
@@ -198,13 +198,15 @@ func confirming(method string, err error) error {
 }
 
 // finishSetup runs after a factor became active (with codes, the recovery
-// codes issued with it): the plan moves on and the second factor passed.
-func (s *Service) finishSetup(ctx context.Context, c Client, cur *Current, p Proof, f model.Factor, step string, codes []string, a *attempt) (Passed, error) {
+// codes issued with it): the plan moves on past how.method and the second
+// factor passed.
+func (s *Service) finishSetup(ctx context.Context, c Client, cur *Current, p Proof, f model.Factor, how passed, codes []string, a *attempt) (Passed, error) {
 	s.record(ctx, c, audit.FactorAdded, cur.User.ID, cur.User.Username, map[string]string{"factor_id": f.ID, "type": string(f.Type)})
 	if codes != nil {
 		s.record(ctx, c, audit.RecoveryCodesNew, cur.User.ID, cur.User.Username, nil)
 	}
-	res, err := s.pass(ctx, c, cur, p, planAfter(cur.Session.Plan, step), store.Rotation{}, a, "", nil)
+	how.factorID = f.ID
+	res, err := s.pass(ctx, c, cur, p, planAfter(cur.Session.Plan, how.method), store.Rotation{}, a, how)
 	if err != nil {
 		return Passed{}, err
 	}

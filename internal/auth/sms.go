@@ -168,7 +168,7 @@ func (s *Service) ConfirmSMS(ctx context.Context, c Client, cur Current, p Proof
 	if err != nil {
 		return Passed{}, err
 	}
-	return s.finishSetup(ctx, c, &cur, p, f, "sms", codes, a)
+	return s.finishSetup(ctx, c, &cur, p, f, passed{method: "sms"}, codes, a)
 }
 
 // ChallengeSMS texts a sign-in code to one of the user's phones: factorID,

@@ -24,7 +24,9 @@ func (s *Service) Verify(ctx context.Context, c Client, cur Current, p Proof) (_
 	switch p.Method {
 	case "totp", "recovery", "sms":
 	case "webauthn":
-		return Passed{}, ErrNotImplemented
+		if s.d.WebAuthn == nil {
+			return Passed{}, ErrNotImplemented
+		}
 	default:
 		return Passed{}, invalid(`method must be "totp", "sms", "recovery" or "webauthn"`)
 	}
@@ -32,7 +34,7 @@ func (s *Service) Verify(ctx context.Context, c Client, cur Current, p Proof) (_
 		return Passed{}, s.limited(ctx, c, cur.User, "verify_per_ip", err, ErrRateLimited, nil)
 	}
 	// A malformed code is answered before anything is counted or written.
-	if !wellFormed(p.Method, p.Code) {
+	if !wellFormed(p) {
 		return Passed{}, ErrCodeFormat
 	}
 	a, err := s.beginAttempt(ctx, c, cur.User, p.Method)
@@ -41,21 +43,26 @@ func (s *Service) Verify(ctx context.Context, c Client, cur Current, p Proof) (_
 	}
 	defer a.end(ctx)
 	var f model.Factor
-	var step int64
+	var rot store.Rotation
+	var uv bool
 	switch p.Method {
 	case "totp":
-		f, step, err = s.verifyTOTP(ctx, cur.User, p.Code)
+		f, rot.TOTPStep, err = s.verifyTOTP(ctx, cur.User, p.Code)
 	case "sms":
 		f, err = s.verifySMS(ctx, cur.User, p.Code)
+	case "webauthn":
+		f, rot.Passkey, uv, err = s.verifyPasskey(ctx, c, cur, p)
 	default:
 		err = s.verifyRecovery(ctx, c, cur.User, p.Code)
 	}
 	var res Passed
 	if err == nil {
-		// The step is recorded in the same transaction as the rotation: a
-		// code raced by a parallel request fails there, as a replay.
-		res, err = s.pass(ctx, c, &cur, p, cur.Session.Plan, store.Rotation{TOTPStep: step, FactorID: f.ID}, a,
-			audit.VerifyOK, map[string]string{"method": p.Method, "factor_id": f.ID})
+		// The step (a passkey's counter) is recorded in the same
+		// transaction as the rotation: a code raced by a parallel request
+		// fails there, as a replay.
+		rot.FactorID = f.ID
+		res, err = s.pass(ctx, c, &cur, p, cur.Session.Plan, rot, a, passed{method: p.Method, factorID: f.ID, uv: uv,
+			event: audit.VerifyOK, attrs: map[string]string{"method": p.Method, "factor_id": f.ID}})
 	}
 	if err != nil {
 		return Passed{}, a.fail(ctx, err)
@@ -63,16 +70,19 @@ func (s *Service) Verify(ctx context.Context, c Client, cur Current, p Proof) (_
 	return res, nil
 }
 
-// wellFormed reports whether code has the shape of a code of method: what
-// an authenticator app, a text or a recovery sheet shows.
-func wellFormed(method, code string) bool {
-	switch method {
+// wellFormed reports whether p has the shape of a proof of its method:
+// the code an authenticator app, a text or a recovery sheet shows, or a
+// passkey ceremony's id with the browser's answer.
+func wellFormed(p Proof) bool {
+	switch p.Method {
 	case "totp":
-		return isDigits(code, 6, 8)
+		return isDigits(p.Code, 6, 8)
 	case "sms":
-		return isDigits(code, smsCodeDigits, smsCodeDigits)
+		return isDigits(p.Code, smsCodeDigits, smsCodeDigits)
+	case "webauthn":
+		return wellFormedPasskey(p.Code, p.Credential)
 	}
-	_, ok := token.NormalizeRecoveryCode(code)
+	_, ok := token.NormalizeRecoveryCode(p.Code)
 	return ok
 }
 

@@ -23,6 +23,7 @@ import (
 	"github.com/twostep/twostep/internal/config"
 	"github.com/twostep/twostep/internal/keyring"
 	"github.com/twostep/twostep/internal/metrics"
+	"github.com/twostep/twostep/internal/passkey"
 	"github.com/twostep/twostep/internal/password"
 	"github.com/twostep/twostep/internal/ratelimit"
 	"github.com/twostep/twostep/internal/sms"
@@ -173,6 +174,10 @@ func (a *app) init(e *cmdEnv, mode openMode) error {
 	if err != nil {
 		return err
 	}
+	webAuthn, err := a.newWebAuthn()
+	if err != nil {
+		return err
+	}
 	now := time.Now
 	backend, accounts, err := a.limitBackends(now)
 	if err != nil {
@@ -212,8 +217,16 @@ func (a *app) init(e *cmdEnv, mode openMode) error {
 		Access: access,
 
 		RememberDeviceDays: cfg.RememberDevice.Days,
+
+		Passkeys: auth.PasskeyConfig{
+			Passwordless: cfg.WebAuthn.Passwordless,
+			RequireUV:    cfg.WebAuthn.UserVerification == "required",
+			Timeout:      cfg.WebAuthn.Timeout,
+			AAGUIDs:      lowerAll(cfg.WebAuthn.AAGUIDs),
+		},
 	}, auth.Deps{
 		SMS:      sender,
+		WebAuthn: webAuthn,
 		Store:    a.store,
 		Keys:     a.keys,
 		Hasher:   password.NewHasher(hashParams(cfg.Password.Argon2), cfg.Password.Concurrency, cfg.Password.MaxWait),
@@ -224,6 +237,35 @@ func (a *app) init(e *cmdEnv, mode openMode) error {
 		Now:      now,
 	})
 	return nil
+}
+
+// newWebAuthn builds the passkey protocol step for the configured relying
+// party, or returns nil (passkeys off) when public_url's host is an IP
+// address and no webauthn.rp_id names a domain: WebAuthn binds passkeys to
+// a domain name. The service then answers passkey calls as not
+// implemented. The nil is returned as the interface's own nil.
+func (a *app) newWebAuthn() (auth.WebAuthn, error) {
+	cfg := a.cfg
+	id, name, origins, ok := cfg.PasskeyRP()
+	if !ok {
+		a.log.Debug("passkeys are off: public_url's host is an IP address; name twostep by a host to offer them")
+		return nil, nil
+	}
+	w, err := passkey.New(passkey.Config{RPID: id, RPName: name, Origins: origins,
+		UserVerification: cfg.WebAuthn.UserVerification, Attestation: cfg.WebAuthn.Attestation, Timeout: cfg.WebAuthn.Timeout})
+	if err != nil {
+		return nil, fmt.Errorf("webauthn: %w", err)
+	}
+	return w, nil
+}
+
+// lowerAll returns the strings of ss in lower case.
+func lowerAll(ss []string) []string {
+	out := make([]string, len(ss))
+	for i, s := range ss {
+		out[i] = strings.ToLower(s)
+	}
+	return out
 }
 
 // hashParams are the argon2id parameters: the configured cost, the

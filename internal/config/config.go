@@ -48,6 +48,21 @@ type Config struct {
 	Pages    Pages    `yaml:"pages"`
 
 	RememberDevice RememberDevice `yaml:"remember_device"`
+	WebAuthn       WebAuthn       `yaml:"webauthn"`
+}
+
+// WebAuthn configures passkeys and security keys (docs/passkeys.md). The
+// relying party defaults to public_url: its host is the RP ID and its
+// origin the one allowed origin.
+type WebAuthn struct {
+	RPID             string        `yaml:"rp_id" help:"Relying party ID passkeys are bound to: public_url's host or a registrable suffix of it (for https://login.example.com: login.example.com or example.com). Empty means public_url's host; passkeys are then off when that host is an IP address, which WebAuthn does not allow."`
+	RPName           string        `yaml:"rp_name" help:"Name the browser and the authenticator show when a passkey is created. Empty means the issuer."`
+	Origins          []string      `yaml:"origins" help:"Origins (https://host[:port]) whose pages may use the passkeys, comma-separated in the environment; each host must be rp_id or below it. Empty means public_url's origin."`
+	UserVerification string        `yaml:"user_verification" help:"Whether a passkey used as a second factor must also verify its user (PIN, fingerprint, face): preferred or required. Passwordless sign-in always requires it."`
+	Attestation      string        `yaml:"attestation" help:"Attestation conveyance asked for when a passkey is registered: none (no make or model is disclosed), indirect or direct."`
+	AAGUIDs          []string      `yaml:"aaguids" help:"Authenticator models (AAGUIDs, as UUIDs) allowed to register, comma-separated in the environment; a passkey whose model is not disclosed is then refused too. Empty allows every authenticator. Without attestation the model is the authenticator's own claim: see docs/passkeys.md."`
+	Timeout          time.Duration `yaml:"timeout" help:"How long a passkey request (registration or sign-in) stays valid, 30s to 10m."`
+	Passwordless     bool          `yaml:"passwordless" help:"Let a passkey that verifies its user sign in alone, without the password, at aal2 (a Sign in with a passkey button on the login page)."`
 }
 
 // RememberDevice configures "Remember this device" (docs/api.md): after a
@@ -251,7 +266,40 @@ func Defaults() Config {
 		},
 		Brand: Brand{AccentColor: "#1d4ed8"},
 		Pages: Pages{TimeZone: "UTC"},
+		WebAuthn: WebAuthn{
+			UserVerification: "preferred",
+			Attestation:      "none",
+			Timeout:          5 * time.Minute,
+		},
 	}
+}
+
+// PasskeyRP returns the effective relying party of passkeys: the RP ID
+// (webauthn.rp_id, else public_url's host), its name (else the issuer) and
+// the allowed origins (else public_url's origin). ok is false when
+// passkeys cannot be offered: no rp_id and public_url's host is an IP
+// address. Validate has checked the settings.
+func (c Config) PasskeyRP() (id, name string, origins []string, ok bool) {
+	u, err := url.Parse(c.PublicURL())
+	if err != nil {
+		return "", "", nil, false
+	}
+	id = strings.ToLower(c.WebAuthn.RPID)
+	if id == "" {
+		id = strings.ToLower(u.Hostname())
+		if net.ParseIP(id) != nil {
+			return "", "", nil, false
+		}
+	}
+	name = c.WebAuthn.RPName
+	if name == "" {
+		name = c.Issuer
+	}
+	origins = c.WebAuthn.Origins
+	if len(origins) == 0 {
+		origins = []string{u.Scheme + "://" + u.Host}
+	}
+	return id, name, origins, true
 }
 
 // PublicURL returns the URL users reach twostep at, without a trailing slash:

@@ -189,6 +189,7 @@ func (c Config) Validate() []error {
 	if _, err := time.LoadLocation(c.Pages.TimeZone); err != nil || c.Pages.TimeZone == "" || strings.EqualFold(c.Pages.TimeZone, "Local") {
 		p.add("pages.time_zone", "%q is not an IANA time zone name such as UTC or Europe/Berlin", c.Pages.TimeZone)
 	}
+	p.webAuthn(c)
 	if !isHexColor(c.Brand.AccentColor) {
 		p.add("brand.accent_color", "%q is not a colour written as #rrggbb, e.g. #1d4ed8", c.Brand.AccentColor)
 	}
@@ -327,4 +328,82 @@ func (p *problems) database(key, value string) {
 // isCountryCode reports whether s looks like an ISO 3166-1 alpha-2 code.
 func isCountryCode(s string) bool {
 	return len(s) == 2 && 'A' <= s[0] && s[0] <= 'Z' && 'A' <= s[1] && s[1] <= 'Z'
+}
+
+// webAuthn checks the webauthn section. The RP ID must be public_url's
+// host or a registrable suffix of it (WebAuthn L3 §5.1.4.1: a browser
+// refuses any other for pages at that host), so a mismatch is refused at
+// start-up rather than by every browser at the first passkey.
+func (p *problems) webAuthn(c Config) {
+	w := c.WebAuthn
+	p.oneOf("webauthn.user_verification", w.UserVerification, "preferred", "required")
+	p.oneOf("webauthn.attestation", w.Attestation, "none", "indirect", "direct")
+	if w.Timeout < 30*time.Second || w.Timeout > 10*time.Minute {
+		p.add("webauthn.timeout", "must be from 30s to 10m, not %s", formatDuration(w.Timeout))
+	}
+	for _, a := range w.AAGUIDs {
+		if !isUUID(a) {
+			p.add("webauthn.aaguids", "%q is not a UUID such as 08987058-cadc-4b81-b6e1-30de50dcbe96", a)
+		}
+	}
+	if w.RPName != "" && (utf8.RuneCountInString(w.RPName) > 64 || strings.ContainsFunc(w.RPName, unicode.IsControl)) {
+		p.add("webauthn.rp_name", "must be at most 64 characters without control characters")
+	}
+	pub, err := url.Parse(c.PublicURL())
+	if err != nil || pub.Host == "" {
+		return // public_url is reported on its own
+	}
+	host := strings.ToLower(pub.Hostname())
+	rpID := strings.ToLower(w.RPID)
+	if rpID != "" {
+		switch {
+		case net.ParseIP(host) != nil:
+			p.add("webauthn.rp_id", "passkeys need public_url to name a host, not the IP address %s", host)
+		case net.ParseIP(rpID) != nil || strings.ContainsAny(rpID, "/:@ ") || strings.HasPrefix(rpID, ".") || strings.HasSuffix(rpID, "."):
+			p.add("webauthn.rp_id", "%q is not a domain name such as example.com", w.RPID)
+		case !underDomain(host, rpID):
+			p.add("webauthn.rp_id", "%q must be public_url's host %s or a domain it is under", w.RPID, host)
+		case rpID != host && !strings.Contains(rpID, "."):
+			p.add("webauthn.rp_id", "%q is a top-level domain, not a registrable one", w.RPID)
+		}
+	} else if len(w.Origins) > 0 && net.ParseIP(host) != nil {
+		p.add("webauthn.origins", "passkeys need public_url to name a host, not the IP address %s", host)
+	}
+	if rpID == "" {
+		rpID = host
+	}
+	for _, o := range w.Origins {
+		u, err := url.Parse(o)
+		switch {
+		case err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || u.User != nil ||
+			(u.Path != "" && u.Path != "/") || u.RawQuery != "" || u.Fragment != "":
+			p.add("webauthn.origins", "%q is not an origin such as https://login.example.com", o)
+		case u.Scheme == "http" && !isLoopbackHost(u.Hostname()):
+			p.add("webauthn.origins", "%q: browsers offer passkeys over plain http only on localhost", o)
+		case !underDomain(strings.ToLower(u.Hostname()), rpID):
+			p.add("webauthn.origins", "%q is not at %s or below it (webauthn.rp_id)", o, rpID)
+		}
+	}
+}
+
+// underDomain reports whether host is domain or a name below it.
+func underDomain(host, domain string) bool {
+	return host == domain || strings.HasSuffix(host, "."+domain)
+}
+
+// isUUID reports whether s is a UUID written 8-4-4-4-12 in hex digits.
+func isUUID(s string) bool {
+	if len(s) != 36 {
+		return false
+	}
+	for i, c := range s {
+		if i == 8 || i == 13 || i == 18 || i == 23 {
+			if c != '-' {
+				return false
+			}
+		} else if !strings.ContainsRune("0123456789abcdefABCDEF", c) {
+			return false
+		}
+	}
+	return true
 }

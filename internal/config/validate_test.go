@@ -78,6 +78,61 @@ func TestValidate(t *testing.T) {
 		}, "password.argon2.memory", "8 KiB per thread"},
 		{"password.concurrency negative", func(c *Config) { c.Password.Concurrency = -1 }, "password.concurrency", "negative"},
 		{"password.max_wait negative", func(c *Config) { c.Password.MaxWait = -time.Second }, "password.max_wait", "negative"},
+		{"webauthn rp_id equal to the host", func(c *Config) {
+			c.PublicURLSetting = "https://login.example.com"
+			c.WebAuthn.RPID = "login.example.com"
+		}, "", ""},
+		{"webauthn rp_id a registrable suffix", func(c *Config) {
+			c.PublicURLSetting = "https://login.example.com"
+			c.WebAuthn.RPID = "Example.com"
+		}, "", ""},
+		{"webauthn rp_id another domain", func(c *Config) {
+			c.PublicURLSetting = "https://login.example.com"
+			c.WebAuthn.RPID = "example.org"
+		}, "webauthn.rp_id", "public_url's host login.example.com"},
+		{"webauthn rp_id only a name suffix", func(c *Config) {
+			c.PublicURLSetting = "https://login.example.com"
+			c.WebAuthn.RPID = "ample.com"
+		}, "webauthn.rp_id", "public_url's host"},
+		{"webauthn rp_id below the host", func(c *Config) {
+			c.PublicURLSetting = "https://example.com"
+			c.WebAuthn.RPID = "login.example.com"
+		}, "webauthn.rp_id", "public_url's host"},
+		{"webauthn rp_id a top-level domain", func(c *Config) {
+			c.PublicURLSetting = "https://login.example.com"
+			c.WebAuthn.RPID = "com"
+		}, "webauthn.rp_id", "top-level"},
+		{"webauthn rp_id with an IP public_url", func(c *Config) { c.WebAuthn.RPID = "127.0.0.1" }, "webauthn.rp_id", "IP address"},
+		{"webauthn rp_id with a port", func(c *Config) {
+			c.PublicURLSetting = "https://login.example.com"
+			c.WebAuthn.RPID = "login.example.com:443"
+		}, "webauthn.rp_id", "not a domain name"},
+		{"webauthn localhost", func(c *Config) {
+			c.Listen = "localhost:8080"
+			c.WebAuthn.RPID = "localhost"
+		}, "", ""},
+		{"webauthn origins below the RP ID", func(c *Config) {
+			c.PublicURLSetting = "https://login.example.com"
+			c.WebAuthn.RPID = "example.com"
+			c.WebAuthn.Origins = []string{"https://login.example.com", "https://app.example.com:8443"}
+		}, "", ""},
+		{"webauthn origin elsewhere", func(c *Config) {
+			c.PublicURLSetting = "https://login.example.com"
+			c.WebAuthn.Origins = []string{"https://evil.example"}
+		}, "webauthn.origins", "not at login.example.com"},
+		{"webauthn origin with a path", func(c *Config) {
+			c.PublicURLSetting = "https://login.example.com"
+			c.WebAuthn.Origins = []string{"https://login.example.com/app"}
+		}, "webauthn.origins", "not an origin"},
+		{"webauthn origin plain http", func(c *Config) {
+			c.PublicURLSetting = "https://login.example.com"
+			c.WebAuthn.Origins = []string{"http://login.example.com"}
+		}, "webauthn.origins", "plain http"},
+		{"webauthn user_verification", func(c *Config) { c.WebAuthn.UserVerification = "discouraged" }, "webauthn.user_verification", "preferred, required"},
+		{"webauthn attestation", func(c *Config) { c.WebAuthn.Attestation = "enterprise" }, "webauthn.attestation", "none, indirect, direct"},
+		{"webauthn timeout short", func(c *Config) { c.WebAuthn.Timeout = 10 * time.Second }, "webauthn.timeout", "30s to 10m"},
+		{"webauthn timeout long", func(c *Config) { c.WebAuthn.Timeout = time.Hour }, "webauthn.timeout", "30s to 10m"},
+		{"webauthn aaguids", func(c *Config) { c.WebAuthn.AAGUIDs = []string{"ee882879-721c-4913-9775-3dfcce97072a", "yubikey"} }, "webauthn.aaguids", `"yubikey"`},
 		{"password.max_wait zero", func(c *Config) { c.Password.MaxWait = 0 }, "", ""},
 		{"limits.login_per_ip zero", func(c *Config) { c.Limits.LoginPerIP = 0 }, "limits.login_per_ip", "at least 1"},
 		{"limits.verify_per_ip zero", func(c *Config) { c.Limits.VerifyPerIP = 0 }, "limits.verify_per_ip", "at least 1"},

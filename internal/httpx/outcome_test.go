@@ -109,7 +109,7 @@ func TestDescribe(t *testing.T) {
 	}{
 		{"wrong TOTP code at sign-in", &outcome.Error{Code: outcome.InvalidCode, Method: "totp"}, 401, "invalid_code",
 			"That code is not valid. Enter the code your app shows now: a new one appears every 60 seconds.", 0},
-		{"a method without its own sentence falls back", &outcome.Error{Code: outcome.InvalidCode, Method: "webauthn"}, 401, "invalid_code",
+		{"a method without its own sentence falls back", &outcome.Error{Code: outcome.InvalidCode, Method: "email"}, 401, "invalid_code",
 			"That code is not valid. Check it and try again.", 0},
 		{"wrong code at set-up: a bad request under the public name invalid_code", &outcome.Error{Code: outcome.CodeMismatch, Method: "sms_setup"}, 400, "invalid_code",
 			"That code is not valid. Check the text message and try again.", 0},

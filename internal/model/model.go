@@ -17,6 +17,11 @@ var (
 	// ErrConflict means a unique constraint refused the write (duplicate
 	// username, session token already rotated).
 	ErrConflict = errors.New("conflict")
+	// ErrRefused means a passkey's registration or assertion failed the
+	// protocol's checks (signature, challenge, origin, RP ID, flags): the
+	// WebAuthn implementation wraps every such refusal in it, so the
+	// service tells a refused proof from an internal error.
+	ErrRefused = errors.New("refused")
 )
 
 // AAL is an authenticator assurance level (NIST SP 800-63B §4).
@@ -42,6 +47,9 @@ type User struct {
 	MFAFailures int64
 	MFAFailedAt time.Time
 	LastLoginAt time.Time // the last successful sign-in; zero when never
+	// WebAuthnHandle is the user's WebAuthn user handle: 64 random bytes
+	// made at the first passkey set-up, nil before; never the user name.
+	WebAuthnHandle []byte
 }
 
 // FactorType names a kind of second factor.
@@ -89,6 +97,41 @@ type Session struct {
 	LastSeenAt time.Time // start of the idle timeout
 	AAL2At     time.Time // last successful second-factor check; zero if none
 	Plan       string    // set-up plan in progress, e.g. "sms,totp"
+	// How the session was signed in, for amr claims (RFC 8176): the methods
+	// that passed, in order and each once ("password", "totp", "sms",
+	// "recovery", "webauthn", "device" for a remembered browser); whether a
+	// passkey that passed verified its user (PIN or biometric); and the
+	// factor that passed last ("" for none).
+	Methods        []string
+	UserVerified   bool
+	MethodFactorID string
+}
+
+// Passkey is the credential record of a passkey or security key (WebAuthn
+// L3 §4 "credential record"), kept beside its factor row.
+type Passkey struct {
+	CredentialID      []byte // unique across all users
+	FactorID          string
+	UserID            string
+	PublicKey         []byte // COSE_Key
+	SignCount         uint32 // the last signature counter seen; 0 for authenticators without one
+	AAGUID            []byte // authenticator model, 16 bytes (zero when not disclosed)
+	Transports        []string
+	BackupEligible    bool // a synced passkey may be backed up (BE flag)
+	BackupState       bool // it is backed up (BS flag), as last seen
+	UserVerified      bool // the authenticator verified its user at registration
+	AttestationType   string
+	AttestationFormat string
+	CreatedAt         time.Time
+}
+
+// PasskeyAssertion is what a verified assertion says about the passkey
+// that signed it.
+type PasskeyAssertion struct {
+	CredentialID []byte
+	SignCount    uint32
+	UserVerified bool // UV flag of this assertion
+	BackupState  bool
 }
 
 // RecoveryCode is one single-use recovery code, stored as a keyed hash.

@@ -39,6 +39,9 @@ const (
 	InvalidPhone       Code = "invalid_phone"     // Detail says what is wrong
 	SMSFailed          Code = "sms_failed"        // Detail may carry the provider's safe sentence
 	RotationUnfinished Code = "rotation_unfinished"
+	// AuthenticatorNotAllowed: a passkey or security key whose model the
+	// AAGUID allow-list does not name.
+	AuthenticatorNotAllowed Code = "authenticator_not_allowed"
 )
 
 // Outcomes of the HTTP front ends themselves.
@@ -67,8 +70,9 @@ const (
 type Error struct {
 	Code Code
 	// Method is what the person was doing, for the wording: "totp",
-	// "sms", "recovery" (signing in), "totp_setup", "sms_setup" (setting
-	// up), "sms_send" (asking for a text); "" when it does not matter.
+	// "sms", "recovery", "webauthn" (signing in), "totp_setup",
+	// "sms_setup", "webauthn_setup" (setting up), "sms_send" (asking for
+	// a text); "" when it does not matter.
 	Method     string
 	RetryAfter time.Duration // > 0: when to try again (Retry-After)
 	Detail     string        // a sentence safe to show, where the check itself says what is wrong

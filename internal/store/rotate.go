@@ -25,6 +25,9 @@ type Rotation struct {
 	Remember     *Device
 	ForgetDevice []byte
 	KeepDevices  int
+	// Passkey, when set, is the passkey whose assertion passed: its
+	// counter moves on only from the value the check read (UsePasskey).
+	Passkey *PasskeyUse
 }
 
 // RotateSession writes a rotation in one transaction: the TOTP step (only
@@ -33,7 +36,8 @@ type Rotation struct {
 // of second-factor failures and of the attempt's lease (BeginMFAAttempt),
 // and the session swap — the old token
 // stops working the instant the new one starts (no fixation, ASVS V3.2.1).
-// It returns model.ErrConflict for a replayed step and model.ErrNotFound
+// It returns model.ErrConflict for a replayed step (or a passkey counter
+// that moved meanwhile) and model.ErrNotFound
 // when the old session is gone (rotated or logged out by a parallel
 // request); either way nothing is written. One transaction instead of
 // three keeps the hot verify path to one commit on SQLite's writer.
@@ -48,6 +52,11 @@ func (s *Store) RotateSession(ctx context.Context, p Rotation) error {
 				return err
 			}
 		}
+		if p.Passkey != nil {
+			if err := usePasskey(ctx, tx, *p.Passkey); err != nil {
+				return err
+			}
+		}
 		if p.FactorID != "" {
 			if _, err := tx.ExecContext(ctx, `UPDATE factors SET last_used_at = $1 WHERE id = $2`, ms(p.At), p.FactorID); err != nil {
 				return err
@@ -59,9 +68,7 @@ func (s *Store) RotateSession(ctx context.Context, p Rotation) error {
 		if err := one(tx.ExecContext(ctx, `DELETE FROM sessions WHERE token_hash = $1`, p.OldHash)); err != nil {
 			return err
 		}
-		n := p.Next
-		if _, err := tx.ExecContext(ctx, `INSERT INTO sessions (`+sessionCols+`) VALUES ($1, $2, $3, $4, $5, $6, $7)`,
-			n.TokenHash, n.UserID, n.AAL, ms(n.CreatedAt), ms(n.LastSeenAt), ms(n.AAL2At), n.Plan); err != nil {
+		if _, err := tx.ExecContext(ctx, insertSession, sessionArgs(p.Next)...); err != nil {
 			return err
 		}
 		if p.Remember == nil {

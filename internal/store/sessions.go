@@ -3,17 +3,27 @@ package store
 import (
 	"context"
 	"database/sql"
+	"strings"
 	"time"
 
 	"github.com/twostep/twostep/internal/model"
 )
 
-const sessionCols = `token_hash, user_id, aal, created_at, last_seen_at, aal2_at, plan`
+const sessionCols = `token_hash, user_id, aal, created_at, last_seen_at, aal2_at, plan, auth_methods, auth_uv, auth_factor_id`
+
+// insertSession is the one INSERT of a session row (CreateSession, the
+// rotation, a passkey sign-in).
+const insertSession = `INSERT INTO sessions (` + sessionCols + `) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`
+
+// sessionArgs are insertSession's arguments for ss.
+func sessionArgs(ss model.Session) []any {
+	return []any{ss.TokenHash, ss.UserID, ss.AAL, ms(ss.CreatedAt), ms(ss.LastSeenAt), ms(ss.AAL2At), ss.Plan,
+		strings.Join(ss.Methods, ","), flag(ss.UserVerified), ss.MethodFactorID}
+}
 
 // CreateSession stores a new session.
 func (s *Store) CreateSession(ctx context.Context, ss model.Session) error {
-	_, err := s.w.ExecContext(ctx, `INSERT INTO sessions (`+sessionCols+`) VALUES ($1, $2, $3, $4, $5, $6, $7)`,
-		ss.TokenHash, ss.UserID, ss.AAL, ms(ss.CreatedAt), ms(ss.LastSeenAt), ms(ss.AAL2At), ss.Plan)
+	_, err := s.w.ExecContext(ctx, insertSession, sessionArgs(ss)...)
 	if isUnique(err) {
 		return model.ErrConflict
 	}
@@ -24,12 +34,18 @@ func (s *Store) CreateSession(ctx context.Context, ss model.Session) error {
 func (s *Store) Session(ctx context.Context, hash []byte) (model.Session, error) {
 	var ss model.Session
 	var created, seen, aal2 int64
+	var methods string
+	var uv int
 	err := s.r.QueryRowContext(ctx, `SELECT `+sessionCols+` FROM sessions WHERE token_hash = $1`, hash).
-		Scan(&ss.TokenHash, &ss.UserID, &ss.AAL, &created, &seen, &aal2, &ss.Plan)
+		Scan(&ss.TokenHash, &ss.UserID, &ss.AAL, &created, &seen, &aal2, &ss.Plan, &methods, &uv, &ss.MethodFactorID)
 	if err != nil {
 		return model.Session{}, notFound(err)
 	}
 	ss.CreatedAt, ss.LastSeenAt, ss.AAL2At = fromMS(created), fromMS(seen), fromMS(aal2)
+	if methods != "" {
+		ss.Methods = strings.Split(methods, ",")
+	}
+	ss.UserVerified = uv != 0
 	return ss, nil
 }
 

@@ -10,14 +10,14 @@ import (
 	"github.com/twostep/twostep/internal/model"
 )
 
-const userCols = `id, username, password_hash, disabled, created_at, email, groups, mfa_failures, mfa_failed_at, last_login_at`
+const userCols = `id, username, password_hash, disabled, created_at, email, groups, mfa_failures, mfa_failed_at, last_login_at, webauthn_handle`
 
 func scanUser(row interface{ Scan(...any) error }) (model.User, error) {
 	var u model.User
 	var disabled int
 	var created, failedAt, lastLogin int64
 	var groups string
-	if err := row.Scan(&u.ID, &u.Username, &u.PasswordHash, &disabled, &created, &u.Email, &groups, &u.MFAFailures, &failedAt, &lastLogin); err != nil {
+	if err := row.Scan(&u.ID, &u.Username, &u.PasswordHash, &disabled, &created, &u.Email, &groups, &u.MFAFailures, &failedAt, &lastLogin, &u.WebAuthnHandle); err != nil {
 		return model.User{}, notFound(err)
 	}
 	u.Disabled = disabled != 0

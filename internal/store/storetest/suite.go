@@ -38,6 +38,10 @@ func Run(t *testing.T, newStore func(testing.TB) *store.Store) {
 		{"SMSCodes", testSMSCodes},
 		{"Devices", testDevices},
 		{"ResealSecrets", testResealSecrets},
+		{"Passkeys", testPasskeys},
+		{"PasskeyCounter", testPasskeyCounter},
+		{"Ceremonies", testCeremonies},
+		{"SessionMethods", testSessionMethods},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) { tc.fn(t, newStore(t)) })
@@ -787,5 +791,271 @@ func testAuditPrune(t *testing.T, s *store.Store) {
 	// The chain goes on: the next entry links to entry 4.
 	if e, err := s.AppendAudit(ctx, model.AuditEvent{At: t0.Add(5 * time.Hour), Event: "logout"}); err != nil || e.Seq != 5 || !bytes.Equal(e.PrevHash, es[3].Hash) {
 		t.Fatalf("append after prune = %+v, %v", e, err)
+	}
+}
+
+func mkPasskey(t *testing.T, s *store.Store, u model.User, factorID string, credID byte, codes []model.RecoveryCode) (model.Factor, model.Passkey, error) {
+	t.Helper()
+	f := model.Factor{ID: factorID, UserID: u.ID, Type: model.FactorWebAuthn, Label: "key " + factorID, Status: model.FactorActive, CreatedAt: t0}
+	p := model.Passkey{CredentialID: []byte{credID, 1, 2, 3}, FactorID: factorID, UserID: u.ID, PublicKey: []byte{0xa5, credID},
+		SignCount: 7, AAGUID: bytes.Repeat([]byte{credID}, 16), Transports: []string{"usb", "nfc"}, BackupEligible: true,
+		UserVerified: true, AttestationType: "none", AttestationFormat: "none", CreatedAt: t0}
+	return f, p, s.AddPasskey(ctx, f, p, codes)
+}
+
+// testPasskeys: a passkey is a factor plus a credential record written
+// together; credential ids are unique across users (a duplicate writes
+// neither row); handles are set once and find their user; removing the
+// factor takes the record with it.
+func testPasskeys(t *testing.T, s *store.Store) {
+	alice, bob := mkUser(t, s, "alice"), mkUser(t, s, "bob")
+	codes := []model.RecoveryCode{{ID: "r1", KeyID: "k", CodeHash: []byte{1}, CreatedAt: t0}}
+	_, want, err := mkPasskey(t, s, alice, "pk1", 1, codes)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rc, _ := s.UnusedRecoveryCodes(ctx, alice.ID); len(rc) != 1 {
+		t.Fatalf("recovery codes with the first passkey = %d, want 1", len(rc))
+	}
+	tests := []struct {
+		name    string
+		user    model.User
+		factor  string
+		cred    byte
+		wantErr error
+	}{
+		{"second passkey of alice", alice, "pk2", 2, nil},
+		{"bob registers alice's credential id", bob, "pk3", 1, model.ErrConflict},
+		{"alice registers her own credential id again", alice, "pk4", 2, model.ErrConflict},
+		{"bob's own passkey", bob, "pk5", 5, nil},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			_, _, err := mkPasskey(t, s, tc.user, tc.factor, tc.cred, nil)
+			if !errors.Is(err, tc.wantErr) {
+				t.Fatalf("AddPasskey = %v, want %v", err, tc.wantErr)
+			}
+			if _, ferr := s.Factor(ctx, tc.user.ID, tc.factor); (ferr == nil) != (tc.wantErr == nil) {
+				t.Fatalf("factor row after AddPasskey (%v): %v", err, ferr)
+			}
+		})
+	}
+	ps, err := s.Passkeys(ctx, alice.ID)
+	if err != nil || len(ps) != 2 {
+		t.Fatalf("Passkeys(alice) = %d, %v; want 2", len(ps), err)
+	}
+	got := ps[0]
+	if !bytes.Equal(got.CredentialID, want.CredentialID) || got.FactorID != "pk1" || got.UserID != alice.ID ||
+		!bytes.Equal(got.PublicKey, want.PublicKey) || got.SignCount != 7 || !bytes.Equal(got.AAGUID, want.AAGUID) ||
+		strings.Join(got.Transports, ",") != "usb,nfc" || !got.BackupEligible || got.BackupState || !got.UserVerified ||
+		got.AttestationType != "none" || got.AttestationFormat != "none" || !got.CreatedAt.Equal(t0) {
+		t.Fatalf("Passkeys[0] = %+v, want %+v", got, want)
+	}
+
+	h1, err := s.WebAuthnHandle(ctx, alice.ID, []byte("first-handle"))
+	if err != nil || string(h1) != "first-handle" {
+		t.Fatalf("WebAuthnHandle = %q, %v", h1, err)
+	}
+	if h, err := s.WebAuthnHandle(ctx, alice.ID, []byte("second-handle")); err != nil || string(h) != "first-handle" {
+		t.Fatalf("second WebAuthnHandle = %q, %v; want the first kept", h, err)
+	}
+	if _, err := s.WebAuthnHandle(ctx, "nobody", []byte("x")); !errors.Is(err, model.ErrNotFound) {
+		t.Fatalf("handle of an unknown user: %v", err)
+	}
+	if u, err := s.UserByWebAuthnHandle(ctx, h1); err != nil || u.ID != alice.ID {
+		t.Fatalf("UserByWebAuthnHandle = %+v, %v", u, err)
+	}
+	if _, err := s.UserByWebAuthnHandle(ctx, []byte("unknown")); !errors.Is(err, model.ErrNotFound) {
+		t.Fatalf("unknown handle: %v", err)
+	}
+	// Parallel first set-ups of bob agree on one handle.
+	var mu sync.Mutex
+	seen := map[string]bool{}
+	parallel(10, func(i int) error {
+		h, err := s.WebAuthnHandle(ctx, bob.ID, []byte(fmt.Sprintf("bob-%d", i)))
+		mu.Lock()
+		seen[string(h)] = true
+		mu.Unlock()
+		return err
+	})
+	if len(seen) != 1 {
+		t.Fatalf("parallel handles of bob = %v, want one", seen)
+	}
+
+	if err := s.RenameFactor(ctx, alice.ID, "pk1", "Work laptop"); err != nil {
+		t.Fatal(err)
+	}
+	if f, _ := s.Factor(ctx, alice.ID, "pk1"); f.Label != "Work laptop" {
+		t.Fatalf("label after rename = %q", f.Label)
+	}
+	if err := s.RenameFactor(ctx, bob.ID, "pk1", "mine now"); !errors.Is(err, model.ErrNotFound) {
+		t.Fatalf("rename of another user's factor: %v", err)
+	}
+	if err := s.DeleteFactor(ctx, alice.ID, "pk1"); err != nil {
+		t.Fatal(err)
+	}
+	if ps, _ := s.Passkeys(ctx, alice.ID); len(ps) != 1 || ps[0].FactorID != "pk2" {
+		t.Fatalf("after removing pk1: %+v", ps)
+	}
+	// The credential id is free again once its passkey is gone.
+	if _, _, err := mkPasskey(t, s, bob, "pk6", 1, nil); err != nil {
+		t.Fatalf("re-registering a removed credential id: %v", err)
+	}
+}
+
+// testPasskeyCounter: an assertion's counter is written only from the
+// value its check read, inside the rotation or the passwordless session's
+// transaction; a stale one changes nothing, not even the session.
+func testPasskeyCounter(t *testing.T, s *store.Store) {
+	u := mkUser(t, s, "alice")
+	_, p, err := mkPasskey(t, s, u, "pk1", 1, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sess := func(hash string) model.Session {
+		return model.Session{TokenHash: []byte(hash), UserID: u.ID, AAL: model.AAL2, CreatedAt: t0.Add(time.Hour), LastSeenAt: t0.Add(time.Hour),
+			AAL2At: t0.Add(time.Hour), Methods: []string{"webauthn"}, UserVerified: true, MethodFactorID: "pk1"}
+	}
+	use := func(seen, next uint32) store.PasskeyUse {
+		return store.PasskeyUse{CredentialID: p.CredentialID, Seen: seen, SignCount: next, BackupState: true}
+	}
+	// 10 sign-ins checked against counter 7 at once: one moves it.
+	won := parallel(10, func(i int) error { return s.CreatePasskeySession(ctx, use(7, 8), "pk1", sess(fmt.Sprintf("s%d", i))) })
+	if won != 1 {
+		t.Fatalf("parallel passkey sign-ins from one counter value = %d, want 1", won)
+	}
+	ps, _ := s.Passkeys(ctx, u.ID)
+	if ps[0].SignCount != 8 || !ps[0].BackupState {
+		t.Fatalf("after sign-in: count %d, backup state %v", ps[0].SignCount, ps[0].BackupState)
+	}
+	if f, _ := s.Factor(ctx, u.ID, "pk1"); !f.LastUsedAt.Equal(t0.Add(time.Hour)) {
+		t.Fatalf("last used = %v", f.LastUsedAt)
+	}
+	if err := s.CreatePasskeySession(ctx, use(7, 9), "pk1", sess("stale")); !errors.Is(err, model.ErrConflict) {
+		t.Fatalf("stale counter: %v, want ErrConflict", err)
+	}
+	if _, err := s.Session(ctx, []byte("stale")); !errors.Is(err, model.ErrNotFound) {
+		t.Fatalf("a refused passkey sign-in left a session: %v", err)
+	}
+	// The rotation of a second factor applies the same rule.
+	old := model.Session{TokenHash: []byte("aal1"), UserID: u.ID, AAL: model.AAL1, CreatedAt: t0, LastSeenAt: t0}
+	if err := s.CreateSession(ctx, old); err != nil {
+		t.Fatal(err)
+	}
+	rot := func(seen uint32) store.Rotation {
+		pu := use(seen, 12)
+		return store.Rotation{UserID: u.ID, FactorID: "pk1", At: t0.Add(2 * time.Hour), OldHash: old.TokenHash, Next: sess("aal2"), Passkey: &pu}
+	}
+	if err := s.RotateSession(ctx, rot(7)); !errors.Is(err, model.ErrConflict) {
+		t.Fatalf("rotation with a stale counter: %v, want ErrConflict", err)
+	}
+	if _, err := s.Session(ctx, old.TokenHash); err != nil {
+		t.Fatalf("a refused rotation ended the old session: %v", err)
+	}
+	if err := s.RotateSession(ctx, rot(8)); err != nil {
+		t.Fatal(err)
+	}
+	if ps, _ := s.Passkeys(ctx, u.ID); ps[0].SignCount != 12 {
+		t.Fatalf("count after rotation = %d, want 12", ps[0].SignCount)
+	}
+}
+
+// testCeremonies: a ceremony is consumed at most once, only by the kind,
+// user and session it is bound to and only before it expires; a refused
+// consume leaves it for its owner.
+func testCeremonies(t *testing.T, s *store.Store) {
+	alice, bob := mkUser(t, s, "alice"), mkUser(t, s, "bob")
+	c := store.Ceremony{IDHash: []byte("c1"), Kind: "verify", UserID: alice.ID, SessionHash: "aa11", State: `{"challenge":"x"}`,
+		CreatedAt: t0, ExpiresAt: t0.Add(5 * time.Minute)}
+	if err := s.CreateCeremony(ctx, c); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.CreateCeremony(ctx, store.Ceremony{IDHash: []byte("p1"), Kind: "login", State: "{}", CreatedAt: t0, ExpiresAt: t0.Add(time.Minute)}); err != nil {
+		t.Fatal(err)
+	}
+	refused := []struct {
+		name                 string
+		id                   string
+		kind, user, sessHash string
+		now                  time.Time
+	}{
+		{"another session", "c1", "verify", alice.ID, "bb22", t0},
+		{"another user", "c1", "verify", bob.ID, "aa11", t0},
+		{"another kind", "c1", "register", alice.ID, "aa11", t0},
+		{"expired", "c1", "verify", alice.ID, "aa11", t0.Add(5 * time.Minute)},
+		{"unknown id", "nope", "verify", alice.ID, "aa11", t0},
+		{"passwordless as a bound one", "p1", "login", alice.ID, "aa11", t0},
+		{"bound one as passwordless", "c1", "verify", "", "", t0},
+	}
+	for _, tc := range refused {
+		t.Run(tc.name, func(t *testing.T) {
+			if _, err := s.ConsumeCeremony(ctx, []byte(tc.id), tc.kind, tc.user, tc.sessHash, tc.now); !errors.Is(err, model.ErrNotFound) {
+				t.Fatalf("ConsumeCeremony = %v, want ErrNotFound", err)
+			}
+		})
+	}
+	// Ten finishes at once: one gets the state.
+	var state string
+	won := parallel(10, func(int) error {
+		st, err := s.ConsumeCeremony(ctx, c.IDHash, "verify", alice.ID, "aa11", t0.Add(time.Minute))
+		if err == nil {
+			state = st
+		}
+		return err
+	})
+	if won != 1 || state != c.State {
+		t.Fatalf("parallel consumes = %d (state %q), want 1 with %q", won, state, c.State)
+	}
+	if st, err := s.ConsumeCeremony(ctx, []byte("p1"), "login", "", "", t0); err != nil || st != "{}" {
+		t.Fatalf("passwordless consume = %q, %v", st, err)
+	}
+	// A session's new ceremony of a kind replaces its earlier one.
+	for _, id := range []string{"r1", "r2"} {
+		if err := s.CreateCeremony(ctx, store.Ceremony{IDHash: []byte(id), Kind: "register", UserID: alice.ID, SessionHash: "aa11",
+			State: id, CreatedAt: t0, ExpiresAt: t0.Add(time.Minute)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := s.ConsumeCeremony(ctx, []byte("r1"), "register", alice.ID, "aa11", t0); !errors.Is(err, model.ErrNotFound) {
+		t.Fatalf("replaced ceremony: %v", err)
+	}
+	if err := s.CreateCeremony(ctx, store.Ceremony{IDHash: []byte("old"), Kind: "login", State: "{}", CreatedAt: t0, ExpiresAt: t0.Add(time.Second)}); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := s.DeleteExpiredCeremonies(ctx, t0.Add(2*time.Second)); err != nil || n != 1 {
+		t.Fatalf("DeleteExpiredCeremonies = %d, %v; want 1", n, err)
+	}
+	if st, err := s.ConsumeCeremony(ctx, []byte("r2"), "register", alice.ID, "aa11", t0); err != nil || st != "r2" {
+		t.Fatalf("live ceremony after the sweep = %q, %v", st, err)
+	}
+}
+
+// testSessionMethods: how a session signed in survives the store, in a
+// new session and through a rotation.
+func testSessionMethods(t *testing.T, s *store.Store) {
+	u := mkUser(t, s, "alice")
+	first := model.Session{TokenHash: []byte("one"), UserID: u.ID, AAL: model.AAL1, CreatedAt: t0, LastSeenAt: t0, Methods: []string{"password"}}
+	if err := s.CreateSession(ctx, first); err != nil {
+		t.Fatal(err)
+	}
+	got, err := s.Session(ctx, first.TokenHash)
+	if err != nil || strings.Join(got.Methods, ",") != "password" || got.UserVerified || got.MethodFactorID != "" {
+		t.Fatalf("Session = %+v, %v", got, err)
+	}
+	next := first
+	next.TokenHash, next.AAL, next.Methods, next.UserVerified, next.MethodFactorID = []byte("two"), model.AAL2, []string{"password", "webauthn"}, true, "f1"
+	if err := s.RotateSession(ctx, store.Rotation{UserID: u.ID, At: t0, OldHash: first.TokenHash, Next: next}); err != nil {
+		t.Fatal(err)
+	}
+	got, err = s.Session(ctx, next.TokenHash)
+	if err != nil || strings.Join(got.Methods, ",") != "password,webauthn" || !got.UserVerified || got.MethodFactorID != "f1" {
+		t.Fatalf("rotated Session = %+v, %v", got, err)
+	}
+	bare := model.Session{TokenHash: []byte("bare"), UserID: u.ID, AAL: model.AAL1, CreatedAt: t0, LastSeenAt: t0}
+	if err := s.CreateSession(ctx, bare); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := s.Session(ctx, bare.TokenHash); got.Methods != nil {
+		t.Fatalf("methods of a session without any = %#v, want nil", got.Methods)
 	}
 }
