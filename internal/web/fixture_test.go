@@ -15,12 +15,15 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/twostep/twostep/internal/auth"
 	"github.com/twostep/twostep/internal/auth/authtest"
 	"github.com/twostep/twostep/internal/metrics"
+	"github.com/twostep/twostep/internal/passkey"
 	"github.com/twostep/twostep/internal/server"
 	"github.com/twostep/twostep/internal/sms"
+	"github.com/twostep/twostep/internal/store"
 	"github.com/twostep/twostep/internal/totp"
 	"github.com/twostep/twostep/internal/web"
 )
@@ -43,6 +46,7 @@ type env struct {
 	t       *testing.T
 	totp    totp.Params // the service's parameters for new apps
 	svc     *auth.Service
+	st      *store.Store
 	clock   *authtest.Clock
 	srv     *httptest.Server
 	smsFile string
@@ -58,6 +62,15 @@ func newEnv(t *testing.T, mods ...func(*auth.Config)) *env {
 // defaults every test uses).
 func newEnvPages(t *testing.T, pages func(*web.Options), mods ...func(*auth.Config)) *env {
 	t.Helper()
+	return newEnvWith(t, pages, nil, mods...)
+}
+
+// newEnvWith is newEnv with the page options adjusted by pages and, when
+// passkeys is not nil, passkeys on: the relying party is pageRP (the
+// service's public_url is its origin), so a software authenticator
+// (passkey_test.go) can answer the pages' ceremonies.
+func newEnvWith(t *testing.T, pages func(*web.Options), passkeys *auth.PasskeyConfig, mods ...func(*auth.Config)) *env {
+	t.Helper()
 	smsFile := filepath.Join(t.TempDir(), "sms.jsonl")
 	sender, err := sms.NewFile(sms.FileConfig{Path: smsFile})
 	if err != nil {
@@ -68,8 +81,14 @@ func newEnvPages(t *testing.T, pages func(*web.Options), mods ...func(*auth.Conf
 	for _, m := range mods {
 		m(&cfg)
 	}
+	if passkeys != nil {
+		cfg.PublicURL, cfg.Passkeys = pageRP.Origin, *passkeys
+	}
 	e := authtest.New(t, cfg, sender)
 	svc, st, log, c := e.Service, e.Store, e.Log, e.Clock
+	if passkeys != nil {
+		svc = withPasskeys(t, e, cfg)
+	}
 	po := web.Options{
 		Brand: web.Brand{Name: "Example Corp", AccentColor: "#0f766e"}, Support: web.Support{ContactURL: contactURL, ChatURL: chatURL}, DefaultCountry: "DE",
 	}
@@ -79,7 +98,20 @@ func newEnvPages(t *testing.T, pages func(*web.Options), mods ...func(*auth.Conf
 	h := server.Handler(svc, st, log, server.Options{Metrics: metrics.New(), Pages: po})
 	srv := httptest.NewServer(h)
 	t.Cleanup(srv.Close)
-	return &env{t: t, totp: cfg.TOTP, svc: svc, clock: c, srv: srv, smsFile: smsFile}
+	return &env{t: t, totp: cfg.TOTP, svc: svc, st: st, clock: c, srv: srv, smsFile: smsFile}
+}
+
+// withPasskeys returns e's service rebuilt with cfg and passkeys on for
+// pageRP (cfg's public_url must be its origin).
+func withPasskeys(tb testing.TB, e authtest.Env, cfg auth.Config) *auth.Service {
+	tb.Helper()
+	w, err := passkey.New(passkey.Config{RPID: pageRP.ID, RPName: pageRP.Name, Origins: []string{pageRP.Origin},
+		UserVerification: "preferred", Attestation: "none", Timeout: 5 * time.Minute})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	e.Deps.WebAuthn = w
+	return auth.New(cfg, e.Deps)
 }
 
 // texts returns the bodies of the texts sent so far, oldest first.

@@ -34,6 +34,7 @@ import (
 var formRoutes = []string{
 	"/login", "/logout", "/setup", "/setup/totp", "/setup/sms", "/setup/sms/confirm", "/verify",
 	"/settings/methods/{id}/preferred", "/settings/methods/{id}/remove", "/recovery-codes", "/settings/devices/{id}/forget",
+	"/settings/methods/{id}/rename", "/setup/passkey", "/login/passkey", "/login/passkey/finish",
 }
 
 // Who posts (the input's who byte, modulo 4): nobody, a password-only
@@ -57,7 +58,7 @@ const (
 )
 
 // FuzzFormPost posts fuzzed url-encoded bodies to every form of the pages
-// (formRoutes), as every kind of signed-in user or nobody, with the form
+// (formRoutes, passkeys on), as every kind of signed-in user or nobody, with the form
 // token missing, wrong, another session's, in the query string, or right.
 //
 // Invariants: no panic (the mux has no recovery) and no 5xx. And without
@@ -111,8 +112,9 @@ func FuzzFormPost(f *testing.F) {
 		// pages' own. want is the one form token that passes.
 		const loginCookie = "LLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLL"
 		want := ""
+		signIn := path == "/login" || strings.HasPrefix(path, "/login/passkey")
 		switch {
-		case path == "/login":
+		case signIn:
 			want = loginCookie
 		case tok != "":
 			want = formToken(tok)
@@ -144,7 +146,7 @@ func FuzzFormPost(f *testing.F) {
 		if tok != "" {
 			r.AddCookie(&http.Cookie{Name: httpx.SessionCookie, Value: tok})
 		}
-		if path == "/login" {
+		if signIn {
 			r.AddCookie(&http.Cookie{Name: "twostep_login", Value: loginCookie})
 		}
 		rec := httptest.NewRecorder()
@@ -208,8 +210,10 @@ func newFormFuzzFixture(tb testing.TB) *formFuzzFixture {
 	cfg.IdleTimeout, cfg.AbsoluteTimeout, cfg.RecentAuth = 100*365*24*time.Hour, 100*365*24*time.Hour, 100*365*24*time.Hour
 	cfg.RememberDeviceDays = 30
 	cfg.Access = auth.Access{Rules: []auth.Rule{{Host: "app.example.com", Policy: auth.PolicyTwoFactor}}}
+	// Passkeys on, passwordless too, so their forms are fuzzed as well.
+	cfg.PublicURL, cfg.Passkeys = pageRP.Origin, *passkeysOn(true)
 	e := authtest.New(tb, cfg, sender)
-	svc := e.Service
+	svc := withPasskeys(tb, e, cfg)
 	fx := &formFuzzFixture{st: e.Store, clock: e.Clock, smsFile: smsFile}
 	c := auth.Client{IP: "192.0.2.1", UserAgent: "fuzz"}
 	users := map[string]model.User{}

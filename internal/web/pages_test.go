@@ -14,12 +14,14 @@ import (
 // allPages loads every page once, in the states a user sees them.
 func allPages(t *testing.T) (*env, map[string]*page) {
 	t.Helper()
-	e := newEnv(t, rememberDays(30))
+	e := newEnvWith(t, nil, passkeysOn(true), rememberDays(30))
 	e.addUser("alice")
 	e.addUser("bob")
+	e.addUser("cara")
 	b := e.browser()
 	pages := map[string]*page{}
 	pages["login"] = b.get("/login")
+	pages["login passkey"] = b.submit("/login/passkey", nil)
 	pages["help"] = b.get("/help")
 	pages["not found"] = b.get("/no-such-page")
 	pages["setup"] = b.login("alice", pw)
@@ -27,7 +29,8 @@ func allPages(t *testing.T) (*env, map[string]*page) {
 	pages["setup/totp"] = b.submit("/setup", url.Values{"method": {"totp"}})
 	pages["setup/totp wrong code"] = b.submit("/setup/totp", url.Values{"code": {"1"}})
 	pages["recovery codes"] = b.submit("/setup/totp", url.Values{"code": {e.code(pages["setup/totp"].secret(t))}})
-	b.get("/setup/sms") // adding a phone, right after the first method
+	pages["setup/passkey"] = b.get("/setup/passkey") // adding a passkey, right after the first method
+	b.get("/setup/sms")                              // adding a phone, right after the first method
 	pages["setup/sms code"] = b.submit("/setup/sms", url.Values{"country": {"US"}, "phone": {usPhone}})
 	pages["settings"] = b.get("/settings")
 	pages["recovery-codes"] = b.get("/recovery-codes")
@@ -47,6 +50,14 @@ func allPages(t *testing.T) (*env, map[string]*page) {
 	bob.get("/settings")
 	bob.submit("/logout", nil)
 	pages["verify sms"] = bob.login("bob", pw)
+	cara, key := e.browser(), newSoftKey()
+	cara.login("cara", pw)
+	p := cara.submit("/setup", url.Values{"method": {"webauthn"}})
+	cara.submit("/setup/passkey", url.Values{"credential": {key.create(t, p)}})
+	p = cara.get("/settings")
+	pages["rename"] = cara.get(regexp.MustCompile(`href="(/settings/methods/[^/"]+/rename)"`).FindStringSubmatch(p.body)[1])
+	cara.submit("/logout", nil)
+	pages["verify passkey"] = cara.login("cara", pw)
 	e.clock.Add(30 * time.Second) // the set-up's text started the resend cooldown
 	pages["verify sms sent"] = bob.submit("/verify", url.Values{"send": {"1"}})
 	if pages["verify sms sent"].url.Query().Get("sent") != "1" {
@@ -75,6 +86,10 @@ var headings = map[string]string{
 	"verify wrong code":     "Enter your code",
 	"verify recovery":       "Enter a recovery code",
 	"login failed":          "Sign in to Example Corp",
+	"login passkey":         "Sign in with a passkey",
+	"setup/passkey":         "Set up a passkey",
+	"verify passkey":        "Use your passkey",
+	"rename":                "Rename Passkey",
 }
 
 // TestEveryPage checks what every page must have: its heading, a link to
