@@ -99,7 +99,7 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	f.StringVar(&o.adminToken, "admin-token", "", "admin token of the --target server")
 	f.IntVar(&o.pid, "pid", 0, "PID of the --target server, for CPU and memory figures")
 	f.IntVar(&o.users, "users", 1000, "users to seed (admin API + TOTP enrolment)")
-	f.StringVar(&o.scenario, "scenario", "all", "login, verify-totp, all (login then verify-totp), forward-auth, sms-setup or login-flood")
+	f.StringVar(&o.scenario, "scenario", "all", "login, verify-totp, all (login then verify-totp), forward-auth, sms-setup, login-flood or verify-passkey")
 	f.IntVar(&o.concurrency, "concurrency", 64, "concurrent workers in the measured scenarios")
 	f.DurationVar(&o.duration, "duration", 20*time.Second, "length of the login and forward-auth scenarios")
 	f.IntVar(&o.maxRequests, "max-requests", 1_000_000, "cap on requests in the login and forward-auth scenarios")
@@ -127,9 +127,9 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 		problems = append(problems, errors.New("--target needs --admin-token"))
 	}
 	switch o.scenario {
-	case "login", "verify-totp", "all", "forward-auth", "sms-setup", "login-flood":
+	case "login", "verify-totp", "all", "forward-auth", "sms-setup", "login-flood", "verify-passkey":
 	default:
-		problems = append(problems, fmt.Errorf("--scenario %q: want login, verify-totp, all, forward-auth, sms-setup or login-flood", o.scenario))
+		problems = append(problems, fmt.Errorf("--scenario %q: want login, verify-totp, all, forward-auth, sms-setup, login-flood or verify-passkey", o.scenario))
 	}
 	if o.instances < 1 || o.instances > 16 {
 		problems = append(problems, fmt.Errorf("--instances %d: want 1 to 16", o.instances))
@@ -200,6 +200,9 @@ func bench(ctx context.Context, o options, log io.Writer) (*report, error) {
 	token := o.adminToken
 	if o.server != "" {
 		sc := serverConfig{database: o.database, redis: redisWithPrefix(o.redis)}
+		if o.scenario == "verify-passkey" {
+			sc.publicURL = passkeyOrigin
+		}
 		rep.Database = "sqlite (fresh temp dir)"
 		if o.database != "" {
 			rep.Database = "postgresql " + redactURL(o.database)
@@ -254,7 +257,8 @@ func bench(ctx context.Context, o options, log io.Writer) (*report, error) {
 	defer func() { rep.SetupRetries = c.setupRetries.Load() }()
 	fmt.Fprintf(log, "seeding %d users at concurrency %d (not measured)\n", o.users, o.seedConc)
 	t0 := time.Now()
-	users, lastStep, err := seed(ctx, c, token, o.users, o.seedConc, o.scenario != "sms-setup" && o.scenario != "login-flood", log)
+	withTOTP := o.scenario != "sms-setup" && o.scenario != "login-flood" && o.scenario != "verify-passkey"
+	users, lastStep, err := seed(ctx, c, token, o.users, o.seedConc, withTOTP, log)
 	if err != nil {
 		return rep, err
 	}
@@ -300,6 +304,26 @@ func bench(ctx context.Context, o options, log io.Writer) (*report, error) {
 			return runForwardAuth(ctx, c, users, o.concurrency, o.duration, o.maxRequests, o.anonymous, o.httpClient == "lean")
 		})
 		r.HTTPClient = o.httpClient
+		rep.Scenarios = append(rep.Scenarios, r)
+		if err == nil {
+			err = ctx.Err()
+		}
+		if err != nil {
+			return rep, err
+		}
+	}
+	if o.scenario == "verify-passkey" {
+		fmt.Fprintf(log, "verify-passkey: registering a passkey for %d users at concurrency %d (not measured)\n", len(users), o.seedConc)
+		if err := enrolPasskeys(ctx, c, users, o.seedConc); err != nil {
+			return rep, err
+		}
+		if err := preLogin(ctx, c, users, o.preConc); err != nil {
+			return rep, err
+		}
+		fmt.Fprintf(log, "verify-passkey: %d workers, one challenge + verify per user (ES256)\n", o.concurrency)
+		r, err := measure(pids, func() (result, error) {
+			return runVerifyPasskey(ctx, c, users, o.concurrency, o.duration), nil
+		})
 		rep.Scenarios = append(rep.Scenarios, r)
 		if err == nil {
 			err = ctx.Err()

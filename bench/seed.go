@@ -15,9 +15,10 @@ import (
 type user struct {
 	name     string
 	password string
-	secret   []byte // TOTP shared secret, decoded
-	aal1     string // session token from the pre-login of verify-totp
-	aal2     string // session token from the seeding's confirm (forward-auth)
+	secret   []byte       // TOTP shared secret, decoded
+	aal1     string       // session token from the pre-login of verify-totp
+	aal2     string       // session token from the seeding's confirm (forward-auth)
+	passkey  *passkeyUser // verify-passkey: the user's software authenticator
 }
 
 // sessionAnswer is the part of the login and verify answers bench reads.

@@ -42,10 +42,11 @@ type server struct {
 // serverConfig is what instances of one run share. Empty fields mean a
 // single SQLite instance with its own key and a fresh admin token.
 type serverConfig struct {
-	database string // postgres:// URL; empty: SQLite in the instance's directory
-	redis    string // optional Redis URL
-	keyFile  string // shared key file; empty: the instance's directory
-	token    string // shared admin token; empty: a fresh one
+	database  string // postgres:// URL; empty: SQLite in the instance's directory
+	redis     string // optional Redis URL
+	keyFile   string // shared key file; empty: the instance's directory
+	token     string // shared admin token; empty: a fresh one
+	publicURL string // verify-passkey: a host name, which passkeys need
 }
 
 func startServer(ctx context.Context, bin string, a argon2Params, sc serverConfig) (*server, time.Duration, error) {
@@ -97,6 +98,9 @@ func startServer(ctx context.Context, bin string, a argon2Params, sc serverConfi
 		// sms-setup: texts go to a file, budgets out of the way.
 		"TWOSTEP_SMS_PROVIDER=file",
 		"TWOSTEP_SMS_FILE=" + filepath.Join(dir, "sms.jsonl"),
+	}
+	if sc.publicURL != "" {
+		env = append(env, "TWOSTEP_PUBLIC_URL="+sc.publicURL)
 	}
 	for _, b := range []string{"NUMBER_HOUR", "NUMBER_DAY", "USER_HOUR", "USER_DAY", "IP_HOUR", "IP_DAY", "COUNTRY_HOUR", "COUNTRY_DAY", "GLOBAL_HOUR", "GLOBAL_DAY"} {
 		env = append(env, "TWOSTEP_SMS_BUDGET_"+b+"=100000000")
