@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/descope/virtualwebauthn"
@@ -35,30 +34,12 @@ type ceremonyAnswer struct {
 // enrolPasskeys registers one passkey for every user, who holds an aal1
 // session from seeding (not measured).
 func enrolPasskeys(ctx context.Context, c *client, users []*user, conc int) error {
-	var next atomic.Int64
-	errs := make([]error, conc)
-	var wg sync.WaitGroup
-	for w := range conc {
-		wg.Go(func() {
-			for ctx.Err() == nil {
-				i := int(next.Add(1) - 1)
-				if i >= len(users) {
-					return
-				}
-				if err := enrolPasskey(ctx, c, users[i]); err != nil {
-					errs[w] = fmt.Errorf("passkey for %s: %w", users[i].name, err)
-					return
-				}
-			}
-		})
-	}
-	wg.Wait()
-	for _, err := range errs {
-		if err != nil {
-			return err
+	return eachUser(ctx, users, conc, func(u *user) error {
+		if err := enrolPasskey(ctx, c, u); err != nil {
+			return fmt.Errorf("passkey for %s: %w", u.name, err)
 		}
-	}
-	return ctx.Err()
+		return nil
+	})
 }
 
 func enrolPasskey(ctx context.Context, c *client, u *user) error {

@@ -125,6 +125,20 @@ func enrol(ctx context.Context, c *client, adminToken string, u *user, totp bool
 
 // preLogin gives every user an aal1 session (not measured).
 func preLogin(ctx context.Context, c *client, users []*user, conc int) error {
+	return eachUser(ctx, users, conc, func(u *user) error {
+		var a sessionAnswer
+		st, err := postSetup(ctx, c, "/api/v1/login", "", map[string]string{"username": u.name, "password": u.password}, &a)
+		if err := want(st, err, 200, "pre-login "+u.name); err != nil {
+			return err
+		}
+		u.aal1 = a.Token
+		return nil
+	})
+}
+
+// eachUser runs fn for every user with conc workers (an unmeasured set-up
+// phase); a worker stops at its first error, and every error is returned.
+func eachUser(ctx context.Context, users []*user, conc int, fn func(*user) error) error {
 	var next atomic.Int64
 	errs := make([]error, conc)
 	var wg sync.WaitGroup
@@ -135,13 +149,10 @@ func preLogin(ctx context.Context, c *client, users []*user, conc int) error {
 				if i >= len(users) {
 					return
 				}
-				var a sessionAnswer
-				st, err := postSetup(ctx, c, "/api/v1/login", "", map[string]string{"username": users[i].name, "password": users[i].password}, &a)
-				if err := want(st, err, 200, "pre-login "+users[i].name); err != nil {
+				if err := fn(users[i]); err != nil {
 					errs[w] = err
 					return
 				}
-				users[i].aal1 = a.Token
 			}
 		})
 	}

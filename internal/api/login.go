@@ -26,10 +26,17 @@ func (a *API) login(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	a.writeLogin(w, res)
+	return nil
+}
+
+// writeLogin answers a sign-in, by password or by passkey: the session
+// (also as the cookie), the known-browser cookie, what comes next and the
+// user's methods.
+func (a *API) writeLogin(w http.ResponseWriter, res auth.LoginResult) {
 	a.cookies.SetSession(w, res.Token)
 	a.cookies.SetKnown(w, res.Known)
 	writeJSON(w, map[string]any{"token": res.Token, "aal": res.AAL, "next": res.Next, "methods": factorsJSON(res.Methods)})
-	return nil
 }
 
 // GET /api/v1/session

@@ -82,9 +82,7 @@ func (a *API) loginPasskeyFinish(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	a.cookies.SetSession(w, res.Token)
-	a.cookies.SetKnown(w, res.Known)
-	writeJSON(w, map[string]any{"token": res.Token, "aal": res.AAL, "next": res.Next, "methods": factorsJSON(res.Methods)})
+	a.writeLogin(w, res)
 	return nil
 }
 

@@ -41,13 +41,6 @@ func (h *Web) setupPasskeyPost(w http.ResponseWriter, r *http.Request, s *sessio
 		v.Passkey.Error = p.Msg
 		return h.renderPasskeySetup(w, r, s, p.Status, v)
 	}
-	h.cookies.SetPassed(w, res)
-	s.token = res.Token
-	next := h.nextAfterSetup(res.Next, v.RD, "passkey")
-	if res.RecoveryCodes != nil {
-		h.renderRecoveryCodes(w, r, s, res.RecoveryCodes, next, "webauthn")
-		return nil
-	}
-	h.finish(w, next)
+	h.setupPassed(w, r, s, res, v.RD, "passkey", "webauthn")
 	return nil
 }

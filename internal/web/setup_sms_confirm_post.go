@@ -49,18 +49,11 @@ func (h *Web) setupSMSConfirmPost(w http.ResponseWriter, r *http.Request, s *ses
 		h.renderSMS(w, r, s, p.Status, v)
 		return nil
 	}
-	h.cookies.SetPassed(w, res)
-	s.token = res.Token
 	done := "phone"
 	if v.Replace != "" {
 		done = h.replacePhone(r, res.Token, v.Replace)
 	}
-	next := h.nextAfterSetup(res.Next, v.RD, done)
-	if res.RecoveryCodes != nil {
-		h.renderRecoveryCodes(w, r, s, res.RecoveryCodes, next, "sms")
-		return nil
-	}
-	h.finish(w, next)
+	h.setupPassed(w, r, s, res, v.RD, done, "sms")
 	return nil
 }
 

@@ -44,15 +44,22 @@ func (h *Web) setupTOTPPost(w http.ResponseWriter, r *http.Request, s *session) 
 		h.renderTOTP(w, r, s, p.Status, v)
 		return nil
 	}
+	h.setupPassed(w, r, s, res, v.RD, "added", "totp")
+	return nil
+}
+
+// setupPassed ends a method's set-up that passed: the cookies of the
+// rotated session, then the recovery codes of a first method or the next
+// step (nextAfterSetup; done names the settings page's confirmation).
+func (h *Web) setupPassed(w http.ResponseWriter, r *http.Request, s *session, res auth.Passed, rd, done, method string) {
 	h.cookies.SetPassed(w, res)
 	s.token = res.Token
-	next := h.nextAfterSetup(res.Next, v.RD, "added")
+	next := h.nextAfterSetup(res.Next, rd, done)
 	if res.RecoveryCodes != nil {
-		h.renderRecoveryCodes(w, r, s, res.RecoveryCodes, next, "totp")
-		return nil
+		h.renderRecoveryCodes(w, r, s, res.RecoveryCodes, next, method)
+		return
 	}
 	h.finish(w, next)
-	return nil
 }
 
 // nextAfterSetup is where the journey goes once a method is active: the
