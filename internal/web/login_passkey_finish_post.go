@@ -3,7 +3,6 @@ package web
 import (
 	"net/http"
 
-	"github.com/twostep/twostep/internal/auth"
 	"github.com/twostep/twostep/internal/outcome"
 )
 
@@ -35,15 +34,6 @@ func (h *Web) loginPasskeyFinishPost(w http.ResponseWriter, r *http.Request) err
 		}
 		return h.beginPasskeyLogin(w, r, p.Status, rd, p.Msg)
 	}
-	h.cookies.SetSession(w, res.Token)
-	h.cookies.SetKnown(w, res.Known)
-	switch res.Next {
-	case auth.NextSetup:
-		seeOther(w, withRD("/setup", rd))
-	case auth.NextVerify:
-		seeOther(w, withRD("/verify", rd))
-	default:
-		h.finish(w, h.landing(rd))
-	}
+	h.signedIn(w, res, rd)
 	return nil
 }

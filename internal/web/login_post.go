@@ -57,15 +57,21 @@ func (h *Web) loginPost(w http.ResponseWriter, r *http.Request) error {
 		h.render(w, r, p.Status, "login", v)
 		return nil
 	}
+	h.signedIn(w, res, v.RD)
+	return nil
+}
+
+// signedIn answers a sign-in, by password or by passkey: the session and
+// known-browser cookies, then the step it still needs, else rd.
+func (h *Web) signedIn(w http.ResponseWriter, res auth.LoginResult, rd string) {
 	h.cookies.SetSession(w, res.Token)
 	h.cookies.SetKnown(w, res.Known)
 	switch res.Next {
 	case auth.NextSetup:
-		seeOther(w, withRD("/setup", v.RD))
+		seeOther(w, withRD("/setup", rd))
 	case auth.NextVerify:
-		seeOther(w, withRD("/verify", v.RD))
+		seeOther(w, withRD("/verify", rd))
 	default:
-		h.finish(w, h.landing(v.RD))
+		h.finish(w, h.landing(rd))
 	}
-	return nil
 }

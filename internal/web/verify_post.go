@@ -40,9 +40,10 @@ func (h *Web) verifyPost(w http.ResponseWriter, r *http.Request, s *session) err
 	if unexpected(p) {
 		return err
 	}
-	v.CodeError, v.Sent = p.Msg, v.Method == "sms"
 	if v.Method == "webauthn" {
-		v.CodeError, v.Passkey.Error = "", p.Msg
+		v.Passkey.Error = p.Msg // next to the passkey button, not a code field
+	} else {
+		v.CodeError, v.Sent = p.Msg, v.Method == "sms"
 	}
 	methods, err := h.svc.Methods(r.Context(), s.User.ID)
 	if err != nil {
