@@ -62,6 +62,9 @@ var jsonRoutes = []struct{ method, path string }{
 	{"POST", "/api/v1/login/passkey"},
 	{"POST", "/api/v1/login/passkey/finish"},
 	{"PATCH", "/api/v1/factors/{id}"},
+	{"GET", "/api/v1/sessions"},
+	{"DELETE", "/api/v1/sessions"},
+	{"DELETE", "/api/v1/sessions/{id}"},
 }
 
 // Who sends a FuzzAPIJSON request (the input's who byte, modulo count).

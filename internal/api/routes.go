@@ -49,6 +49,9 @@ func (a *API) Routes(mux *http.ServeMux) {
 	mux.Handle("POST /api/v1/recovery-codes", a.aal2(a.recoveryCodes))
 	mux.Handle("GET /api/v1/devices", a.aal2(a.devicesList))
 	mux.Handle("DELETE /api/v1/devices/{id}", a.aal2(a.deviceDelete))
+	mux.Handle("GET /api/v1/sessions", a.aal2(a.sessionsList))
+	mux.Handle("DELETE /api/v1/sessions", a.aal2(a.sessionsDeleteOthers))
+	mux.Handle("DELETE /api/v1/sessions/{id}", a.aal2(a.sessionDelete))
 
 	mux.Handle("GET /api/v1/admin/users", a.admin(a.adminUsers))
 	mux.Handle("POST /api/v1/admin/users", a.admin(a.adminUserCreate))

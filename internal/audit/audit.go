@@ -44,6 +44,10 @@ const (
 	CodeSendFailed   = "code_send_failed"
 	AdminAction      = "admin_action"
 	TokenFailed      = "token_failed" // a wrong admin or metrics token
+	// SessionEnded: sessions ended before their time by their user (one,
+	// or all others) or by an administrator's reset-mfa, set-password or
+	// disable. Attrs: reason, count, session_ids (public ids, never a token).
+	SessionEnded = "session_ended"
 )
 
 // Event is what a caller reports. Attrs holds small non-secret details.

@@ -117,7 +117,7 @@ func TestForwardAuthCheck(t *testing.T) {
 
 	// Revocation by another instance (here: straight in the store) shows
 	// within the cache's 1 s.
-	if err := f.st.SetUserDisabled(ctx, aal2.User.ID, true); err != nil {
+	if _, err := f.st.SetUserDisabled(ctx, aal2.User.ID, true); err != nil {
 		t.Fatal(err)
 	}
 	if d, _, _ := f.svc.Check(ctx, tok2, "app.example.com", "/"); d != auth.Allow {

@@ -100,7 +100,8 @@ func (s *Service) SetDisabled(ctx context.Context, c Client, username string, di
 	if err != nil {
 		return err
 	}
-	if err := s.d.Store.SetUserDisabled(ctx, u.ID, disabled); err != nil {
+	ended, err := s.d.Store.SetUserDisabled(ctx, u.ID, disabled)
+	if err != nil {
 		return fmt.Errorf("set disabled: %w", err)
 	}
 	if disabled {
@@ -113,23 +114,28 @@ func (s *Service) SetDisabled(ctx context.Context, c Client, username string, di
 		action = "user_disable"
 	}
 	s.record(ctx, c, audit.AdminAction, u.ID, u.Username, map[string]string{"action": action})
+	s.sessionsEnded(ctx, c, u, action, ended)
 	return nil
 }
 
 // ResetMFA removes every factor, recovery code and session of a user; at the
-// next sign-in they set up a second factor again.
+// next sign-in they set up a second factor again. Every session ends, in
+// the same transaction as the reset, and leaves this instance's
+// forward-auth cache at once (sessionsEnded).
 func (s *Service) ResetMFA(ctx context.Context, c Client, username string) error {
 	u, err := s.userByName(ctx, username)
 	if err != nil {
 		return err
 	}
-	if err := s.d.Store.ResetMFA(ctx, u.ID); err != nil {
+	ended, err := s.d.Store.ResetMFA(ctx, u.ID)
+	if err != nil {
 		return fmt.Errorf("reset mfa: %w", err)
 	}
 	if err := s.forgetDevices(ctx, u.ID); err != nil {
 		return err
 	}
 	s.record(ctx, c, audit.AdminAction, u.ID, u.Username, map[string]string{"action": "reset_mfa"})
+	s.sessionsEnded(ctx, c, u, "reset_mfa", ended)
 	return nil
 }
 
@@ -154,7 +160,9 @@ func (s *Service) Unlock(ctx context.Context, c Client, username string) error {
 	return nil
 }
 
-// SetPassword replaces a user's password and ends all their sessions.
+// SetPassword replaces a user's password and ends all their sessions (in
+// the same transaction; they leave this instance's forward-auth cache at
+// once) and remembered browsers.
 func (s *Service) SetPassword(ctx context.Context, c Client, username, pw string) error {
 	u, err := s.userByName(ctx, username)
 	if err != nil {
@@ -164,13 +172,15 @@ func (s *Service) SetPassword(ctx context.Context, c Client, username, pw string
 	if err != nil {
 		return err
 	}
-	if err := s.d.Store.SetPassword(ctx, u.ID, hash); err != nil {
+	ended, err := s.d.Store.SetPassword(ctx, u.ID, hash)
+	if err != nil {
 		return fmt.Errorf("set password: %w", err)
 	}
 	if err := s.forgetDevices(ctx, u.ID); err != nil {
 		return err
 	}
 	s.record(ctx, c, audit.AdminAction, u.ID, u.Username, map[string]string{"action": "set_password"})
+	s.sessionsEnded(ctx, c, u, "set_password", ended)
 	return nil
 }
 

@@ -464,7 +464,7 @@ func TestLoginUpgradesOldHashes(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := f.st.SetPassword(ctx, u.ID, old); err != nil {
+	if _, err := f.st.SetPassword(ctx, u.ID, old); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := f.svc.Login(ctx, client, auth.Credentials{Username: "alice", Password: pw}); err != nil {

@@ -101,8 +101,8 @@ func (s *Service) rememberedLogin(ctx context.Context, c Client, u model.User, a
 		return LoginResult{}, false, fmt.Errorf("touch device: %w", err)
 	}
 	tok := token.New()
-	ss := model.Session{TokenHash: token.Hash(tok), UserID: u.ID, AAL: model.AAL2, CreatedAt: now, LastSeenAt: now,
-		Methods: []string{"password", "device"}}
+	ss := newSessionRow(c, token.Hash(tok), u.ID, model.AAL2, now)
+	ss.Methods = []string{"password", "device"}
 	if err := s.d.Store.CreateSession(ctx, ss); err != nil {
 		return LoginResult{}, false, fmt.Errorf("create session: %w", err)
 	}
@@ -181,15 +181,7 @@ func (s *Service) forgetDevices(ctx context.Context, userID string) error {
 // "Firefox on Linux", "Safari on iPhone", at most 64 characters. Unknown
 // agents keep their first printable characters.
 func DeviceLabel(ua string) string {
-	browser := firstMatch(ua, []struct{ needle, name string }{
-		{"Edg/", "Edge"}, {"EdgA/", "Edge"}, {"EdgiOS/", "Edge"}, {"OPR/", "Opera"}, {"SamsungBrowser/", "Samsung Internet"},
-		{"Firefox/", "Firefox"}, {"FxiOS/", "Firefox"}, {"CriOS/", "Chrome"}, {"HeadlessChrome/", "Headless Chrome"},
-		{"Chromium/", "Chromium"}, {"Chrome/", "Chrome"}, {"Safari/", "Safari"}, {"curl/", "curl"},
-	})
-	system := firstMatch(ua, []struct{ needle, name string }{
-		{"iPhone", "iPhone"}, {"iPad", "iPad"}, {"Android", "Android"}, {"CrOS", "ChromeOS"}, {"Windows", "Windows"},
-		{"Mac OS X", "macOS"}, {"Macintosh", "macOS"}, {"Linux", "Linux"},
-	})
+	browser, system := ClassifyUserAgent(ua)
 	switch {
 	case browser != "" && system != "":
 		return browser + " on " + system
@@ -211,13 +203,4 @@ func DeviceLabel(ua string) string {
 		clean = string(r[:maxDeviceLabel-1]) + "…"
 	}
 	return clean
-}
-
-func firstMatch(s string, table []struct{ needle, name string }) string {
-	for _, e := range table {
-		if strings.Contains(s, e.needle) {
-			return e.name
-		}
-	}
-	return ""
 }

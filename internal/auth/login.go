@@ -133,7 +133,7 @@ func (s *Service) passwordLogin(ctx context.Context, c Client, u model.User, act
 			return LoginResult{}, err
 		}
 	}
-	tok, _, err := s.newSession(ctx, u.ID, model.AAL1)
+	tok, _, err := s.newSession(ctx, c, u.ID, model.AAL1)
 	if err != nil {
 		return LoginResult{}, err
 	}

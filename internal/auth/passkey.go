@@ -496,8 +496,8 @@ func (s *Service) PasskeyLogin(ctx context.Context, c Client, ceremony string, a
 		return LoginResult{}, s.passkeyLoginFailed(ctx, c, u, "passkey_refused", err)
 	}
 	tok, now := token.New(), s.d.Now()
-	ss := model.Session{TokenHash: token.Hash(tok), UserID: u.ID, AAL: model.AAL2, CreatedAt: now, LastSeenAt: now, AAL2At: now,
-		Methods: []string{"webauthn"}, UserVerified: true, MethodFactorID: pk.FactorID}
+	ss := newSessionRow(c, token.Hash(tok), u.ID, model.AAL2, now)
+	ss.AAL2At, ss.Methods, ss.UserVerified, ss.MethodFactorID = now, []string{"webauthn"}, true, pk.FactorID
 	if err := s.d.Store.CreatePasskeySession(ctx, *use, pk.FactorID, ss); err != nil {
 		if errors.Is(err, model.ErrConflict) {
 			return LoginResult{}, s.passkeyLoginFailed(ctx, c, u, "passkey_raced", ErrInvalidCode)

@@ -70,10 +70,12 @@ func (s *Service) Authenticate(ctx context.Context, tok string) (Current, error)
 
 // newSession creates a session and returns its token; only the hash is
 // stored (256-bit random token, ASVS V3.2.2).
-func (s *Service) newSession(ctx context.Context, userID string, aal model.AAL) (string, model.Session, error) {
+// c is the client signing in: its address and user agent are kept for the
+// sessions page (newSessionRow).
+func (s *Service) newSession(ctx context.Context, c Client, userID string, aal model.AAL) (string, model.Session, error) {
 	tok, now := token.New(), s.d.Now()
-	ss := model.Session{TokenHash: token.Hash(tok), UserID: userID, AAL: aal, CreatedAt: now, LastSeenAt: now,
-		Methods: []string{"password"}}
+	ss := newSessionRow(c, token.Hash(tok), userID, aal, now)
+	ss.Methods = []string{"password"}
 	if aal == model.AAL2 {
 		ss.AAL2At = now
 	}
@@ -86,7 +88,9 @@ func (s *Service) newSession(ctx context.Context, userID string, aal model.AAL) 
 // elevate replaces cur's session by a new aal2 session with a new token
 // (no fixation across levels, ASVS V3.2.1) and the given plan, in one
 // transaction with what the passed check must record (a TOTP step, a
-// passkey's counter, the factor's last use). The new session adds how it
+// passkey's counter, the factor's last use). The new session keeps the
+// old one's public id, client and start (it is the same sign-in, shown
+// once on the sessions page), and adds how it
 // passed to how the old one signed in. The absolute timeout still counts
 // from the first sign-in. A replayed TOTP step (or a passkey counter that
 // moved meanwhile) gives ErrInvalidCode and changes nothing.

@@ -90,7 +90,10 @@ type Factor struct {
 // Session is a server-side sign-in session. Only the SHA-256 of its token
 // is stored, so a database leak yields no usable session.
 type Session struct {
-	TokenHash  []byte
+	TokenHash []byte
+	// ID is the session's public name (random, never derived from the
+	// token; kept across rotations): its user lists and ends it by ID.
+	ID         string
 	UserID     string
 	AAL        AAL
 	CreatedAt  time.Time // start of the absolute timeout; kept across rotations
@@ -105,6 +108,10 @@ type Session struct {
 	Methods        []string
 	UserVerified   bool
 	MethodFactorID string
+	// The client that signed in, as it said at the time, cut to a bound
+	// length (auth.sessionClient); shown on the sessions page, escaped.
+	IP        string
+	UserAgent string
 }
 
 // Passkey is the credential record of a passkey or security key (WebAuthn

@@ -68,27 +68,41 @@ func (s *Store) ListUsers(ctx context.Context) ([]model.User, error) {
 }
 
 // SetUserDisabled disables or enables a user. Disabling also ends all of the
-// user's sessions in the same transaction, so access stops at once.
-func (s *Store) SetUserDisabled(ctx context.Context, id string, disabled bool) error {
-	return s.tx(ctx, func(tx *sql.Tx) error {
+// user's sessions in the same transaction, so access stops at once; it
+// returns the sessions it ended.
+func (s *Store) SetUserDisabled(ctx context.Context, id string, disabled bool) (ended []EndedSession, err error) {
+	err = s.tx(ctx, func(tx *sql.Tx) error {
 		if err := one(tx.ExecContext(ctx, `UPDATE users SET disabled = $1 WHERE id = $2`, flag(disabled), id)); err != nil {
 			return err
 		}
-		if disabled {
-			return deleteUserSessions(ctx, tx, id)
+		if !disabled {
+			return nil
 		}
-		return nil
+		var err error
+		ended, err = deleteUserSessions(ctx, tx, id)
+		return err
 	})
+	if err != nil {
+		return nil, err
+	}
+	return ended, nil
 }
 
-// SetPassword replaces the user's password hash and ends all their sessions.
-func (s *Store) SetPassword(ctx context.Context, id, hash string) error {
-	return s.tx(ctx, func(tx *sql.Tx) error {
+// SetPassword replaces the user's password hash and ends all their
+// sessions, which it returns.
+func (s *Store) SetPassword(ctx context.Context, id, hash string) (ended []EndedSession, err error) {
+	err = s.tx(ctx, func(tx *sql.Tx) error {
 		if err := one(tx.ExecContext(ctx, `UPDATE users SET password_hash = $1 WHERE id = $2`, hash, id)); err != nil {
 			return err
 		}
-		return deleteUserSessions(ctx, tx, id)
+		var err error
+		ended, err = deleteUserSessions(ctx, tx, id)
+		return err
 	})
+	if err != nil {
+		return nil, err
+	}
+	return ended, nil
 }
 
 // UpgradePasswordHash replaces the user's hash by next only while it is
@@ -124,9 +138,9 @@ func (s *Store) AcceptTOTPStep(ctx context.Context, factorID string, step int64)
 
 // ResetMFA deletes every factor, recovery code, invite and session of the
 // user and forgets their second-factor failures, in one transaction
-// (administrator reset).
-func (s *Store) ResetMFA(ctx context.Context, userID string) error {
-	return s.tx(ctx, func(tx *sql.Tx) error {
+// (administrator reset). It returns the sessions it ended.
+func (s *Store) ResetMFA(ctx context.Context, userID string) (ended []EndedSession, err error) {
+	err = s.tx(ctx, func(tx *sql.Tx) error {
 		for _, q := range []string{
 			`DELETE FROM factors WHERE user_id = $1`,
 			`DELETE FROM recovery_codes WHERE user_id = $1`,
@@ -137,6 +151,12 @@ func (s *Store) ResetMFA(ctx context.Context, userID string) error {
 				return err
 			}
 		}
-		return deleteUserSessions(ctx, tx, userID)
+		var err error
+		ended, err = deleteUserSessions(ctx, tx, userID)
+		return err
 	})
+	if err != nil {
+		return nil, err
+	}
+	return ended, nil
 }

@@ -35,6 +35,8 @@ var formRoutes = []string{
 	"/login", "/logout", "/setup", "/setup/totp", "/setup/sms", "/setup/sms/confirm", "/verify",
 	"/settings/methods/{id}/preferred", "/settings/methods/{id}/remove", "/recovery-codes", "/settings/devices/{id}/forget",
 	"/settings/methods/{id}/rename", "/setup/passkey", "/login/passkey", "/login/passkey/finish",
+	// New forms go last, so a saved input's route byte keeps naming its form.
+	"/settings/sessions/{id}/end", "/settings/sessions/end-others",
 }
 
 // Who posts (the input's who byte, modulo 4): nobody, a password-only

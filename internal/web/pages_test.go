@@ -33,6 +33,7 @@ func allPages(t *testing.T) (*env, map[string]*page) {
 	b.get("/setup/sms")                              // adding a phone, right after the first method
 	pages["setup/sms code"] = b.submit("/setup/sms", url.Values{"country": {"US"}, "phone": {usPhone}})
 	pages["settings"] = b.get("/settings")
+	pages["sessions"] = b.get("/settings/sessions")
 	pages["recovery-codes"] = b.get("/recovery-codes")
 	id := regexp.MustCompile(`href="/settings/methods/([^/"]+)/remove"`).FindStringSubmatch(pages["settings"].body)[1]
 	pages["remove"] = b.get("/settings/methods/" + id + "/remove")
@@ -79,6 +80,7 @@ var headings = map[string]string{
 	"setup/totp wrong code": "Set up your authenticator app",
 	"recovery codes":        "Save your recovery codes",
 	"settings":              "Your sign-in methods",
+	"sessions":              "Sessions and devices",
 	"recovery-codes":        "New recovery codes",
 	"remove":                "Remove Authenticator app?",
 	"expired form":          "Something went wrong",

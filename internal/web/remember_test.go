@@ -38,8 +38,9 @@ func TestRememberThisDevice(t *testing.T) {
 	b.submit("/logout", nil)
 	p = b.login("alice", pw)
 	p.want(t, http.StatusOK, "/settings", "Your sign-in methods")
+	p = b.get("/settings/sessions")
 	if !p.has("Remembered browsers") || !p.has(`<span class="badge">This browser</span>`) || !p.has("Not used to sign in yet") && !p.has("Last sign-in") {
-		t.Fatalf("settings lack the remembered browser:\n%s", p.body)
+		t.Fatalf("the sessions page lacks the remembered browser:\n%s", p.body)
 	}
 	// Adding a method still needs a fresh code, and the verification asked
 	// then offers no checkbox (the session is aal2 already).
@@ -49,7 +50,7 @@ func TestRememberThisDevice(t *testing.T) {
 	}
 
 	// Forget this browser: the cookie goes, the next sign-in asks again.
-	p = b.get("/settings")
+	p = b.get("/settings/sessions")
 	m := regexp.MustCompile(`action="(/settings/devices/[^/"]+/forget)"`).FindStringSubmatch(p.body)
 	if m == nil {
 		t.Fatal("no Forget button")
@@ -58,7 +59,10 @@ func TestRememberThisDevice(t *testing.T) {
 	if sc := resp.Header.Get("Set-Cookie"); !strings.HasPrefix(sc, "twostep_device=;") || !strings.Contains(sc, "Max-Age=0") {
 		t.Fatalf("forgetting this browser: Set-Cookie %q", sc)
 	}
-	p = b.get("/settings?done=forgotten")
+	if loc := resp.Header.Get("Location"); loc != "/settings/sessions?done=forgotten#devices" {
+		t.Fatalf("after forgetting: to %q", loc)
+	}
+	p = b.get("/settings/sessions?done=forgotten")
 	if !p.has("That browser was forgotten.") || p.has("This browser") {
 		t.Fatalf("after forgetting:\n%s", p.body)
 	}
@@ -133,7 +137,7 @@ func TestRememberOffByDefault(t *testing.T) {
 	e.clock.Add(30 * time.Second)
 	p = b.submit("/verify", url.Values{"code": {e.code(secret)}, "remember": {"1"}})
 	p.want(t, http.StatusOK, "/settings", "Your sign-in methods")
-	if p.has("Remembered browsers") {
+	if p = b.get("/settings/sessions"); p.has("Remembered browsers") {
 		t.Error("remembered browsers listed while the feature is off")
 	}
 	b.submit("/logout", nil)

@@ -51,6 +51,9 @@ func (h *Web) Routes(mux *http.ServeMux) {
 	mux.Handle("GET /recovery-codes", h.aal2(h.recoveryCodesShow))
 	mux.Handle("POST /recovery-codes", h.aal2(h.recoveryCodesPost))
 	mux.Handle("POST /settings/devices/{id}/forget", h.aal2(h.settingsForgetDevicePost))
+	mux.Handle("GET /settings/sessions", h.aal2(h.settingsSessionsShow))
+	mux.Handle("POST /settings/sessions/{id}/end", h.aal2(h.settingsSessionEndPost))
+	mux.Handle("POST /settings/sessions/end-others", h.aal2(h.settingsSessionsEndOthersPost))
 
 	// Anything else outside the API is a page that does not exist.
 	mux.Handle("/", h.public(h.notFound))

@@ -19,7 +19,7 @@ func (h *Web) settingsForgetDevicePost(w http.ResponseWriter, r *http.Request, s
 	err = h.svc.ForgetDevice(r.Context(), h.client(r), s.Current, id)
 	switch {
 	case errors.Is(err, auth.ErrNotFound):
-		seeOther(w, defaultLanding+"?error=no_device#devices")
+		seeOther(w, sessionsPage+"?error=no_device#devices")
 		return nil
 	case err != nil:
 		return err
@@ -29,6 +29,6 @@ func (h *Web) settingsForgetDevicePost(w http.ResponseWriter, r *http.Request, s
 			h.cookies.SetDevice(w, "", 0)
 		}
 	}
-	seeOther(w, defaultLanding+"?done=forgotten#devices")
+	seeOther(w, sessionsPage+"?done=forgotten#devices")
 	return nil
 }

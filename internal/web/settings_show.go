@@ -16,13 +16,9 @@ type settingsView struct {
 	Problem  string // why the last action did not happen
 	HasPhone bool   // an SMS/Text method is listed
 	Passkeys bool   // passkeys are offered (webauthn configured)
-	Devices  []deviceView
-	// RememberDays is remember_device.days; the remembered browsers are
-	// listed when it is on or when some are left from when it was.
-	RememberDays int
 }
 
-// deviceView is one remembered browser as the settings page lists it.
+// deviceView is one remembered browser as the sessions page lists it.
 type deviceView struct {
 	ID       string
 	Label    string
@@ -78,28 +74,26 @@ var (
 		"codes":         "Your new recovery codes are active. The old ones no longer work.",
 		"phone":         "Your phone is ready. Sign-in codes can now come by text message.",
 		"phone_changed": "Your phone number was changed. Sign-in codes now go to the new number.",
-		"forgotten":     "That browser was forgotten. It will be asked for a code at its next sign-in.",
 	}
 	settingsProblems = map[string]string{
 		"last_factor": "You cannot remove your only sign-in method. Add another one first.",
 		"not_found":   "That method no longer exists. It may have been removed already.",
 		"name":        "That name cannot be used. Use at most 64 letters, digits or spaces.",
-		"no_device":   "That browser is no longer remembered. It may have been forgotten already.",
 	}
 )
 
 // GET /settings lists the user's methods with their last use, and offers
 // to add an authenticator app, a passkey or a phone, change a phone, rename
 // a passkey, remove a method,
-// set the preferred one, regenerate recovery codes, forget remembered
-// browsers and sign out.
+// set the preferred one, regenerate recovery codes, and sign out; it links
+// to the sessions and remembered browsers (settings_sessions_show.go).
 func (h *Web) settingsShow(w http.ResponseWriter, r *http.Request, s *session) error {
 	fs, err := h.svc.Methods(r.Context(), s.User.ID)
 	if err != nil {
 		return err
 	}
 	q := r.URL.Query()
-	v := settingsView{Page: h.page(r, s, "Your sign-in methods"), Username: s.User.Username, RememberDays: h.svc.RememberDays(),
+	v := settingsView{Page: h.page(r, s, "Your sign-in methods"), Username: s.User.Username,
 		Notice: settingsNotices[q.Get("done")], Problem: settingsProblems[q.Get("error")], Passkeys: h.svc.Passkeys().Enabled}
 	v.Wide = true
 	for _, f := range fs {
@@ -111,18 +105,6 @@ func (h *Web) settingsShow(w http.ResponseWriter, r *http.Request, s *session) e
 		}
 		v.Methods = append(v.Methods, m)
 		v.HasPhone = v.HasPhone || m.Phone
-	}
-	ds, err := h.svc.Devices(r.Context(), h.client(r), s.Current)
-	if err != nil {
-		return err
-	}
-	for _, d := range ds {
-		dv := deviceView{ID: d.ID, Label: d.Label, Added: h.date(d.CreatedAt), Expires: h.date(d.ExpiresAt), Current: d.Current}
-		if !d.LastUsedAt.IsZero() {
-			last := h.date(d.LastUsedAt)
-			dv.LastUsed = &last
-		}
-		v.Devices = append(v.Devices, dv)
 	}
 	h.render(w, r, http.StatusOK, "settings", v)
 	return nil

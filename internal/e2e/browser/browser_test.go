@@ -295,12 +295,14 @@ func TestHostedPages(t *testing.T) {
 		p.signOut()
 		p.signIn("gail") // straight in: no code
 		p.wantPage("/settings", "Your sign-in methods")
+		p.Press(`a[href="/settings/sessions"]`)
+		p.wantPage("/settings/sessions", "Sessions and devices")
 		if d := p.Text("#devices"); !strings.Contains(d, "This browser") || !strings.Contains(d, "Headless Chrome on Linux") {
 			t.Errorf("remembered browsers = %q", d)
 		}
 		shots.take(t, p.Ctx, "settings-remembered")
 		p.Press(`#devices form[action$="/forget"] button[type=submit]`)
-		p.wantPage("/settings", "Your sign-in methods")
+		p.wantPage("/settings/sessions", "Sessions and devices")
 		p.signOut()
 		p.signIn("gail")
 		p.wantPage("/verify", "Enter your code")

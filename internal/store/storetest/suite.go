@@ -42,6 +42,7 @@ func Run(t *testing.T, newStore func(testing.TB) *store.Store) {
 		{"PasskeyCounter", testPasskeyCounter},
 		{"Ceremonies", testCeremonies},
 		{"SessionMethods", testSessionMethods},
+		{"UserSessions", testUserSessions},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) { tc.fn(t, newStore(t)) })
@@ -126,8 +127,8 @@ func testUsers(t *testing.T, s *store.Store) {
 	if err := s.CreateSession(ctx, sess); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.SetUserDisabled(ctx, u.ID, true); err != nil {
-		t.Fatal(err)
+	if ended, err := s.SetUserDisabled(ctx, u.ID, true); err != nil || len(ended) != 1 || !bytes.Equal(ended[0].TokenHash, sess.TokenHash) {
+		t.Fatalf("SetUserDisabled ended %+v, %v; want alice's one session", ended, err)
 	}
 	if _, err := s.Session(ctx, sess.TokenHash); !errors.Is(err, model.ErrNotFound) {
 		t.Fatalf("session after disable: err = %v, want ErrNotFound", err)
@@ -136,13 +137,13 @@ func testUsers(t *testing.T, s *store.Store) {
 	if err != nil || len(us) != 2 || us[0].Username != "alice" || !us[0].Disabled || us[1].Disabled {
 		t.Fatalf("ListUsers = %+v, %v", us, err)
 	}
-	if err := s.SetPassword(ctx, u.ID, "$argon2id$new"); err != nil {
+	if _, err := s.SetPassword(ctx, u.ID, "$argon2id$new"); err != nil {
 		t.Fatal(err)
 	}
 	if got, _ := s.UserByID(ctx, u.ID); got.PasswordHash != "$argon2id$new" {
 		t.Fatalf("password hash = %q", got.PasswordHash)
 	}
-	if err := s.SetPassword(ctx, "nope", "x"); !errors.Is(err, model.ErrNotFound) {
+	if _, err := s.SetPassword(ctx, "nope", "x"); !errors.Is(err, model.ErrNotFound) {
 		t.Fatalf("SetPassword unknown: %v", err)
 	}
 	if err := s.UpgradePasswordHash(ctx, u.ID, "$argon2id$stale", "$argon2id$up"); !errors.Is(err, model.ErrNotFound) {
@@ -513,8 +514,8 @@ func testResetMFA(t *testing.T, s *store.Store) {
 	if err := s.CreateSession(ctx, model.Session{TokenHash: []byte("s"), UserID: u.ID, AAL: model.AAL2, CreatedAt: t0, LastSeenAt: t0}); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.ResetMFA(ctx, u.ID); err != nil {
-		t.Fatal(err)
+	if ended, err := s.ResetMFA(ctx, u.ID); err != nil || len(ended) != 1 || string(ended[0].TokenHash) != "s" || ended[0].ID == "" {
+		t.Fatalf("ResetMFA ended %+v, %v; want the one session with its id", ended, err)
 	}
 	fs, _ := s.Factors(ctx, u.ID)
 	rc, _ := s.UnusedRecoveryCodes(ctx, u.ID)
@@ -1057,5 +1058,80 @@ func testSessionMethods(t *testing.T, s *store.Store) {
 	}
 	if got, _ := s.Session(ctx, bare.TokenHash); got.Methods != nil {
 		t.Fatalf("methods of a session without any = %#v, want nil", got.Methods)
+	}
+}
+
+// testUserSessions: a user's sessions are listed (live ones only, most
+// recently seen first) with their public id and client, keep the id across
+// a rotation, and are ended by id only by their own user; "all others"
+// keeps the one named.
+func testUserSessions(t *testing.T, s *store.Store) {
+	alice, bob := mkUser(t, s, "alice"), mkUser(t, s, "bob")
+	mk := func(u model.User, hash, id string, seen time.Time) model.Session {
+		t.Helper()
+		ss := model.Session{TokenHash: []byte(hash), ID: id, UserID: u.ID, AAL: model.AAL1, CreatedAt: t0, LastSeenAt: seen,
+			IP: "192.0.2.1", UserAgent: "Firefox <script>"}
+		if err := s.CreateSession(ctx, ss); err != nil {
+			t.Fatal(err)
+		}
+		return ss
+	}
+	a1 := mk(alice, "a1", "aaaaaaaaaaaaaaaaaaaaaaaaaa", t0.Add(2*time.Minute))
+	a2 := mk(alice, "a2", "bbbbbbbbbbbbbbbbbbbbbbbbbb", t0.Add(3*time.Minute))
+	mk(alice, "a-idle", "cccccccccccccccccccccccccc", t0)
+	b1 := mk(bob, "b1", "dddddddddddddddddddddddddd", t0.Add(time.Minute))
+	// No id given: the store makes one, and it is not the empty string
+	// shared by every such row (the unique index would refuse the second).
+	mk(bob, "b-noid-1", "", t0.Add(time.Minute))
+	noID := mk(bob, "b-noid-2", "", t0.Add(time.Minute))
+	if got, err := s.Session(ctx, noID.TokenHash); err != nil || len(got.ID) != 26 {
+		t.Fatalf("session written without an id: %+v, %v", got, err)
+	}
+	if err := s.CreateSession(ctx, model.Session{TokenHash: []byte("dup"), ID: a1.ID, UserID: bob.ID, AAL: model.AAL1, CreatedAt: t0, LastSeenAt: t0}); !errors.Is(err, model.ErrConflict) {
+		t.Fatalf("a second session with alice's id: %v, want ErrConflict", err)
+	}
+
+	list, err := s.UserSessions(ctx, alice.ID, t0.Add(time.Minute), t0.Add(-time.Hour))
+	if err != nil || len(list) != 2 || list[0].ID != a2.ID || list[1].ID != a1.ID {
+		t.Fatalf("UserSessions = %+v, %v; want a2 then a1 (the idle one left out)", list, err)
+	}
+	if g := list[0]; g.IP != "192.0.2.1" || g.UserAgent != "Firefox <script>" || string(g.TokenHash) != "a2" {
+		t.Fatalf("listed session = %+v", g)
+	}
+
+	// A rotation keeps the id.
+	next := a1
+	next.TokenHash, next.AAL, next.AAL2At = []byte("a1-aal2"), model.AAL2, t0.Add(4*time.Minute)
+	if err := s.RotateSession(ctx, store.Rotation{UserID: alice.ID, OldHash: a1.TokenHash, Next: next}); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := s.Session(ctx, next.TokenHash); err != nil || got.ID != a1.ID || got.UserAgent != a1.UserAgent {
+		t.Fatalf("rotated session = %+v, %v; want id %s kept", got, err, a1.ID)
+	}
+
+	// Bob's id through alice is not found, and bob's session stays.
+	if _, err := s.DeleteUserSession(ctx, alice.ID, b1.ID); !errors.Is(err, model.ErrNotFound) {
+		t.Fatalf("alice ends bob's session: %v, want ErrNotFound", err)
+	}
+	if _, err := s.Session(ctx, b1.TokenHash); err != nil {
+		t.Fatalf("bob's session after alice's attempt: %v", err)
+	}
+	if h, err := s.DeleteUserSession(ctx, alice.ID, a2.ID); err != nil || string(h) != "a2" {
+		t.Fatalf("DeleteUserSession = %q, %v", h, err)
+	}
+	if _, err := s.DeleteUserSession(ctx, alice.ID, a2.ID); !errors.Is(err, model.ErrNotFound) {
+		t.Fatalf("second end: %v", err)
+	}
+
+	// All others: the rotated a1 stays, the idle one goes, bob's stay.
+	ended, err := s.DeleteOtherSessions(ctx, alice.ID, next.TokenHash)
+	if err != nil || len(ended) != 1 || ended[0].ID != "cccccccccccccccccccccccccc" || string(ended[0].TokenHash) != "a-idle" {
+		t.Fatalf("DeleteOtherSessions = %+v, %v", ended, err)
+	}
+	if _, err := s.Session(ctx, next.TokenHash); err != nil {
+		t.Fatalf("kept session gone: %v", err)
+	}
+	if bobs, err := s.UserSessions(ctx, bob.ID, t0, t0); err != nil || len(bobs) != 3 {
+		t.Fatalf("bob's sessions = %d, %v; want 3", len(bobs), err)
 	}
 }
