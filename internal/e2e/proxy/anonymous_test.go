@@ -18,7 +18,7 @@ import (
 )
 
 // TestAnonymousChecksLeaveNoState sends up to 200,000 (at least 100,000, in
-// at most 60 s) forward-auth checks without
+// at most 150 s) forward-auth checks without
 // a valid session straight to twostep (nginx would only slow it down):
 // half without any cookie, half with a random session cookie or Bearer
 // token that names no session. Every one must be answered 401, and they
@@ -37,6 +37,10 @@ func TestAnonymousChecksLeaveNoState(t *testing.T) {
 		warmup  = 20_000
 		workers = 8
 		slack   = 2 << 20
+		// capTime bounds the test on a busy machine. It was 60 s until a CI
+		// run on a 2-core machine under a load average of 30 managed only
+		// 789 checks/s; a quiet machine sends the 200,000 in about a minute.
+		capTime = 150 * time.Second
 	)
 	ts := startTwostep(t)
 	// A real session exists, so the lookups of random tokens search a
@@ -109,7 +113,7 @@ func TestAnonymousChecksLeaveNoState(t *testing.T) {
 		return min(next.Load(), n), wrong
 	}
 
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), capTime)
 	defer cancel()
 	if _, wrong := run(ctx, warmup); len(wrong) > 0 {
 		t.Fatalf("warm-up answers other than 401: %v", wrong)
@@ -127,10 +131,10 @@ func TestAnonymousChecksLeaveNoState(t *testing.T) {
 	if len(wrong) > 0 {
 		t.Errorf("answers other than 401: %v", wrong)
 	}
-	// The cap bounds the test's time on a slow or busy machine; 100,000
+	// capTime bounds the test's time on a slow or busy machine; 100,000
 	// checks still make a leak of 20 bytes each exceed the slack.
 	if sent < atLeast {
-		t.Errorf("only %d checks sent within the 60-s cap, want at least %d (of %d)", sent, atLeast, total)
+		t.Errorf("only %d checks sent within the %v cap, want at least %d (of %d)", sent, capTime, atLeast, total)
 	}
 	if int64(heap1)-int64(heap0) > slack {
 		t.Errorf("heap grew by %d bytes over %d anonymous checks (%.1f bytes each); want flat (< %d bytes)",
