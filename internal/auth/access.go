@@ -37,6 +37,10 @@ type Rule struct {
 	Path   string // prefix, "" for all paths
 	Policy Policy
 	Group  string // required group, "" for none
+	// Grace lets a two_factor rule accept the aal1 session of a user in
+	// their grace period (grace.go); written "two_factor+grace". Without
+	// it, a two_factor rule does not.
+	Grace bool
 }
 
 // ParseRule parses the configuration form of a rule.
@@ -55,7 +59,12 @@ func ParseRule(s string) (Rule, error) {
 		}
 		r.Path = strings.TrimSuffix(clean, "/")
 	}
-	switch p := Policy(f[1]); p {
+	pol, grace := strings.CutSuffix(f[1], "+grace")
+	if grace && pol != string(PolicyTwoFactor) {
+		return Rule{}, fmt.Errorf("rule %q: +grace goes only with two_factor (two_factor+grace)", s)
+	}
+	r.Grace = grace
+	switch p := Policy(pol); p {
 	case PolicyBypass, PolicyOneFactor, PolicyTwoFactor, PolicyStrictTwoFactor, PolicyDeny:
 		r.Policy = p
 	default:
@@ -246,7 +255,7 @@ func (s *Service) Check(ctx context.Context, tok, host, rawPath string) (Decisio
 	case PolicyDeny:
 		return Forbidden, model.User{}, nil
 	}
-	cur, noFactor, err := s.cachedSession(ctx, tok)
+	cur, noFactor, grace, err := s.cachedSession(ctx, tok)
 	if errors.Is(err, ErrUnauthenticated) {
 		return NeedLogin, model.User{}, nil
 	}
@@ -255,6 +264,8 @@ func (s *Service) Check(ctx context.Context, tok, host, rawPath string) (Decisio
 	}
 	if cur.Session.AAL != model.AAL2 && rule.Policy != PolicyOneFactor {
 		switch {
+		case rule.Grace && s.d.Now().Before(grace):
+			// aal1 with grace, on a rule that accepts it: on to the group.
 		case !noFactor:
 			return NeedLogin, model.User{}, nil
 		case rule.Policy == PolicyStrictTwoFactor:

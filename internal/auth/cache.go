@@ -23,7 +23,8 @@ const (
 
 type cacheEntry struct {
 	cur      Current
-	noFactor bool // see cachedSession
+	noFactor bool      // see cachedSession
+	grace    time.Time // deadline of an aal1 session's grace period (grace.go); zero for none
 	fetched  time.Time
 }
 
@@ -73,12 +74,15 @@ func (c *sessionCache) drop(hash []byte) {
 // cachedSession is Authenticate for the forward-auth hot path: it answers
 // from the cache when it can, never deletes, and moves the idle timer only
 // through the background worker (batched writes, off the request path).
-// noFactor reports an aal1 session of a user with no active second factor
-// while mfa.required is false (a sign-in complete with the password); it is
-// looked up only in that configuration, and cached with the session.
-func (s *Service) cachedSession(ctx context.Context, tok string) (cur Current, noFactor bool, err error) {
+// noFactor reports an aal1 session of a user with no second factor their
+// group policy allows while it does not require one (a sign-in complete
+// with the password); grace, the deadline of an aal1 session whose user
+// must set one up and has a grace period (grace.go), zero for none. Both
+// are looked up only for aal1 sessions those policies can apply to, and
+// cached with the session.
+func (s *Service) cachedSession(ctx context.Context, tok string) (cur Current, noFactor bool, grace time.Time, err error) {
 	if tok == "" || len(tok) > 128 {
-		return Current{}, false, ErrUnauthenticated
+		return Current{}, false, time.Time{}, ErrUnauthenticated
 	}
 	h := sha256.Sum256([]byte(tok))
 	now := s.d.Now()
@@ -86,25 +90,30 @@ func (s *Service) cachedSession(ctx context.Context, tok string) (cur Current, n
 	if !ok {
 		ss, err := s.d.Store.Session(ctx, h[:])
 		if errors.Is(err, model.ErrNotFound) {
-			return Current{}, false, ErrUnauthenticated
+			return Current{}, false, time.Time{}, ErrUnauthenticated
 		}
 		if err != nil {
-			return Current{}, false, err
+			return Current{}, false, time.Time{}, err
 		}
 		u, err := s.d.Store.UserByID(ctx, ss.UserID)
 		if errors.Is(err, model.ErrNotFound) {
-			return Current{}, false, ErrUnauthenticated
+			return Current{}, false, time.Time{}, ErrUnauthenticated
 		}
 		if err != nil {
-			return Current{}, false, err
+			return Current{}, false, time.Time{}, err
 		}
 		e = cacheEntry{cur: Current{Session: ss, User: u}, fetched: now}
-		if !s.cfg.MFARequired && ss.AAL != model.AAL2 {
+		if p := s.policyFor(u); ss.AAL != model.AAL2 && (!p.Required || u.Grace.Policy == p.Key()) {
 			active, err := s.activeFactors(ctx, u.ID)
 			if err != nil {
-				return Current{}, false, err
+				return Current{}, false, time.Time{}, err
 			}
-			e.noFactor = len(active) == 0
+			if len(allowedOf(p, active)) == 0 {
+				e.noFactor = !p.Required
+				if until, ok := graceUntil(u, p); ok && p.Required {
+					e.grace = until
+				}
+			}
 		}
 		if now.Sub(ss.LastSeenAt) > s.touchEvery() {
 			s.queueTouch(h[:])
@@ -114,9 +123,9 @@ func (s *Service) cachedSession(ctx context.Context, tok string) (cur Current, n
 	}
 	cur = e.cur
 	if cur.User.Disabled || now.Sub(cur.Session.LastSeenAt) > s.cfg.IdleTimeout || now.Sub(cur.Session.CreatedAt) > s.cfg.AbsoluteTimeout {
-		return Current{}, false, ErrUnauthenticated
+		return Current{}, false, time.Time{}, ErrUnauthenticated
 	}
-	return cur, e.noFactor, nil
+	return cur, e.noFactor, e.grace, nil
 }
 
 // queueTouch hands an idle-timer update to the worker; when the queue is

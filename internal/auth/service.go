@@ -27,12 +27,16 @@ import (
 
 // Config is the part of the configuration the service needs.
 type Config struct {
-	Issuer          string        // shown in authenticator apps
-	PublicURL       string        // base of invite links
-	AdminToken      string        // admin API bearer token; empty disables it
-	MetricsToken    string        // bearer token of /metrics on the main listener; empty: not served there
-	InviteOnly      bool          // enrollment: invite
-	MFARequired     bool          // mfa.required
+	Issuer       string // shown in authenticator apps
+	PublicURL    string // base of invite links
+	AdminToken   string // admin API bearer token; empty disables it
+	MetricsToken string // bearer token of /metrics on the main listener; empty: not served there
+	InviteOnly   bool   // enrollment: invite
+	MFARequired  bool   // mfa.required: the implicit last policy (policy.go)
+	// Policies are mfa.policies in order (ParseMFAPolicies); GracePeriod
+	// is mfa.grace_period, for required policies without grace= (grace.go).
+	Policies        []MFAPolicy
+	GracePeriod     time.Duration
 	InviteTTL       time.Duration // lifetime of a set-up link
 	IdleTimeout     time.Duration
 	AbsoluteTimeout time.Duration
@@ -97,9 +101,10 @@ type Deps struct {
 // Service implements the sign-in and set-up rules. It is safe for
 // concurrent use.
 type Service struct {
-	cfg   Config
-	d     Deps // not embedded: the collaborators are the service's own, not its callers'
-	cache sessionCache
+	cfg      Config
+	d        Deps // not embedded: the collaborators are the service's own, not its callers'
+	cache    sessionCache
+	policies []MFAPolicy // cfg.Policies resolved, the default last (policy.go)
 }
 
 // New returns a Service.
@@ -110,7 +115,7 @@ func New(cfg Config, d Deps) *Service {
 	if cfg.Access.Default == "" {
 		cfg.Access.Default = PolicyTwoFactor
 	}
-	return &Service{cfg: cfg, d: d}
+	return &Service{cfg: cfg, d: d, policies: policies(cfg)}
 }
 
 // Config returns the service configuration (pages and the API read the
@@ -157,6 +162,11 @@ var (
 	// ErrAuthenticatorNotAllowed refuses a passkey whose model the AAGUID
 	// allow-list does not name.
 	ErrAuthenticatorNotAllowed = outcome.New(outcome.AuthenticatorNotAllowed)
+	// ErrMethodNotAllowed refuses a method the user's group policy does
+	// not allow (policy.go); ErrGraceOver a "Set up later" with no grace
+	// period left (grace.go).
+	ErrMethodNotAllowed = outcome.New(outcome.MethodNotAllowed)
+	ErrGraceOver        = outcome.New(outcome.GraceOver)
 )
 
 // retry is kind (ErrTooManyAttempts, ErrRateLimited, ErrBusy) with the

@@ -57,6 +57,12 @@ var userCommands = []*command{
 		}},
 	{name: "invite", user: true, summary: "Print a one-time, expiring set-up link for the user (enrollment: invite).",
 		run: (*cmdEnv).userInvite},
+	{name: "grace", user: true, needs: []string{"extend"},
+		summary: "Move a user's grace deadline for setting up a second factor (docs/rollout.md): from the deadline, or from now once it has passed.",
+		setup: func(f *flags) runFunc {
+			extend := f.String("extend", "", "how much longer: days (`7d`) or hours (72h)")
+			return func(e *cmdEnv, a *app, name string) error { return e.userGrace(a, name, *extend) }
+		}},
 }
 
 // passwordStdin defines --password-stdin.
@@ -286,4 +292,13 @@ func findUser(ctx context.Context, svc *auth.Service, name string) (auth.UserSta
 		}
 	}
 	return auth.UserStatus{}, fmt.Errorf("no user named %q", name)
+}
+
+func (e *cmdEnv) userGrace(a *app, name, extend string) error {
+	until, err := a.svc.ExtendGrace(e.ctx, cliClient, name, extend)
+	if err != nil {
+		return userErr(err, name)
+	}
+	fmt.Fprintf(e.stdout, "user %s: may set up a second factor later until %s\n", strings.ToLower(name), until.UTC().Format(time.RFC3339))
+	return nil
 }
