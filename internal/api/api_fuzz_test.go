@@ -62,6 +62,8 @@ var jsonRoutes = []struct{ method, path string }{
 	{"POST", "/api/v1/login/passkey"},
 	{"POST", "/api/v1/login/passkey/finish"},
 	{"PATCH", "/api/v1/factors/{id}"},
+	{"POST", "/api/v1/setup/later"},
+	{"POST", "/api/v1/admin/users/{id}/grace"},
 }
 
 // Who sends a FuzzAPIJSON request (the input's who byte, modulo count).
