@@ -35,6 +35,7 @@ var formRoutes = []string{
 	"/login", "/logout", "/setup", "/setup/totp", "/setup/sms", "/setup/sms/confirm", "/verify",
 	"/settings/methods/{id}/preferred", "/settings/methods/{id}/remove", "/recovery-codes", "/settings/devices/{id}/forget",
 	"/settings/methods/{id}/rename", "/setup/passkey", "/login/passkey", "/login/passkey/finish",
+	"/setup/later",
 }
 
 // Who posts (the input's who byte, modulo 4): nobody, a password-only
