@@ -195,6 +195,12 @@ func TestCommands(t *testing.T) {
 		{name: "unlock", setup: []step{add("alice")}, args: []string{"user", "unlock", "alice"},
 			stdout: []string{`user alice: second-factor lock and password throttle cleared`}},
 		{name: "unlock unknown", args: []string{"user", "unlock", "ghost"}, code: 1, stderr: []string{`no user named "ghost"`}},
+		{name: "grace", setup: []step{add("alice")}, args: []string{"user", "grace", "alice", "--extend", "7d"},
+			stdout: []string{`(?m)^user alice: may set up a second factor later until \d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$`}},
+		{name: "grace unknown", args: []string{"user", "grace", "ghost", "--extend", "7d"}, code: 1, stderr: []string{`no user named "ghost"`}},
+		{name: "grace bad extend", setup: []step{add("alice")}, args: []string{"user", "grace", "alice", "--extend", "soon"},
+			code: 1, stderr: []string{`extend must be days \(7d\) or hours \(72h\)`}},
+		{name: "grace needs --extend", setup: []step{add("alice")}, args: []string{"user", "grace", "alice"}, code: 2, stderr: []string{`--extend`}},
 		{name: "set-password", setup: []step{add("alice")}, args: []string{"user", "set-password", "alice", "--password-stdin"},
 			stdin: "another good passphrase\n", stdout: []string{`user alice: password changed`}},
 		{name: "set-password weak", setup: []step{add("alice")}, args: []string{"user", "set-password", "alice", "--password-stdin"},
@@ -590,5 +596,22 @@ func TestInviteLink(t *testing.T) {
 	code, out, errs = in.run(t, "", "user", "invite", "alice")
 	if code != 0 || !strings.HasPrefix(out, "http://127.0.0.1:9443/login?") || !strings.Contains(errs, "public_url is not set") {
 		t.Errorf("invite without public_url: exit %d\nstdout: %s\nstderr: %s", code, out, errs)
+	}
+}
+
+// TestPolicyConfigError: a bad mfa.policies entry stops start-up with an
+// error naming the key, the policy's place and text, and the part that is
+// wrong; every bad policy is reported.
+func TestPolicyConfigError(t *testing.T) {
+	t.Parallel()
+	in := newInstall(t, "TWOSTEP_MFA_POLICIES=admins required methods=totp+fax,staff sometimes")
+	code, out, errs := in.run(t, "", "migrate")
+	if code != 1 {
+		t.Fatalf("exit %d, want 1\nstdout: %s\nstderr: %s", code, out, errs)
+	}
+	for _, w := range []string{`mfa.policies[0] "admins required methods=totp+fax": methods:`, `mfa.policies[1] "staff sometimes": requirement:`} {
+		if !strings.Contains(errs, w) {
+			t.Errorf("stderr lacks %q:\n%s", w, errs)
+		}
 	}
 }
