@@ -240,6 +240,10 @@ const (
 // sign-in is complete with the password: sending them back to sign in
 // would loop). strict_two_factor demands aal2 of everyone: such a user gets
 // Forbidden, and is told to set up a method, rather than a sign-in loop.
+// Which users need a second factor, and which methods count, is their
+// group policy's say (policy.go); a user still within the grace period for
+// setting one up passes two_factor+grace rules ("aal1 with grace",
+// grace.go), no others.
 //
 // rawPath is the path as the client sent it (percent-encoded); a path that
 // cannot be normalised safely, or a malformed host, is refused.
@@ -255,7 +259,7 @@ func (s *Service) Check(ctx context.Context, tok, host, rawPath string) (Decisio
 	case PolicyDeny:
 		return Forbidden, model.User{}, nil
 	}
-	cur, noFactor, grace, err := s.cachedSession(ctx, tok)
+	cur, noFactor, err := s.cachedSession(ctx, tok)
 	if errors.Is(err, ErrUnauthenticated) {
 		return NeedLogin, model.User{}, nil
 	}
@@ -264,8 +268,12 @@ func (s *Service) Check(ctx context.Context, tok, host, rawPath string) (Decisio
 	}
 	if cur.Session.AAL != model.AAL2 && rule.Policy != PolicyOneFactor {
 		switch {
-		case rule.Grace && s.d.Now().Before(grace):
-			// aal1 with grace, on a rule that accepts it: on to the group.
+		case noFactor && s.policyFor(cur.User).Required:
+			// No allowed method yet, but one is required: only "aal1 with
+			// grace" on a rule that accepts it goes on (grace.go).
+			if !rule.Grace || !s.inGrace(cur.User) {
+				return NeedLogin, model.User{}, nil
+			}
 		case !noFactor:
 			return NeedLogin, model.User{}, nil
 		case rule.Policy == PolicyStrictTwoFactor:

@@ -23,8 +23,7 @@ const (
 
 type cacheEntry struct {
 	cur      Current
-	noFactor bool      // see cachedSession
-	grace    time.Time // deadline of an aal1 session's grace period (grace.go); zero for none
+	noFactor bool // see cachedSession
 	fetched  time.Time
 }
 
@@ -75,14 +74,13 @@ func (c *sessionCache) drop(hash []byte) {
 // from the cache when it can, never deletes, and moves the idle timer only
 // through the background worker (batched writes, off the request path).
 // noFactor reports an aal1 session of a user with no second factor their
-// group policy allows while it does not require one (a sign-in complete
-// with the password); grace, the deadline of an aal1 session whose user
-// must set one up and has a grace period (grace.go), zero for none. Both
-// are looked up only for aal1 sessions those policies can apply to, and
-// cached with the session.
-func (s *Service) cachedSession(ctx context.Context, tok string) (cur Current, noFactor bool, grace time.Time, err error) {
+// group policy allows, where that policy does not require one (a sign-in
+// complete with the password) or the user has a grace start under it
+// (grace.go; Check decides by the deadline); it is looked up only then,
+// and cached with the session.
+func (s *Service) cachedSession(ctx context.Context, tok string) (cur Current, noFactor bool, err error) {
 	if tok == "" || len(tok) > 128 {
-		return Current{}, false, time.Time{}, ErrUnauthenticated
+		return Current{}, false, ErrUnauthenticated
 	}
 	h := sha256.Sum256([]byte(tok))
 	now := s.d.Now()
@@ -90,30 +88,25 @@ func (s *Service) cachedSession(ctx context.Context, tok string) (cur Current, n
 	if !ok {
 		ss, err := s.d.Store.Session(ctx, h[:])
 		if errors.Is(err, model.ErrNotFound) {
-			return Current{}, false, time.Time{}, ErrUnauthenticated
+			return Current{}, false, ErrUnauthenticated
 		}
 		if err != nil {
-			return Current{}, false, time.Time{}, err
+			return Current{}, false, err
 		}
 		u, err := s.d.Store.UserByID(ctx, ss.UserID)
 		if errors.Is(err, model.ErrNotFound) {
-			return Current{}, false, time.Time{}, ErrUnauthenticated
+			return Current{}, false, ErrUnauthenticated
 		}
 		if err != nil {
-			return Current{}, false, time.Time{}, err
+			return Current{}, false, err
 		}
 		e = cacheEntry{cur: Current{Session: ss, User: u}, fetched: now}
 		if p := s.policyFor(u); ss.AAL != model.AAL2 && (!p.Required || u.Grace.Policy == p.Key()) {
 			active, err := s.activeFactors(ctx, u.ID)
 			if err != nil {
-				return Current{}, false, time.Time{}, err
+				return Current{}, false, err
 			}
-			if len(allowedOf(p, active)) == 0 {
-				e.noFactor = !p.Required
-				if until, ok := graceUntil(u, p); ok && p.Required {
-					e.grace = until
-				}
-			}
+			e.noFactor = len(allowedOf(p, active)) == 0
 		}
 		if now.Sub(ss.LastSeenAt) > s.touchEvery() {
 			s.queueTouch(h[:])
@@ -123,9 +116,9 @@ func (s *Service) cachedSession(ctx context.Context, tok string) (cur Current, n
 	}
 	cur = e.cur
 	if cur.User.Disabled || now.Sub(cur.Session.LastSeenAt) > s.cfg.IdleTimeout || now.Sub(cur.Session.CreatedAt) > s.cfg.AbsoluteTimeout {
-		return Current{}, false, time.Time{}, ErrUnauthenticated
+		return Current{}, false, ErrUnauthenticated
 	}
-	return cur, e.noFactor, e.grace, nil
+	return cur, e.noFactor, nil
 }
 
 // queueTouch hands an idle-timer update to the worker; when the queue is

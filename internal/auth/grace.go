@@ -59,6 +59,12 @@ func graceAt(u model.User, p MFAPolicy, now time.Time) Grace {
 	return g
 }
 
+// inGrace reports whether the deadline of u, who has no method their
+// policy allows, is still ahead (forward-auth's "aal1 with grace").
+func (s *Service) inGrace(u model.User) bool {
+	return graceAt(u, s.policyFor(u), s.d.Now()).Active
+}
+
 // startGrace fixes u's grace start at this sign-in when p has a grace
 // period and none is fixed under p yet, and returns u as it now stands.
 // A failed write only logs: the sign-in itself succeeded, and the next one

@@ -27,16 +27,12 @@ import (
 
 // Config is the part of the configuration the service needs.
 type Config struct {
-	Issuer       string // shown in authenticator apps
-	PublicURL    string // base of invite links
-	AdminToken   string // admin API bearer token; empty disables it
-	MetricsToken string // bearer token of /metrics on the main listener; empty: not served there
-	InviteOnly   bool   // enrollment: invite
-	MFARequired  bool   // mfa.required: the implicit last policy (policy.go)
-	// Policies are mfa.policies in order (ParseMFAPolicies); GracePeriod
-	// is mfa.grace_period, for required policies without grace= (grace.go).
-	Policies        []MFAPolicy
-	GracePeriod     time.Duration
+	Issuer          string        // shown in authenticator apps
+	PublicURL       string        // base of invite links
+	AdminToken      string        // admin API bearer token; empty disables it
+	MetricsToken    string        // bearer token of /metrics on the main listener; empty: not served there
+	InviteOnly      bool          // enrollment: invite
+	MFARequired     bool          // mfa.required
 	InviteTTL       time.Duration // lifetime of a set-up link
 	IdleTimeout     time.Duration
 	AbsoluteTimeout time.Duration
@@ -75,6 +71,12 @@ type Config struct {
 	// Passkeys are the service's passkey rules (passkey.go); passkeys are
 	// on only with a Deps.WebAuthn.
 	Passkeys PasskeyConfig
+
+	// Policies are mfa.policies in order (ParseMFAPolicies), MFARequired
+	// the implicit last one (policy.go); GracePeriod is mfa.grace_period,
+	// for required policies without grace= (grace.go).
+	Policies    []MFAPolicy
+	GracePeriod time.Duration
 }
 
 // Deps are the collaborators the service uses.
@@ -101,9 +103,10 @@ type Deps struct {
 // Service implements the sign-in and set-up rules. It is safe for
 // concurrent use.
 type Service struct {
-	cfg      Config
-	d        Deps // not embedded: the collaborators are the service's own, not its callers'
-	cache    sessionCache
+	cfg   Config
+	d     Deps // not embedded: the collaborators are the service's own, not its callers'
+	cache sessionCache
+
 	policies []MFAPolicy // cfg.Policies resolved, the default last (policy.go)
 }
 
@@ -162,6 +165,7 @@ var (
 	// ErrAuthenticatorNotAllowed refuses a passkey whose model the AAGUID
 	// allow-list does not name.
 	ErrAuthenticatorNotAllowed = outcome.New(outcome.AuthenticatorNotAllowed)
+
 	// ErrMethodNotAllowed refuses a method the user's group policy does
 	// not allow (policy.go); ErrGraceOver a "Set up later" with no grace
 	// period left (grace.go).

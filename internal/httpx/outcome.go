@@ -98,28 +98,30 @@ var outcomes = map[outcome.Code]Row{
 	outcome.SMSFailed:               {http.StatusBadGateway, "", say("We could not send the text. Try again in a moment, or use another method.")},
 	outcome.RotationUnfinished:      {http.StatusConflict, "", say("A key rotation is unfinished: finish it first.")},
 	outcome.AuthenticatorNotAllowed: {http.StatusForbidden, "", say("This kind of passkey or security key is not allowed here. Use another one, or ask your administrator which ones you may use.")},
-	// 403, not 400: the request is well formed, the policy refuses it.
+	outcome.Unavailable:             {http.StatusServiceUnavailable, "", say("The service is briefly unavailable. Wait {wait} and try again.")},
+	outcome.Internal:                {http.StatusInternalServerError, "", say("Something went wrong on our side. Try again in a moment; if it keeps happening, contact support and quote the reference {ref}.")},
+	outcome.NoSuchCall:              {http.StatusNotFound, "not_found", say("There is no such API call.")},
+	outcome.NoSuchPage:              {http.StatusNotFound, "not_found", say("There is no page at this address.")},
+	outcome.UnsupportedMediaType:    {http.StatusUnsupportedMediaType, "", say("Send the request body as application/json.")},
+	outcome.InvalidJSON:             {http.StatusBadRequest, "", say("The request body must be a single JSON object.")},
+	outcome.BodyTooLarge:            {http.StatusRequestEntityTooLarge, "", say("The request body is too large.")},
+	outcome.UnknownField:            {http.StatusBadRequest, "invalid_request", say("Unknown field {detail}.")},
+	outcome.WrongType:               {http.StatusBadRequest, "invalid_request", say("Field {detail} has the wrong type.")},
+	outcome.CrossOrigin:             {http.StatusForbidden, "", say("Cross-origin requests are not allowed.")},
+	outcome.FormExpired:             {http.StatusForbidden, "", say("This form has expired. Go back, reload the page and try again.")},
+	outcome.BadForm:                 {http.StatusBadRequest, "", say("The form could not be read. Go back, reload the page and try again.")},
+	outcome.Forbidden:               {http.StatusForbidden, "", say("You do not have access to this page.")},
+	outcome.BadOriginal:             {http.StatusForbidden, "forbidden", say("This address cannot be checked.")},
+	outcome.NoOriginal:              {http.StatusBadRequest, "invalid_request", say("Forward-auth needs the proxy to describe the original request; see docs/proxies.md.")},
+	outcome.EndpointMoved:           {http.StatusGone, "", say("Use /api/v1/auth/auth-request (nginx) or /api/v1/auth/forward-auth (Traefik, Caddy); see docs/proxies.md.")},
+
+	// Group policies and grace periods (docs/rollout.md). 403, not 400:
+	// the request is well formed, the user's policy refuses it.
 	outcome.MethodNotAllowed: {http.StatusForbidden, "", map[string]string{
 		"":         "Your organisation does not allow this sign-in method for your account. Use another one.",
 		"recovery": "Recovery codes work only once you have a sign-in method your organisation allows. Set one up first.",
 	}},
-	outcome.GraceOver:            {http.StatusForbidden, "", say("The time to set this up later has run out. Set up two-step sign-in now to continue.")},
-	outcome.Unavailable:          {http.StatusServiceUnavailable, "", say("The service is briefly unavailable. Wait {wait} and try again.")},
-	outcome.Internal:             {http.StatusInternalServerError, "", say("Something went wrong on our side. Try again in a moment; if it keeps happening, contact support and quote the reference {ref}.")},
-	outcome.NoSuchCall:           {http.StatusNotFound, "not_found", say("There is no such API call.")},
-	outcome.NoSuchPage:           {http.StatusNotFound, "not_found", say("There is no page at this address.")},
-	outcome.UnsupportedMediaType: {http.StatusUnsupportedMediaType, "", say("Send the request body as application/json.")},
-	outcome.InvalidJSON:          {http.StatusBadRequest, "", say("The request body must be a single JSON object.")},
-	outcome.BodyTooLarge:         {http.StatusRequestEntityTooLarge, "", say("The request body is too large.")},
-	outcome.UnknownField:         {http.StatusBadRequest, "invalid_request", say("Unknown field {detail}.")},
-	outcome.WrongType:            {http.StatusBadRequest, "invalid_request", say("Field {detail} has the wrong type.")},
-	outcome.CrossOrigin:          {http.StatusForbidden, "", say("Cross-origin requests are not allowed.")},
-	outcome.FormExpired:          {http.StatusForbidden, "", say("This form has expired. Go back, reload the page and try again.")},
-	outcome.BadForm:              {http.StatusBadRequest, "", say("The form could not be read. Go back, reload the page and try again.")},
-	outcome.Forbidden:            {http.StatusForbidden, "", say("You do not have access to this page.")},
-	outcome.BadOriginal:          {http.StatusForbidden, "forbidden", say("This address cannot be checked.")},
-	outcome.NoOriginal:           {http.StatusBadRequest, "invalid_request", say("Forward-auth needs the proxy to describe the original request; see docs/proxies.md.")},
-	outcome.EndpointMoved:        {http.StatusGone, "", say("Use /api/v1/auth/auth-request (nginx) or /api/v1/auth/forward-auth (Traefik, Caddy); see docs/proxies.md.")},
+	outcome.GraceOver: {http.StatusForbidden, "", say("The time to set this up later has run out. Set up two-step sign-in now to continue.")},
 }
 
 // Messages words outcomes with the server's own settings.
