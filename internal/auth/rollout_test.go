@@ -522,3 +522,35 @@ func TestPolicyRequiredPerGroup(t *testing.T) {
 		}
 	}
 }
+
+// TestPolicyRefusesPasskeys: a user whose policy no longer allows passkeys
+// gets no passkey challenge, and no passwordless sign-in (refused and
+// audited as login_failed method_not_allowed); the password sign-in sends
+// them to set up an allowed method.
+func TestPolicyRefusesPasskeys(t *testing.T) {
+	f := newPasskeyFixture(t, withPolicies(t, 0, "field required methods=totp+sms"))
+	k := newKey()
+	f.enrolPasskey(f.user("pat"), k, "Laptop")
+	if err := f.svc.SetAttributes(ctx, client, "pat", "", []string{"field"}); err != nil {
+		t.Fatal(err)
+	}
+	res, cur := f.loginGrace("pat")
+	if res.Next != auth.NextSetup || len(res.Methods) != 0 {
+		t.Fatalf("password sign-in: next %q, methods %v", res.Next, res.Methods)
+	}
+	if _, err := f.svc.ChallengePasskey(ctx, client, cur); !errors.Is(err, auth.ErrMethodNotAllowed) {
+		t.Fatalf("ChallengePasskey: %v, want method_not_allowed", err)
+	}
+	c, err := f.svc.StartPasskeyLogin(ctx, client)
+	if err != nil {
+		t.Fatal(err)
+	}
+	k.cred.Counter++
+	before := f.auditCount(audit.LoginFailed)
+	if _, err := f.svc.PasskeyLogin(ctx, client, c.ID, k.assert(t, pkRP, c)); !errors.Is(err, auth.ErrMethodNotAllowed) {
+		t.Fatalf("passwordless sign-in: %v, want method_not_allowed", err)
+	}
+	if f.auditCount(audit.LoginFailed) != before+1 {
+		t.Fatal("the refused passwordless sign-in was not audited")
+	}
+}

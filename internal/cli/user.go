@@ -213,6 +213,10 @@ func listJSON(w io.Writer, us []auth.UserStatus) error {
 		Groups      []string   `json:"groups"`
 		LastLoginAt *time.Time `json:"last_login_at"`
 		CreatedAt   time.Time  `json:"created_at"`
+		// The user's MFA policy and, while they have no method it
+		// allows, their grace deadline (docs/rollout.md).
+		MFAPolicy  string     `json:"mfa_policy"`
+		GraceUntil *time.Time `json:"grace_until,omitempty"`
 	}
 	enc := json.NewEncoder(w)
 	for _, u := range us {
@@ -221,6 +225,11 @@ func listJSON(w io.Writer, us []auth.UserStatus) error {
 		if !u.LastLoginAt.IsZero() {
 			t := u.LastLoginAt.UTC()
 			j.LastLoginAt = &t
+		}
+		j.MFAPolicy = u.Policy
+		if !u.Grace.Until.IsZero() {
+			t := u.Grace.Until.UTC()
+			j.GraceUntil = &t
 		}
 		if err := enc.Encode(j); err != nil {
 			return err
