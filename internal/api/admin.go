@@ -73,6 +73,23 @@ func (a *API) adminUserInvite(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
+// POST /api/v1/admin/users/{username}/grace {"extend":"7d"}: moves the
+// user's grace deadline (docs/rollout.md) and answers the new one.
+func (a *API) adminUserGrace(w http.ResponseWriter, r *http.Request) error {
+	var in struct {
+		Extend string `json:"extend"`
+	}
+	if err := decode(w, r, &in); err != nil {
+		return err
+	}
+	until, err := a.svc.ExtendGrace(r.Context(), a.adminClient(r), r.PathValue("username"), in.Extend)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, map[string]any{"grace_until": until})
+	return nil
+}
+
 // adminClient marks audit entries of admin API calls.
 func (a *API) adminClient(r *http.Request) auth.Client {
 	c := a.client(r)

@@ -65,6 +65,8 @@ var jsonRoutes = []struct{ method, path string }{
 	{"GET", "/api/v1/sessions"},
 	{"DELETE", "/api/v1/sessions"},
 	{"DELETE", "/api/v1/sessions/{id}"},
+	{"POST", "/api/v1/setup/later"},
+	{"POST", "/api/v1/admin/users/{id}/grace"},
 }
 
 // Who sends a FuzzAPIJSON request (the input's who byte, modulo count).

@@ -36,7 +36,28 @@ func (a *API) login(w http.ResponseWriter, r *http.Request) error {
 func (a *API) writeLogin(w http.ResponseWriter, res auth.LoginResult) {
 	a.cookies.SetSession(w, res.Token)
 	a.cookies.SetKnown(w, res.Known)
-	writeJSON(w, map[string]any{"token": res.Token, "aal": res.AAL, "next": res.Next, "methods": factorsJSON(res.Methods)})
+	out := map[string]any{"token": res.Token, "aal": res.AAL, "next": res.Next, "methods": factorsJSON(res.Methods)}
+	if !res.Grace.Until.IsZero() {
+		out["grace"] = graceJSON(res.Grace)
+	}
+	writeJSON(w, out)
+}
+
+// graceJSON is a grace period as the API shows it (docs/rollout.md):
+// whether set-up may be postponed now, the deadline, and whole days left.
+func graceJSON(g auth.Grace) map[string]any {
+	return map[string]any{"active": g.Active, "until": g.Until, "days_left": g.DaysLeft}
+}
+
+// POST /api/v1/setup/later: the "Set up later" choice. 200 with the grace
+// period while it lasts; 403 grace_over when set-up is due now.
+func (a *API) setupLater(w http.ResponseWriter, r *http.Request, cur auth.Current) error {
+	g, err := a.svc.SetUpLater(r.Context(), a.client(r), cur)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, map[string]any{"grace": graceJSON(g)})
+	return nil
 }
 
 // GET /api/v1/session
@@ -45,11 +66,21 @@ func (a *API) sessionShow(w http.ResponseWriter, r *http.Request, cur auth.Curre
 	if err != nil {
 		return err
 	}
-	writeJSON(w, map[string]any{
+	out := map[string]any{
 		"user":    map[string]string{"id": cur.User.ID, "username": cur.User.Username},
 		"aal":     cur.Session.AAL,
 		"methods": factorsJSON(methods),
-	})
+	}
+	// An aal1 session of a user who must set up a method shows where
+	// their grace period stands: "aal1 with grace" while it is active.
+	g, err := a.svc.GraceOf(r.Context(), cur)
+	if err != nil {
+		return err
+	}
+	if !g.Until.IsZero() {
+		out["grace"] = graceJSON(g)
+	}
+	writeJSON(w, out)
 	return nil
 }
 

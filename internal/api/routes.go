@@ -26,6 +26,7 @@ func (a *API) Routes(mux *http.ServeMux) {
 	mux.Handle("DELETE /api/v1/session", a.aal1(a.logout))
 
 	mux.Handle("POST /api/v1/setup/plan", a.aal1(a.setupPlan))
+	mux.Handle("POST /api/v1/setup/later", a.aal1(a.setupLater))
 	mux.Handle("POST /api/v1/setup/totp", a.aal1(a.setupTOTP))
 	mux.Handle("POST /api/v1/setup/totp/confirm", a.aal1(a.setupTOTPConfirm))
 	mux.Handle("POST /api/v1/setup/sms", a.aal1(a.setupSMS))
@@ -60,6 +61,7 @@ func (a *API) Routes(mux *http.ServeMux) {
 	mux.Handle("POST /api/v1/admin/users/{username}/reset-mfa", a.admin(a.adminUserResetMFA))
 	mux.Handle("POST /api/v1/admin/users/{username}/unlock", a.admin(a.adminUserUnlock))
 	mux.Handle("POST /api/v1/admin/users/{username}/invite", a.admin(a.adminUserInvite))
+	mux.Handle("POST /api/v1/admin/users/{username}/grace", a.admin(a.adminUserGrace))
 
 	mux.Handle("/api/", a.public(func(http.ResponseWriter, *http.Request) error {
 		return outcome.New(outcome.NoSuchCall)

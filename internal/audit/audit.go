@@ -50,6 +50,12 @@ const (
 	SessionEnded = "session_ended"
 )
 
+// Events of the grace period (docs/rollout.md).
+const (
+	GraceStarted   = "grace_started"   // a user's grace deadline was fixed at their first sign-in under a policy
+	SetupPostponed = "setup_postponed" // the user chose "Set up later"
+)
+
 // Event is what a caller reports. Attrs holds small non-secret details.
 type Event struct {
 	Name      string

@@ -37,6 +37,10 @@ type Rule struct {
 	Path   string // prefix, "" for all paths
 	Policy Policy
 	Group  string // required group, "" for none
+	// Grace lets a two_factor rule accept the aal1 session of a user in
+	// their grace period (grace.go); written "two_factor+grace". Without
+	// it, a two_factor rule does not.
+	Grace bool
 }
 
 // ParseRule parses the configuration form of a rule.
@@ -55,7 +59,12 @@ func ParseRule(s string) (Rule, error) {
 		}
 		r.Path = strings.TrimSuffix(clean, "/")
 	}
-	switch p := Policy(f[1]); p {
+	pol, grace := strings.CutSuffix(f[1], "+grace")
+	if grace && pol != string(PolicyTwoFactor) {
+		return Rule{}, fmt.Errorf("rule %q: +grace goes only with two_factor (two_factor+grace)", s)
+	}
+	r.Grace = grace
+	switch p := Policy(pol); p {
 	case PolicyBypass, PolicyOneFactor, PolicyTwoFactor, PolicyStrictTwoFactor, PolicyDeny:
 		r.Policy = p
 	default:
@@ -231,6 +240,10 @@ const (
 // sign-in is complete with the password: sending them back to sign in
 // would loop). strict_two_factor demands aal2 of everyone: such a user gets
 // Forbidden, and is told to set up a method, rather than a sign-in loop.
+// Which users need a second factor, and which methods count, is their
+// group policy's say (policy.go); a user still within the grace period for
+// setting one up passes two_factor+grace rules ("aal1 with grace",
+// grace.go), no others.
 //
 // rawPath is the path as the client sent it (percent-encoded); a path that
 // cannot be normalised safely, or a malformed host, is refused.
@@ -255,6 +268,12 @@ func (s *Service) Check(ctx context.Context, tok, host, rawPath string) (Decisio
 	}
 	if cur.Session.AAL != model.AAL2 && rule.Policy != PolicyOneFactor {
 		switch {
+		case noFactor && s.policyFor(cur.User).Required:
+			// No allowed method yet, but one is required: only "aal1 with
+			// grace" on a rule that accepts it goes on (grace.go).
+			if !rule.Grace || !s.inGrace(cur.User) {
+				return NeedLogin, model.User{}, nil
+			}
 		case !noFactor:
 			return NeedLogin, model.User{}, nil
 		case rule.Policy == PolicyStrictTwoFactor:

@@ -62,6 +62,12 @@ type UserStatus struct {
 	model.User
 	Methods int  // active factors
 	Locked  bool // second factor locked after LockAfter failures (Unlock)
+
+	// Policy is the group of the user's MFA policy ("*" for the default),
+	// Grace their grace period while they have no method it allows
+	// (docs/rollout.md).
+	Policy string
+	Grace  Grace
 }
 
 // ListUsers returns every user with their number of active methods.
@@ -77,6 +83,11 @@ func (s *Service) ListUsers(ctx context.Context) ([]UserStatus, error) {
 			return nil, err
 		}
 		out[i] = UserStatus{User: u, Methods: len(fs), Locked: u.MFAFailures >= s.cfg.LockAfter}
+		p := s.policyFor(u)
+		out[i].Policy = p.Group
+		if len(allowedOf(p, fs)) == 0 {
+			out[i].Grace = graceAt(u, p, s.d.Now())
+		}
 	}
 	return out, nil
 }

@@ -73,9 +73,11 @@ func (c *sessionCache) drop(hash []byte) {
 // cachedSession is Authenticate for the forward-auth hot path: it answers
 // from the cache when it can, never deletes, and moves the idle timer only
 // through the background worker (batched writes, off the request path).
-// noFactor reports an aal1 session of a user with no active second factor
-// while mfa.required is false (a sign-in complete with the password); it is
-// looked up only in that configuration, and cached with the session.
+// noFactor reports an aal1 session of a user with no second factor their
+// group policy allows, where that policy does not require one (a sign-in
+// complete with the password) or the user has a grace start under it
+// (grace.go; Check decides by the deadline); it is looked up only then,
+// and cached with the session.
 func (s *Service) cachedSession(ctx context.Context, tok string) (cur Current, noFactor bool, err error) {
 	if tok == "" || len(tok) > 128 {
 		return Current{}, false, ErrUnauthenticated
@@ -99,12 +101,12 @@ func (s *Service) cachedSession(ctx context.Context, tok string) (cur Current, n
 			return Current{}, false, err
 		}
 		e = cacheEntry{cur: Current{Session: ss, User: u}, fetched: now}
-		if !s.cfg.MFARequired && ss.AAL != model.AAL2 {
+		if p := s.policyFor(u); ss.AAL != model.AAL2 && (!p.Required || u.Grace.Policy == p.Key()) {
 			active, err := s.activeFactors(ctx, u.ID)
 			if err != nil {
 				return Current{}, false, err
 			}
-			e.noFactor = len(active) == 0
+			e.noFactor = len(allowedOf(p, active)) == 0
 		}
 		if now.Sub(ss.LastSeenAt) > s.touchEvery() {
 			s.queueTouch(h[:])

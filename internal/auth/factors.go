@@ -53,7 +53,7 @@ func (s *Service) RemoveFactor(ctx context.Context, c Client, cur Current, id st
 	if err != nil {
 		return fmt.Errorf("load factor: %w", err)
 	}
-	if f.Status == model.FactorActive && s.cfg.MFARequired {
+	if f.Status == model.FactorActive && s.policyFor(cur.User).Required {
 		err = s.d.Store.DeleteActiveFactorUnlessLast(ctx, cur.User.ID, id)
 	} else {
 		err = s.d.Store.DeleteFactor(ctx, cur.User.ID, id)

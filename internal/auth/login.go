@@ -37,6 +37,9 @@ type LoginResult struct {
 	// Known is a fresh known-browser token for this browser to keep
 	// (KnownBrowserTTL); "" when none could be issued.
 	Known string
+	// Grace is the grace period of a user who must set up a method
+	// (Next is NextSetup): Active when they may postpone it (grace.go).
+	Grace Grace
 }
 
 // Login checks a username and password and starts an aal1 session.
@@ -110,6 +113,10 @@ func (s *Service) Login(ctx context.Context, c Client, cr Credentials) (LoginRes
 	if err != nil {
 		return LoginResult{}, err
 	}
+	// Only methods the user's group policy allows count (policy.go): a
+	// remembered browser skips nothing for a user who has none, and such
+	// a user is sent to set one up.
+	active = allowedOf(s.policyFor(u), active)
 	res, ok, err := s.rememberedLogin(ctx, c, u, active)
 	if err != nil {
 		return LoginResult{}, err
@@ -126,7 +133,12 @@ func (s *Service) Login(ctx context.Context, c Client, cr Credentials) (LoginRes
 	return res, nil
 }
 
-// passwordLogin starts the aal1 session of a user whose password was right.
+// passwordLogin starts the aal1 session of a user whose password was right;
+// active are the user's methods their policy allows. A user who must set
+// one up and whose policy has a grace period gets its start fixed at this
+// sign-in, the first under the policy (grace.go). With enrollment: invite
+// the set-up link is needed at every sign-in without a method, grace or
+// not: a grace period postpones set-up, not the link that guards it.
 func (s *Service) passwordLogin(ctx context.Context, c Client, u model.User, active []model.Factor, invite string) (LoginResult, error) {
 	if s.cfg.InviteOnly && len(active) == 0 {
 		if err := s.useInvite(ctx, c, u, invite); err != nil {
@@ -138,15 +150,18 @@ func (s *Service) passwordLogin(ctx context.Context, c Client, u model.User, act
 		return LoginResult{}, err
 	}
 	next := NextVerify
-	if len(active) == 0 {
+	var grace Grace
+	if p := s.policyFor(u); len(active) == 0 {
 		next = NextDone
-		if s.cfg.MFARequired {
+		if p.Required {
 			next = NextSetup
+			u = s.startGrace(ctx, c, u, p)
+			grace = graceAt(u, p, s.d.Now())
 		}
 	}
 	s.record(ctx, c, audit.LoginOK, u.ID, u.Username, map[string]string{"aal": string(model.AAL1), "next": next})
 	markPreferred(active)
-	return LoginResult{Token: tok, AAL: model.AAL1, Next: next, Methods: active}, nil
+	return LoginResult{Token: tok, AAL: model.AAL1, Next: next, Methods: active, Grace: grace}, nil
 }
 
 // accountAllowance counts one password attempt for the account name against

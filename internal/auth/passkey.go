@@ -190,7 +190,7 @@ func (s *Service) StartPasskey(ctx context.Context, c Client, cur Current) (_ Ce
 	if s.d.WebAuthn == nil {
 		return Ceremony{}, ErrNotImplemented
 	}
-	if _, err := s.canEnroll(ctx, cur); err != nil {
+	if _, err := s.canEnroll(ctx, cur, "webauthn"); err != nil {
 		return Ceremony{}, err
 	}
 	handle, err := s.webAuthnHandle(ctx, cur.User)
@@ -252,7 +252,7 @@ func (s *Service) ConfirmPasskey(ctx context.Context, c Client, cur Current, p P
 	if s.d.WebAuthn == nil {
 		return Passed{}, ErrNotImplemented
 	}
-	active, err := s.canEnroll(ctx, cur)
+	active, err := s.canEnroll(ctx, cur, "webauthn")
 	if err != nil {
 		return Passed{}, err
 	}
@@ -343,6 +343,9 @@ func (s *Service) ChallengePasskey(ctx context.Context, c Client, cur Current) (
 	defer func() { err = about("webauthn", err) }()
 	if s.d.WebAuthn == nil {
 		return Ceremony{}, ErrNotImplemented
+	}
+	if err := s.allowMethod(cur.User, "webauthn"); err != nil {
+		return Ceremony{}, err
 	}
 	mine, err := s.d.Store.Passkeys(ctx, cur.User.ID)
 	if err != nil {
@@ -490,6 +493,11 @@ func (s *Service) PasskeyLogin(ctx context.Context, c Client, ceremony string, a
 	case u.MFAFailures >= s.cfg.LockAfter:
 		s.d.Audit.CountRefused("mfa_locked")
 		return LoginResult{}, ErrMFALocked
+	case s.allowMethod(u, "webauthn") != nil:
+		// The user's group policy no longer allows passkeys: they sign in
+		// with the password and set up an allowed method (policy.go).
+		s.record(ctx, c, audit.LoginFailed, u.ID, u.Username, map[string]string{"reason": "method_not_allowed", "method": "webauthn"})
+		return LoginResult{}, ErrMethodNotAllowed
 	}
 	pk, use, err := s.checkCounter(ctx, c, u, mine, as)
 	if err != nil {

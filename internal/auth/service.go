@@ -71,6 +71,12 @@ type Config struct {
 	// Passkeys are the service's passkey rules (passkey.go); passkeys are
 	// on only with a Deps.WebAuthn.
 	Passkeys PasskeyConfig
+
+	// Policies are mfa.policies in order (ParseMFAPolicies), MFARequired
+	// the implicit last one (policy.go); GracePeriod is mfa.grace_period,
+	// for required policies without grace= (grace.go).
+	Policies    []MFAPolicy
+	GracePeriod time.Duration
 }
 
 // Deps are the collaborators the service uses.
@@ -100,6 +106,8 @@ type Service struct {
 	cfg   Config
 	d     Deps // not embedded: the collaborators are the service's own, not its callers'
 	cache sessionCache
+
+	policies []MFAPolicy // cfg.Policies resolved, the default last (policy.go)
 }
 
 // New returns a Service.
@@ -110,7 +118,7 @@ func New(cfg Config, d Deps) *Service {
 	if cfg.Access.Default == "" {
 		cfg.Access.Default = PolicyTwoFactor
 	}
-	return &Service{cfg: cfg, d: d}
+	return &Service{cfg: cfg, d: d, policies: policies(cfg)}
 }
 
 // Config returns the service configuration (pages and the API read the
@@ -157,6 +165,12 @@ var (
 	// ErrAuthenticatorNotAllowed refuses a passkey whose model the AAGUID
 	// allow-list does not name.
 	ErrAuthenticatorNotAllowed = outcome.New(outcome.AuthenticatorNotAllowed)
+
+	// ErrMethodNotAllowed refuses a method the user's group policy does
+	// not allow (policy.go); ErrGraceOver a "Set up later" with no grace
+	// period left (grace.go).
+	ErrMethodNotAllowed = outcome.New(outcome.MethodNotAllowed)
+	ErrGraceOver        = outcome.New(outcome.GraceOver)
 )
 
 // retry is kind (ErrTooManyAttempts, ErrRateLimited, ErrBusy) with the

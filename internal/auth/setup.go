@@ -14,16 +14,27 @@ import (
 	"github.com/twostep/twostep/internal/totp"
 )
 
-// canEnroll decides whether cur may set up a factor. The first factor may be
-// set up by the aal1 session (with enrollment: invite the set-up link was
-// already checked at login); any further factor needs a recent second-factor
-// check, so a stolen password alone cannot add an attacker's device.
-func (s *Service) canEnroll(ctx context.Context, cur Current) ([]model.Factor, error) {
+// canEnroll decides whether cur may set up a factor of the given methods.
+// Each must be one the user's group policy allows (policy.go). The first
+// factor may be set up by the aal1 session (with enrollment: invite the
+// set-up link was already checked at login); any further factor needs a
+// recent second-factor check, so a stolen password alone cannot add an
+// attacker's device. "First" counts only methods the policy allows: a user
+// whose methods are all disallowed now sets up an allowed one as a new
+// user would (docs/rollout.md says what that means with enrollment:
+// password). It returns every active factor (for labels, and recovery
+// codes go with the very first factor only).
+func (s *Service) canEnroll(ctx context.Context, cur Current, methods ...string) ([]model.Factor, error) {
+	for _, m := range methods {
+		if err := s.allowMethod(cur.User, m); err != nil {
+			return nil, err
+		}
+	}
 	active, err := s.activeFactors(ctx, cur.User.ID)
 	if err != nil {
 		return nil, err
 	}
-	if len(active) > 0 {
+	if len(allowedOf(s.policyFor(cur.User), active)) > 0 {
 		if err := s.requireRecent(cur); err != nil {
 			return nil, err
 		}
@@ -51,7 +62,7 @@ func (s *Service) Plan(ctx context.Context, cur Current, methods []string) ([]st
 	if len(steps) != len(methods) {
 		return nil, invalid("methods must not repeat")
 	}
-	if _, err := s.canEnroll(ctx, cur); err != nil {
+	if _, err := s.canEnroll(ctx, cur, steps...); err != nil {
 		return nil, err
 	}
 	if err := s.d.Store.SetSessionPlan(ctx, cur.Session.TokenHash, strings.Join(steps, ",")); err != nil {
@@ -83,7 +94,7 @@ type TOTPSetup struct {
 // StartTOTP creates a pending authenticator-app factor with a fresh 160-bit
 // secret, sealed with AES-256-GCM before it reaches the database.
 func (s *Service) StartTOTP(ctx context.Context, c Client, cur Current, name string) (TOTPSetup, error) {
-	active, err := s.canEnroll(ctx, cur)
+	active, err := s.canEnroll(ctx, cur, "totp")
 	if err != nil {
 		return TOTPSetup{}, err
 	}
@@ -127,7 +138,7 @@ func (s *Service) StartTOTP(ctx context.Context, c Client, cur Current, name str
 func (s *Service) ConfirmTOTP(ctx context.Context, c Client, cur Current, p Proof) (_ Passed, err error) {
 	defer func() { err = confirming("totp_setup", err) }()
 	code := p.Code
-	active, err := s.canEnroll(ctx, cur)
+	active, err := s.canEnroll(ctx, cur, "totp")
 	if err != nil {
 		return Passed{}, err
 	}

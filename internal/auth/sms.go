@@ -45,7 +45,7 @@ type SMSSetup struct {
 // (the number sealed like a TOTP secret) and texts it a code.
 func (s *Service) StartSMS(ctx context.Context, c Client, cur Current, country, input string) (_ SMSSetup, err error) {
 	defer func() { err = about("sms_send", err) }()
-	if _, err := s.canEnroll(ctx, cur); err != nil {
+	if _, err := s.canEnroll(ctx, cur, "sms"); err != nil {
 		return SMSSetup{}, err
 	}
 	if err := checkPlanStep(cur, "sms"); err != nil {
@@ -145,7 +145,7 @@ func (s *Service) allowedCountry(num phone.Number) error {
 func (s *Service) ConfirmSMS(ctx context.Context, c Client, cur Current, p Proof) (_ Passed, err error) {
 	defer func() { err = confirming("sms_setup", err) }()
 	code := p.Code
-	active, err := s.canEnroll(ctx, cur)
+	active, err := s.canEnroll(ctx, cur, "sms")
 	if err != nil {
 		return Passed{}, err
 	}
@@ -175,6 +175,9 @@ func (s *Service) ConfirmSMS(ctx context.Context, c Client, cur Current, p Proof
 // or else the preferred (or last used) one. Sent only when asked (docs/pages.md).
 func (s *Service) ChallengeSMS(ctx context.Context, c Client, cur Current, factorID string) (_ SMSSetup, err error) {
 	defer func() { err = about("sms_send", err) }()
+	if err := s.allowMethod(cur.User, "sms"); err != nil {
+		return SMSSetup{}, err
+	}
 	fs, err := s.Methods(ctx, cur.User.ID)
 	if err != nil {
 		return SMSSetup{}, err

@@ -33,6 +33,15 @@ func (s *Service) Verify(ctx context.Context, c Client, cur Current, p Proof) (_
 	if _, err := s.d.Limiter.Allow(ctx, "verify:ip:"+clientKey(c.IP), s.cfg.VerifyPerIP); err != nil {
 		return Passed{}, s.limited(ctx, c, cur.User, "verify_per_ip", err, ErrRateLimited, nil)
 	}
+	// The user's group policy decides which methods count (policy.go),
+	// before the attempt is counted: a refusal of the policy is no guess.
+	if p.Method == "recovery" {
+		if err := s.allowsRecovery(ctx, cur.User); err != nil {
+			return Passed{}, err
+		}
+	} else if err := s.allowMethod(cur.User, p.Method); err != nil {
+		return Passed{}, err
+	}
 	// A malformed code is answered before anything is counted or written.
 	if !wellFormed(p) {
 		return Passed{}, ErrCodeFormat

@@ -178,6 +178,10 @@ func (a *app) init(e *cmdEnv, mode openMode) error {
 	if err != nil {
 		return err
 	}
+	policies, err := mfaPolicies(cfg.MFA, webAuthn != nil)
+	if err != nil {
+		return err
+	}
 	now := time.Now
 	backend, accounts, err := a.limitBackends(now)
 	if err != nil {
@@ -192,6 +196,8 @@ func (a *app) init(e *cmdEnv, mode openMode) error {
 		MetricsToken:    cfg.Metrics.Token,
 		InviteOnly:      cfg.Enrollment == "invite",
 		MFARequired:     cfg.MFA.Required,
+		Policies:        policies,
+		GracePeriod:     cfg.MFA.GracePeriod,
 		InviteTTL:       cfg.InviteTTL,
 		IdleTimeout:     cfg.Session.IdleTimeout,
 		AbsoluteTimeout: cfg.Session.AbsoluteTimeout,
@@ -490,4 +496,23 @@ func accessRules(c config.Access) (auth.Access, error) {
 		return auth.Access{}, fmt.Errorf("configuration:\n%w", errors.Join(errs...))
 	}
 	return a, nil
+}
+
+// mfaPolicies parses mfa.policies (docs/rollout.md); every bad policy is
+// reported with its place, its text and the part that is wrong. A policy
+// that allows passkeys alone, while this server offers none, would leave
+// its users nothing to set up: refused too.
+func mfaPolicies(c config.MFA, passkeys bool) ([]auth.MFAPolicy, error) {
+	ps, errs := auth.ParseMFAPolicies(c.Policies)
+	if !passkeys {
+		for i, p := range ps {
+			if !p.Allows("totp") && !p.Allows("sms") {
+				errs = append(errs, fmt.Errorf("mfa.policies %q: methods: webauthn alone, but passkeys are off (public_url's host is an IP address and webauthn.rp_id is not set)", ps[i].Text))
+			}
+		}
+	}
+	if len(errs) > 0 {
+		return nil, fmt.Errorf("configuration:\n%w", errors.Join(errs...))
+	}
+	return ps, nil
 }

@@ -172,7 +172,9 @@ func TestCommands(t *testing.T) {
 			stdout: []string{`(?m)^USERNAME\s+STATUS\s+METHODS\s+LAST SIGN-IN\s+E-MAIL\s+GROUPS\s+CREATED$`,
 				`(?m)^alice\s+active\s+0\s+never\s+-\s+-\s+\d{4}-\d\d-\d\d$`, `(?m)^bob\s+active\s+0\s+never\s+bob@example\.com\s+staff,admins\s`}},
 		{name: "list --json", setup: []step{add("alice"), cmd("user", "set", "alice", "--groups", "staff")}, args: []string{"user", "list", "--json"},
-			stdout: []string{`(?m)^\{"username":"alice","status":"active","methods":0,"email":"","groups":\["staff"\],"last_login_at":null,"created_at":"\d{4}-[^"]+Z"\}$`}},
+			stdout: []string{`(?m)^\{"username":"alice","status":"active","methods":0,"email":"","groups":\["staff"\],"last_login_at":null,"created_at":"\d{4}-[^"]+Z","mfa_policy":"\*"\}$`}},
+		{name: "list --json, grace", setup: []step{add("alice"), cmd("user", "grace", "alice", "--extend", "3d")}, args: []string{"user", "list", "--json"},
+			stdout: []string{`(?m)^\{"username":"alice",.*"mfa_policy":"\*","grace_until":"\d{4}-[^"]+Z"\}$`}},
 		{name: "--json on add", args: []string{"user", "add", "alice", "--json"}, code: 2, stderr: []string{`--json only goes with list`}},
 		{name: "list empty", args: []string{"user", "list"}, stdout: []string{`(?m)^USERNAME\s+STATUS`}, noOut: []string{`active`}},
 		{name: "disable", setup: []step{add("alice"), add("bob")}, args: []string{"user", "disable", "Alice"},
@@ -195,6 +197,12 @@ func TestCommands(t *testing.T) {
 		{name: "unlock", setup: []step{add("alice")}, args: []string{"user", "unlock", "alice"},
 			stdout: []string{`user alice: second-factor lock and password throttle cleared`}},
 		{name: "unlock unknown", args: []string{"user", "unlock", "ghost"}, code: 1, stderr: []string{`no user named "ghost"`}},
+		{name: "grace", setup: []step{add("alice")}, args: []string{"user", "grace", "alice", "--extend", "7d"},
+			stdout: []string{`(?m)^user alice: may set up a second factor later until \d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$`}},
+		{name: "grace unknown", args: []string{"user", "grace", "ghost", "--extend", "7d"}, code: 1, stderr: []string{`no user named "ghost"`}},
+		{name: "grace bad extend", setup: []step{add("alice")}, args: []string{"user", "grace", "alice", "--extend", "soon"},
+			code: 1, stderr: []string{`extend must be days \(7d\) or hours \(72h\)`}},
+		{name: "grace needs --extend", setup: []step{add("alice")}, args: []string{"user", "grace", "alice"}, code: 2, stderr: []string{`--extend`}},
 		{name: "set-password", setup: []step{add("alice")}, args: []string{"user", "set-password", "alice", "--password-stdin"},
 			stdin: "another good passphrase\n", stdout: []string{`user alice: password changed`}},
 		{name: "set-password weak", setup: []step{add("alice")}, args: []string{"user", "set-password", "alice", "--password-stdin"},
@@ -590,5 +598,22 @@ func TestInviteLink(t *testing.T) {
 	code, out, errs = in.run(t, "", "user", "invite", "alice")
 	if code != 0 || !strings.HasPrefix(out, "http://127.0.0.1:9443/login?") || !strings.Contains(errs, "public_url is not set") {
 		t.Errorf("invite without public_url: exit %d\nstdout: %s\nstderr: %s", code, out, errs)
+	}
+}
+
+// TestPolicyConfigError: a bad mfa.policies entry stops start-up with an
+// error naming the key, the policy's place and text, and the part that is
+// wrong; every bad policy is reported.
+func TestPolicyConfigError(t *testing.T) {
+	t.Parallel()
+	in := newInstall(t, "TWOSTEP_MFA_POLICIES=admins required methods=totp+fax,staff sometimes")
+	code, out, errs := in.run(t, "", "migrate")
+	if code != 1 {
+		t.Fatalf("exit %d, want 1\nstdout: %s\nstderr: %s", code, out, errs)
+	}
+	for _, w := range []string{`mfa.policies[0] "admins required methods=totp+fax": methods:`, `mfa.policies[1] "staff sometimes": requirement:`} {
+		if !strings.Contains(errs, w) {
+			t.Errorf("stderr lacks %q:\n%s", w, errs)
+		}
 	}
 }

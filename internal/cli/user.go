@@ -57,6 +57,12 @@ var userCommands = []*command{
 		}},
 	{name: "invite", user: true, summary: "Print a one-time, expiring set-up link for the user (enrollment: invite).",
 		run: (*cmdEnv).userInvite},
+	{name: "grace", user: true, needs: []string{"extend"},
+		summary: "Move a user's grace deadline for setting up a second factor (docs/rollout.md): from the deadline, or from now once it has passed.",
+		setup: func(f *flags) runFunc {
+			extend := f.String("extend", "", "how much longer: days (`7d`) or hours (72h)")
+			return func(e *cmdEnv, a *app, name string) error { return e.userGrace(a, name, *extend) }
+		}},
 }
 
 // passwordStdin defines --password-stdin.
@@ -207,6 +213,10 @@ func listJSON(w io.Writer, us []auth.UserStatus) error {
 		Groups      []string   `json:"groups"`
 		LastLoginAt *time.Time `json:"last_login_at"`
 		CreatedAt   time.Time  `json:"created_at"`
+		// The user's MFA policy and, while they have no method it
+		// allows, their grace deadline (docs/rollout.md).
+		MFAPolicy  string     `json:"mfa_policy"`
+		GraceUntil *time.Time `json:"grace_until,omitempty"`
 	}
 	enc := json.NewEncoder(w)
 	for _, u := range us {
@@ -215,6 +225,11 @@ func listJSON(w io.Writer, us []auth.UserStatus) error {
 		if !u.LastLoginAt.IsZero() {
 			t := u.LastLoginAt.UTC()
 			j.LastLoginAt = &t
+		}
+		j.MFAPolicy = u.Policy
+		if !u.Grace.Until.IsZero() {
+			t := u.Grace.Until.UTC()
+			j.GraceUntil = &t
 		}
 		if err := enc.Encode(j); err != nil {
 			return err
@@ -286,4 +301,13 @@ func findUser(ctx context.Context, svc *auth.Service, name string) (auth.UserSta
 		}
 	}
 	return auth.UserStatus{}, fmt.Errorf("no user named %q", name)
+}
+
+func (e *cmdEnv) userGrace(a *app, name, extend string) error {
+	until, err := a.svc.ExtendGrace(e.ctx, cliClient, name, extend)
+	if err != nil {
+		return userErr(err, name)
+	}
+	fmt.Fprintf(e.stdout, "user %s: may set up a second factor later until %s\n", strings.ToLower(name), until.UTC().Format(time.RFC3339))
+	return nil
 }

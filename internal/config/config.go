@@ -74,7 +74,7 @@ type RememberDevice struct {
 // Access holds the forward-auth access rules.
 type Access struct {
 	DefaultPolicy string   `yaml:"default_policy" help:"Policy for requests no rule matches: bypass, one_factor, two_factor, strict_two_factor or deny."`
-	Rules         []string `yaml:"rules" help:"Access rules for forward-auth, first match wins, each \"HOST[/PATH] POLICY [GROUP]\": HOST is a name, *.domain (subdomains) or *; POLICY is bypass, one_factor, two_factor (a second factor, unless mfa.required is false and the user has none), strict_two_factor (a second factor always) or deny; GROUP, when given, is required. Comma-separated in the environment."`
+	Rules         []string `yaml:"rules" help:"Access rules for forward-auth, first match wins, each \"HOST[/PATH] POLICY [GROUP]\": HOST is a name, *.domain (subdomains) or *; POLICY is bypass, one_factor, two_factor (a second factor, unless the user's MFA policy is optional and they have none), two_factor+grace (also a user in their grace period, docs/rollout.md), strict_two_factor (a second factor always) or deny; GROUP, when given, is required. Comma-separated in the environment."`
 }
 
 // Log configures the structured log.
@@ -85,7 +85,12 @@ type Log struct {
 
 // MFA holds the second-factor policy.
 type MFA struct {
-	Required bool `yaml:"required" help:"Whether every user must set up and pass a second factor before reaching anything protected. When false, users without a second factor sign in with the password alone and pass two_factor rules; strict_two_factor rules still refuse them."`
+	Required bool `yaml:"required" help:"Whether every user must set up and pass a second factor before reaching anything protected. When false, users without a second factor sign in with the password alone and pass two_factor rules; strict_two_factor rules still refuse them. This is the implicit last entry of mfa.policies."`
+	// GracePeriod and Policies are the company roll-out (docs/rollout.md);
+	// the policies are parsed by the service's rules at start-up, like
+	// access.rules.
+	GracePeriod time.Duration `yaml:"grace_period" help:"How long a user who must set up a second factor may choose Set up later, counted from their first sign-in under their policy; it never renews by itself. 0 (the default) turns grace periods off. At most 8760h (365 days)."`
+	Policies    []string      `yaml:"policies" help:"Group policies, first match wins, each \"GROUP REQUIREMENT [methods=M+M] [grace=DURATION]\": GROUP is a group name or * (everyone); REQUIREMENT is required or optional; methods joins totp, sms and webauthn with + (all when not given); grace is days (14d) or a duration (72h), mfa.grace_period when not given. After them comes * as mfa.required says. Comma-separated in the environment. See docs/rollout.md."`
 }
 
 // Session configures sign-in sessions.

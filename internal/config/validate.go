@@ -85,6 +85,9 @@ func (c Config) Validate() []error {
 	p.between("totp.period", c.TOTP.Period, 15, 120)
 	p.between("totp.skew", c.TOTP.Skew, 0, 10)
 	p.between("remember_device.days", c.RememberDevice.Days, 0, 365)
+	if c.MFA.GracePeriod < 0 || c.MFA.GracePeriod > 365*24*time.Hour {
+		p.add("mfa.grace_period", "must be between 0 (off) and 8760h (365 days), not %s", formatDuration(c.MFA.GracePeriod))
+	}
 
 	a := c.Password.Argon2
 	if a.Threads < 1 {

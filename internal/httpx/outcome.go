@@ -114,6 +114,14 @@ var outcomes = map[outcome.Code]Row{
 	outcome.BadOriginal:             {http.StatusForbidden, "forbidden", say("This address cannot be checked.")},
 	outcome.NoOriginal:              {http.StatusBadRequest, "invalid_request", say("Forward-auth needs the proxy to describe the original request; see docs/proxies.md.")},
 	outcome.EndpointMoved:           {http.StatusGone, "", say("Use /api/v1/auth/auth-request (nginx) or /api/v1/auth/forward-auth (Traefik, Caddy); see docs/proxies.md.")},
+
+	// Group policies and grace periods (docs/rollout.md). 403, not 400:
+	// the request is well formed, the user's policy refuses it.
+	outcome.MethodNotAllowed: {http.StatusForbidden, "", map[string]string{
+		"":         "Your organisation does not allow this sign-in method for your account. Use another one.",
+		"recovery": "Recovery codes work only once you have a sign-in method your organisation allows. Set one up first.",
+	}},
+	outcome.GraceOver: {http.StatusForbidden, "", say("The time to set this up later has run out. Set up two-step sign-in now to continue.")},
 }
 
 // Messages words outcomes with the server's own settings.

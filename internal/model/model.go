@@ -50,6 +50,18 @@ type User struct {
 	// WebAuthnHandle is the user's WebAuthn user handle: 64 random bytes
 	// made at the first passkey set-up, nil before; never the user name.
 	WebAuthnHandle []byte
+	// Grace is where the user's grace period stands (docs/rollout.md).
+	Grace Grace
+}
+
+// Grace is the stored part of a user's grace period: when and under which
+// MFA policy it started, and what an administrator added. The deadline is
+// StartedAt + the policy's grace period + Extended; it never renews by
+// itself.
+type Grace struct {
+	Policy    string        // key of the policy it started under ("*" or a group); "" for never
+	StartedAt time.Time     // the first sign-in under that policy; zero for never
+	Extended  time.Duration // added by administrators
 }
 
 // FactorType names a kind of second factor.

@@ -42,6 +42,11 @@ const (
 	// AuthenticatorNotAllowed: a passkey or security key whose model the
 	// AAGUID allow-list does not name.
 	AuthenticatorNotAllowed Code = "authenticator_not_allowed"
+	// MethodNotAllowed: a method the user's group policy does not allow
+	// (mfa.policies), to set up or to sign in with.
+	MethodNotAllowed Code = "method_not_allowed"
+	// GraceOver: "Set up later" with no grace period left.
+	GraceOver Code = "grace_over"
 )
 
 // Outcomes of the HTTP front ends themselves.

@@ -10,14 +10,15 @@ import (
 	"github.com/twostep/twostep/internal/model"
 )
 
-const userCols = `id, username, password_hash, disabled, created_at, email, groups, mfa_failures, mfa_failed_at, last_login_at, webauthn_handle`
+const userCols = `id, username, password_hash, disabled, created_at, email, groups, mfa_failures, mfa_failed_at, last_login_at, webauthn_handle, grace_policy, grace_started_at, grace_extended`
 
 func scanUser(row interface{ Scan(...any) error }) (model.User, error) {
 	var u model.User
 	var disabled int
-	var created, failedAt, lastLogin int64
+	var created, failedAt, lastLogin, graceAt, graceExt int64
 	var groups string
-	if err := row.Scan(&u.ID, &u.Username, &u.PasswordHash, &disabled, &created, &u.Email, &groups, &u.MFAFailures, &failedAt, &lastLogin, &u.WebAuthnHandle); err != nil {
+	if err := row.Scan(&u.ID, &u.Username, &u.PasswordHash, &disabled, &created, &u.Email, &groups, &u.MFAFailures, &failedAt, &lastLogin, &u.WebAuthnHandle,
+		&u.Grace.Policy, &graceAt, &graceExt); err != nil {
 		return model.User{}, notFound(err)
 	}
 	u.Disabled = disabled != 0
@@ -25,6 +26,7 @@ func scanUser(row interface{ Scan(...any) error }) (model.User, error) {
 		u.Groups = strings.Split(groups, ",")
 	}
 	u.CreatedAt, u.MFAFailedAt, u.LastLoginAt = fromMS(created), fromMS(failedAt), fromMS(lastLogin)
+	u.Grace.StartedAt, u.Grace.Extended = fromMS(graceAt), time.Duration(graceExt)*time.Millisecond
 	return u, nil
 }
 
@@ -121,6 +123,34 @@ func (s *Store) TouchLogin(ctx context.Context, id string, now time.Time) error 
 // applications by forward-auth.
 func (s *Store) SetUserAttributes(ctx context.Context, id, email string, groups []string) error {
 	return one(s.w.ExecContext(ctx, `UPDATE users SET email = $1, groups = $2 WHERE id = $3`, email, strings.Join(groups, ","), id))
+}
+
+// StartGrace fixes the start of the user's grace period under the policy
+// key at now, unless it was fixed under that policy already: one
+// conditional UPDATE, so of two parallel first sign-ins one fixes it and
+// the other changes nothing (ok false), and no later sign-in moves it.
+// A start under another policy is replaced, with its extension.
+func (s *Store) StartGrace(ctx context.Context, id, policy string, now time.Time) (bool, error) {
+	err := one(s.w.ExecContext(ctx, `UPDATE users SET grace_policy = $1, grace_started_at = $2, grace_extended = 0
+		WHERE id = $3 AND grace_policy <> $1`, policy, ms(now), id))
+	if err == model.ErrNotFound {
+		return false, nil
+	}
+	return err == nil, err
+}
+
+// SetGrace stores a user's grace period as it is given (an administrator's
+// extension); the service computes it from the stored one it read, and
+// the write applies only while that is still what is stored (ErrConflict
+// otherwise: a parallel sign-in or extension changed it meanwhile).
+func (s *Store) SetGrace(ctx context.Context, id string, old, next model.Grace) error {
+	err := one(s.w.ExecContext(ctx, `UPDATE users SET grace_policy = $1, grace_started_at = $2, grace_extended = $3
+		WHERE id = $4 AND grace_policy = $5 AND grace_started_at = $6 AND grace_extended = $7`,
+		next.Policy, ms(next.StartedAt), next.Extended.Milliseconds(), id, old.Policy, ms(old.StartedAt), old.Extended.Milliseconds()))
+	if err == model.ErrNotFound {
+		return model.ErrConflict
+	}
+	return err
 }
 
 // AcceptTOTPStep records step as used for the authenticator app factorID

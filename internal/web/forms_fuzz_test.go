@@ -37,6 +37,7 @@ var formRoutes = []string{
 	"/settings/methods/{id}/rename", "/setup/passkey", "/login/passkey", "/login/passkey/finish",
 	// New forms go last, so a saved input's route byte keeps naming its form.
 	"/settings/sessions/{id}/end", "/settings/sessions/end-others",
+	"/setup/later",
 }
 
 // Who posts (the input's who byte, modulo 4): nobody, a password-only

@@ -9,12 +9,16 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/twostep/twostep/internal/auth"
 )
 
 // allPages loads every page once, in the states a user sees them.
 func allPages(t *testing.T) (*env, map[string]*page) {
 	t.Helper()
-	e := newEnvWith(t, nil, passkeysOn(true), rememberDays(30))
+	// A grace period, so the set-up page shows "Set up later" and the
+	// page after it is checked too.
+	e := newEnvWith(t, nil, passkeysOn(true), rememberDays(30), func(c *auth.Config) { c.GracePeriod = 14 * day })
 	e.addUser("alice")
 	e.addUser("bob")
 	e.addUser("cara")
@@ -25,6 +29,7 @@ func allPages(t *testing.T) (*env, map[string]*page) {
 	pages["help"] = b.get("/help")
 	pages["not found"] = b.get("/no-such-page")
 	pages["setup"] = b.login("alice", pw)
+	pages["setup later"] = b.submit("/setup/later", nil)
 	pages["setup/sms"] = b.get("/setup/sms")
 	pages["setup/totp"] = b.submit("/setup", url.Values{"method": {"totp"}})
 	pages["setup/totp wrong code"] = b.submit("/setup/totp", url.Values{"code": {"1"}})
@@ -72,6 +77,7 @@ var headings = map[string]string{
 	"help":                  "Help with signing in",
 	"not found":             "Page not found",
 	"setup":                 "Set up two-step sign-in",
+	"setup later":           "Set up later",
 	"setup/sms":             "Set up SMS/Text",
 	"setup/sms code":        "Set up SMS/Text",
 	"verify sms":            "Enter your code",

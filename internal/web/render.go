@@ -17,6 +17,7 @@ var pageNames = []string{
 	"login", "help", "error", "setup", "setup_totp", "setup_sms", "recovery_codes",
 	"recovery_codes_new", "verify", "settings", "settings_remove", "continue",
 	"setup_passkey", "login_passkey", "settings_rename", "settings_sessions",
+	"setup_later",
 }
 
 // templates holds one parsed template set per page. A parse error is a

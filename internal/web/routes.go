@@ -32,6 +32,8 @@ func (h *Web) Routes(mux *http.ServeMux) {
 	mux.Handle("POST /logout", h.aal1(h.logoutPost))
 	mux.Handle("GET /setup", h.aal1(h.setupShow))
 	mux.Handle("POST /setup", h.aal1(h.setupPost))
+	mux.Handle("GET /setup/later", h.aal1(h.setupLaterShow))
+	mux.Handle("POST /setup/later", h.aal1(h.setupLaterPost))
 	mux.Handle("GET /setup/totp", h.aal1(h.setupTOTPShow))
 	mux.Handle("POST /setup/totp", h.aal1(h.setupTOTPPost))
 	mux.Handle("GET /setup/sms", h.aal1(h.setupSMSShow))
@@ -149,7 +151,7 @@ func (h *Web) fail(w http.ResponseWriter, r *http.Request, s *session, err error
 // toSecondFactor sends an aal1 session to where it gets its second factor:
 // set-up when it has no method yet, verification otherwise.
 func (h *Web) toSecondFactor(w http.ResponseWriter, r *http.Request, s *session, back string) {
-	methods, err := h.svc.Methods(r.Context(), s.User.ID)
+	methods, err := h.svc.Usable(r.Context(), s.User)
 	if err != nil {
 		h.renderError(w, r, s, err)
 		return

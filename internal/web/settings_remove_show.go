@@ -20,7 +20,7 @@ func (h *Web) settingsRemoveShow(w http.ResponseWriter, r *http.Request, s *sess
 	}
 	for _, f := range fs {
 		if f.ID == r.PathValue("id") {
-			v := removeView{Page: h.page(r, s, "Remove "+f.Label+"?"), Last: len(fs) == 1 && h.svc.Config().MFARequired,
+			v := removeView{Page: h.page(r, s, "Remove "+f.Label+"?"), Last: len(fs) == 1 && h.svc.Policy(s.User).Required,
 				Method: methodView{ID: f.ID, Label: f.Label, Kind: kindName(f.Type)}}
 			h.render(w, r, http.StatusOK, "settings_remove", v)
 			return nil

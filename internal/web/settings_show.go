@@ -15,7 +15,10 @@ type settingsView struct {
 	Notice   string // confirmation of the last action
 	Problem  string // why the last action did not happen
 	HasPhone bool   // an SMS/Text method is listed
-	Passkeys bool   // passkeys are offered (webauthn configured)
+	Passkeys bool   // passkeys are offered (webauthn configured and allowed by the user's group policy)
+	// AddTOTP and AddSMS: the user's group policy allows adding an
+	// authenticator app, a phone (docs/rollout.md).
+	AddTOTP, AddSMS bool
 }
 
 // deviceView is one remembered browser as the sessions page lists it.
@@ -38,6 +41,9 @@ type methodView struct {
 	Preferred bool
 	Phone     bool // SMS/Text: offers "Change phone"
 	Passkey   bool // a passkey or security key: offers "Rename"
+	// NotAllowed: the user's group policy no longer allows this method;
+	// it no longer signs them in, and may be removed.
+	NotAllowed bool
 }
 
 // stamp is a moment as a page shows it: a <time> element whose text the
@@ -94,11 +100,15 @@ func (h *Web) settingsShow(w http.ResponseWriter, r *http.Request, s *session) e
 	}
 	q := r.URL.Query()
 	v := settingsView{Page: h.page(r, s, "Your sign-in methods"), Username: s.User.Username,
-		Notice: settingsNotices[q.Get("done")], Problem: settingsProblems[q.Get("error")], Passkeys: h.svc.Passkeys().Enabled}
+		Notice: settingsNotices[q.Get("done")], Problem: settingsProblems[q.Get("error")]}
+	pol := h.svc.Policy(s.User)
+	v.Passkeys = h.svc.Passkeys().Enabled && pol.Allows("webauthn")
+	v.AddTOTP, v.AddSMS = pol.Allows("totp"), pol.Allows("sms")
 	v.Wide = true
 	for _, f := range fs {
 		m := methodView{ID: f.ID, Label: f.Label, Kind: kindName(f.Type), Added: h.date(f.CreatedAt),
-			Preferred: f.Preferred, Phone: f.Type == model.FactorSMS, Passkey: f.Type == model.FactorWebAuthn}
+			Preferred: f.Preferred, Phone: f.Type == model.FactorSMS && pol.Allows("sms"), Passkey: f.Type == model.FactorWebAuthn,
+			NotAllowed: !pol.Allows(string(f.Type))}
 		if !f.LastUsedAt.IsZero() {
 			last := h.dateTime(f.LastUsedAt)
 			m.LastUsed = &last

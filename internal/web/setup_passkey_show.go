@@ -43,7 +43,7 @@ func (h *Web) renderPasskeySetup(w http.ResponseWriter, r *http.Request, s *sess
 		}
 		return err
 	}
-	methods, err := h.svc.Methods(r.Context(), s.User.ID)
+	methods, err := h.svc.Usable(r.Context(), s.User)
 	if err != nil {
 		return err
 	}

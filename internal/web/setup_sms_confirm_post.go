@@ -18,7 +18,7 @@ func (h *Web) setupSMSConfirmPost(w http.ResponseWriter, r *http.Request, s *ses
 	if len(v.Phone) > 64 {
 		v.Phone = ""
 	}
-	methods, err := h.svc.Methods(r.Context(), s.User.ID)
+	methods, err := h.svc.Usable(r.Context(), s.User)
 	if err != nil {
 		return err
 	}

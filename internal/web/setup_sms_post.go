@@ -20,7 +20,7 @@ func (h *Web) setupSMSPost(w http.ResponseWriter, r *http.Request, s *session) e
 		v.Phone = ""
 	}
 	resend := f.Get("resend") == "1"
-	methods, err := h.svc.Methods(r.Context(), s.User.ID)
+	methods, err := h.svc.Usable(r.Context(), s.User)
 	if err != nil {
 		return err
 	}

@@ -48,7 +48,7 @@ func (h *Web) setupSMSShow(w http.ResponseWriter, r *http.Request, s *session) e
 	q := r.URL.Query()
 	_, preselected := h.countries()
 	v := smsView{RD: h.target(q.Get("rd")), Country: preselected}
-	methods, err := h.svc.Methods(r.Context(), s.User.ID)
+	methods, err := h.svc.Usable(r.Context(), s.User)
 	if err != nil {
 		return err
 	}

@@ -53,7 +53,7 @@ func (h *Web) setupTOTPShow(w http.ResponseWriter, r *http.Request, s *session) 
 	case err != nil:
 		return err
 	}
-	methods, err := h.svc.Methods(r.Context(), s.User.ID)
+	methods, err := h.svc.Usable(r.Context(), s.User)
 	if err != nil {
 		return err
 	}

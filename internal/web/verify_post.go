@@ -45,7 +45,7 @@ func (h *Web) verifyPost(w http.ResponseWriter, r *http.Request, s *session) err
 	} else {
 		v.CodeError, v.Sent = p.Msg, v.Method == "sms"
 	}
-	methods, err := h.svc.Methods(r.Context(), s.User.ID)
+	methods, err := h.svc.Usable(r.Context(), s.User)
 	if err != nil {
 		return err
 	}
@@ -81,7 +81,7 @@ func (h *Web) verifySend(w http.ResponseWriter, r *http.Request, s *session, v v
 		v.Wait = int(p.RetryAfter / time.Second)
 	}
 	v.SendError, v.Sent = p.Msg, r.PostForm.Get("sent") == "1"
-	methods, err := h.svc.Methods(r.Context(), s.User.ID)
+	methods, err := h.svc.Usable(r.Context(), s.User)
 	if err != nil {
 		return err
 	}

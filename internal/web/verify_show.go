@@ -48,7 +48,7 @@ func (h *Web) verifyShow(w http.ResponseWriter, r *http.Request, s *session) err
 	q := r.URL.Query()
 	v := verifyView{RD: h.target(q.Get("rd")), Why: q.Get("why"), Method: q.Get("method"), Phone: q.Get("phone"),
 		Sent: q.Get("sent") == "1"}
-	methods, err := h.svc.Methods(r.Context(), s.User.ID)
+	methods, err := h.svc.Usable(r.Context(), s.User)
 	if err != nil {
 		return err
 	}

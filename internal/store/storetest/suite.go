@@ -43,6 +43,7 @@ func Run(t *testing.T, newStore func(testing.TB) *store.Store) {
 		{"Ceremonies", testCeremonies},
 		{"SessionMethods", testSessionMethods},
 		{"UserSessions", testUserSessions},
+		{"Grace", testGrace},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) { tc.fn(t, newStore(t)) })
