@@ -42,6 +42,8 @@ func Run(t *testing.T, newStore func(testing.TB) *store.Store) {
 		{"PasskeyCounter", testPasskeyCounter},
 		{"Ceremonies", testCeremonies},
 		{"SessionMethods", testSessionMethods},
+		{"Notifications", testNotifications},
+		{"NotificationClaimRace", testNotificationClaimRace},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) { tc.fn(t, newStore(t)) })
