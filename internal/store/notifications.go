@@ -23,7 +23,7 @@ func (s *Store) EnqueueNotification(ctx context.Context, n model.Notification, m
 		(id, user_id, channel, event, key_id, recipient, payload, created_at, next_at)
 		SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9
 		WHERE (SELECT COUNT(*) FROM notifications WHERE sent_at = 0 AND failed_at = 0) < $10
-		AND (CAST($11 AS BIGINT) = 0 OR (SELECT COUNT(*) FROM notifications WHERE user_id = $2 AND channel = $3 AND created_at >= $11) < $12)`,
+		AND (CAST($11 AS BIGINT) = 0 OR (SELECT COUNT(*) FROM notifications WHERE user_id = $2 AND channel = $3 AND created_at > $11) < $12)`,
 		n.ID, n.UserID, n.Channel, n.Event, n.KeyID, n.Recipient, n.Payload, ms(n.CreatedAt), ms(n.NextAt),
 		maxPending, ms(perUserSince), perUserMax)
 	if err != nil {

@@ -37,11 +37,15 @@ func testNotifications(t *testing.T, s *store.Store) {
 	if enq(mkNotice("n3", "u1", "email", t0), 3, time.Time{}, 0) {
 		t.Fatal("a 4th pending row went into a queue bounded at 3")
 	}
-	// Per-user cap on a channel: 1 text per user since t0.
-	if !enq(mkNotice("s1", "u1", "sms", t0), 100, t0, 1) || enq(mkNotice("s2", "u1", "sms", t0), 100, t0, 1) {
+	// Per-user cap on a channel: 1 text per user after since.
+	since := t0.Add(-time.Second)
+	if !enq(mkNotice("s1", "u1", "sms", t0), 100, since, 1) || enq(mkNotice("s2", "u1", "sms", t0), 100, since, 1) {
 		t.Fatal("per-user cap of 1 text: want the first in, the second refused")
 	}
-	if !enq(mkNotice("s3", "u2", "sms", t0), 100, t0, 1) {
+	if !enq(mkNotice("s2b", "u1", "sms", t0), 100, t0, 1) {
+		t.Fatal("a text created at the window's start still counted")
+	}
+	if !enq(mkNotice("s3", "u2", "sms", t0), 100, since, 1) {
 		t.Fatal("another user's text was refused by u1's cap")
 	}
 
@@ -51,8 +55,8 @@ func testNotifications(t *testing.T, s *store.Store) {
 		t.Fatalf("claim A = %v, %v; want 2 rows at attempt 1", a, err)
 	}
 	b, err := s.ClaimNotifications(ctx, "B", t0, t0.Add(time.Minute), 100)
-	if err != nil || len(b) != 3 {
-		t.Fatalf("claim B = %d rows, %v; want the 3 not leased to A", len(b), err)
+	if err != nil || len(b) != 4 {
+		t.Fatalf("claim B = %d rows, %v; want the 4 not leased to A", len(b), err)
 	}
 	for _, x := range b {
 		if x.ID == a[0].ID || x.ID == a[1].ID {
@@ -72,8 +76,8 @@ func testNotifications(t *testing.T, s *store.Store) {
 	// A lease that ended lets another worker claim the row (a crash); the
 	// old holder can no longer mark it.
 	c, err := s.ClaimNotifications(ctx, "C", t0.Add(2*time.Minute), t0.Add(3*time.Minute), 100)
-	if err != nil || len(c) != 4 {
-		t.Fatalf("claim after the leases ended = %d rows, %v; want the 4 unsent", len(c), err)
+	if err != nil || len(c) != 5 {
+		t.Fatalf("claim after the leases ended = %d rows, %v; want the 5 unsent", len(c), err)
 	}
 	if err := s.MarkNotificationSent(ctx, a[1].ID, "A", t0.Add(2*time.Minute)); !errors.Is(err, model.ErrNotFound) {
 		t.Fatalf("mark by an expired holder: %v, want ErrNotFound", err)
@@ -114,8 +118,8 @@ func testNotifications(t *testing.T, s *store.Store) {
 		t.Errorf("pending = %d, want 1 (the row D holds)", n)
 	}
 	// Prune removes finished rows only.
-	if n, err := s.PruneNotifications(ctx, t0.Add(time.Hour)); err != nil || n != 4 {
-		t.Fatalf("prune = %d, %v; want the 4 finished rows", n, err)
+	if n, err := s.PruneNotifications(ctx, t0.Add(time.Hour)); err != nil || n != 5 {
+		t.Fatalf("prune = %d, %v; want the 5 finished rows", n, err)
 	}
 	if all, _ := s.Notifications(ctx, ""); len(all) != 1 || all[0].ID != c[0].ID {
 		t.Fatalf("after prune: %v, want the pending row only", all)
