@@ -62,6 +62,7 @@ var jsonRoutes = []struct{ method, path string }{
 	{"POST", "/api/v1/login/passkey"},
 	{"POST", "/api/v1/login/passkey/finish"},
 	{"PATCH", "/api/v1/factors/{id}"},
+	{"PATCH", "/api/v1/admin/users/{id}"},
 }
 
 // Who sends a FuzzAPIJSON request (the input's who byte, modulo count).

@@ -65,7 +65,8 @@ func (a *app) notifyWorker() (*notify.Worker, error) {
 		RetryMax:        n.RetryMax,
 		// Each send is cut off at half the lease: the lease outlives the
 		// longest send, so no other worker takes a row still being sent.
-		Lease: 2*n.SMTP.Timeout + time.Minute,
+		// A worker killed while holding a row delays it by at most this.
+		Lease: 2*n.SMTP.Timeout + 10*time.Second,
 		Keep:  n.Keep,
 	}, a.store, a.keys, m, a.sms, a.notices.Wake(), a.log, nil)
 	w.OnSent = func(ch string) { a.metrics.Notification(ch, "sent") }

@@ -55,6 +55,7 @@ type Server struct {
 	msgs []Message
 	fail *smtp.SMTPError // answered to RCPT while set
 	srv  *smtp.Server
+	ln   net.Listener
 	got  chan struct{}
 }
 
@@ -109,7 +110,7 @@ func (s *Server) listen(t testing.TB, addr string) {
 		t.Fatalf("smtp listen %s: %v", addr, err)
 	}
 	s.mu.Lock()
-	s.srv, s.Addr = srv, ln.Addr().String()
+	s.srv, s.ln, s.Addr = srv, ln, ln.Addr().String()
 	s.mu.Unlock()
 	go srv.Serve(ln)
 }
@@ -117,10 +118,13 @@ func (s *Server) listen(t testing.TB, addr string) {
 // Stop closes the server: connections are refused until Restart.
 func (s *Server) Stop() {
 	s.mu.Lock()
-	srv := s.srv
-	s.srv = nil
+	srv, ln := s.srv, s.ln
+	s.srv, s.ln = nil, nil
 	s.mu.Unlock()
 	if srv != nil {
+		// The listener is closed here too: Serve may not have registered
+		// it with the server yet, and Close would then miss it.
+		ln.Close()
 		srv.Close()
 	}
 }
