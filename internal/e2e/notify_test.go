@@ -97,7 +97,8 @@ func TestNotificationEvents(t *testing.T) {
 	t.Parallel()
 	const e164, national = "+12015550199", "2015550199"
 	srv := notifytest.Start(t, notifytest.Options{NoTLS: true})
-	in, ob := smsInstance(t, "", notifySettings(srv, "TWOSTEP_NOTIFY_NEW_DEVICE=true",
+	const metricsToken = "e2e-metrics-token-0123456789abcdef0123"
+	in, ob := smsInstance(t, "", notifySettings(srv, "TWOSTEP_NOTIFY_NEW_DEVICE=true", "TWOSTEP_METRICS_TOKEN="+metricsToken,
 		"TWOSTEP_NOTIFY_RETRY_BASE=1s", "TWOSTEP_NOTIFY_RETRY_MAX=2s")...)
 	s := in.start(t)
 	admin := bearer(adminToken)
@@ -235,6 +236,19 @@ func TestNotificationEvents(t *testing.T) {
 			if strings.TrimRight(l, ".") != supportURL {
 				t.Errorf("message %d has the link %q", i, l)
 			}
+		}
+	}
+	// The server's counters: 8 mails sent, 7 of them queued by the server
+	// (the password change was queued by the command line's process), and
+	// 2 texts.
+	body := string(s.call(t, "GET", "/metrics", nil, bearer(metricsToken)).want(t, 200, "metrics").body)
+	for _, want := range []string{
+		`twostep_notifications_total{channel="email",state="queued"} 7`,
+		`twostep_notifications_total{channel="email",state="sent"} 8`,
+		`twostep_notifications_total{channel="sms",state="sent"} 2`,
+	} {
+		if !strings.Contains(body, want) {
+			t.Errorf("/metrics lacks %s", want)
 		}
 	}
 	// The queue holds no address or number in clear.
