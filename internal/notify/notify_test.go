@@ -304,8 +304,12 @@ func TestGiveUp(t *testing.T) {
 	f.q.Enqueue(ctx, notice(notify.MethodAdded), notify.Recipients{Email: "perm@example.org"})
 	f.srv.Fail(550)
 	f.runOnce(t)
-	if r := rows(t, f.s)[0]; r.FailedAt.IsZero() || r.Attempts != 1 {
-		t.Fatalf("after a 550: %+v, want failed at attempt 1", r)
+	if r := rows(t, f.s)[0]; r.FailedAt.IsZero() || r.Attempts != 1 || !strings.Contains(r.LastError, "550") {
+		t.Fatalf("after a 550: %+v, want failed at attempt 1 with the answer kept", r)
+	}
+	// The server's answer names the recipient; the row keeps it without.
+	if r := rows(t, f.s)[0]; strings.Contains(strings.ToLower(r.LastError), "perm@example.org") {
+		t.Fatalf("last_error holds the address in clear: %q", r.LastError)
 	}
 	perm := rows(t, f.s)[0].ID
 	f.q.Enqueue(ctx, notice(notify.MethodAdded), notify.Recipients{Email: "temp@example.org"})

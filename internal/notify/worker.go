@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"regexp"
 	"time"
 
 	"github.com/twostep/twostep/internal/keyring"
@@ -182,6 +183,31 @@ func (w *Worker) deliver(ctx context.Context, id, channel, keyID string, sealed 
 		// The key is gone from the key file: no retry can open it.
 		return fmt.Errorf("%w: open recipient: %v", ErrPermanent, err)
 	}
+	return scrub(w.deliverTo(ctx, id, channel, string(addr), payload, created), string(addr))
+}
+
+// scrubbedError is a send error with the recipient taken out of its text.
+type scrubbedError struct {
+	msg       string
+	permanent bool
+}
+
+func (e *scrubbedError) Error() string        { return e.msg }
+func (e *scrubbedError) Is(target error) bool { return e.permanent && target == ErrPermanent }
+
+// scrub removes the recipient from err's text: SMTP libraries and servers
+// name the address in their errors ("affected recipient(s): …"), and the
+// text goes to the log and the row's last_error, where the address must
+// not be in clear.
+func scrub(err error, addr string) error {
+	if err == nil || addr == "" {
+		return err
+	}
+	msg := regexp.MustCompile(`(?i)` + regexp.QuoteMeta(addr)).ReplaceAllString(err.Error(), "[recipient]")
+	return &scrubbedError{msg: msg, permanent: errors.Is(err, ErrPermanent)}
+}
+
+func (w *Worker) deliverTo(ctx context.Context, id, channel, addr, payload string, created time.Time) error {
 	var n Notice
 	if err := json.Unmarshal([]byte(payload), &n); err != nil {
 		return fmt.Errorf("%w: payload: %v", ErrPermanent, err)
@@ -197,7 +223,7 @@ func (w *Worker) deliver(ctx context.Context, id, channel, keyID string, sealed 
 		if err != nil {
 			return fmt.Errorf("%w: %v", ErrPermanent, err)
 		}
-		return w.mailer.Send(sctx, Mail{To: string(addr), Subject: r.Subject, Text: r.Text, HTML: r.HTML,
+		return w.mailer.Send(sctx, Mail{To: addr, Subject: r.Subject, Text: r.Text, HTML: r.HTML,
 			MessageID: id + "@" + w.cfg.MessageIDDomain, Date: created})
 	case SMS:
 		if w.sms == nil {
@@ -207,7 +233,7 @@ func (w *Worker) deliver(ctx context.Context, id, channel, keyID string, sealed 
 		if err != nil {
 			return fmt.Errorf("%w: %v", ErrPermanent, err)
 		}
-		if err := w.sms.Send(sctx, sms.Message{To: string(addr), Body: body}); err != nil {
+		if err := w.sms.Send(sctx, sms.Message{To: addr, Body: body}); err != nil {
 			var se *sms.SendError
 			if errors.As(err, &se) && se.Permanent {
 				return fmt.Errorf("%w: %v", ErrPermanent, err)
