@@ -203,7 +203,7 @@ func scrub(err error, addr string) error {
 	if err == nil || addr == "" {
 		return err
 	}
-	msg := regexp.MustCompile(`(?i)` + regexp.QuoteMeta(addr)).ReplaceAllString(err.Error(), "[recipient]")
+	msg := regexp.MustCompile(`(?i)`+regexp.QuoteMeta(addr)).ReplaceAllString(err.Error(), "[recipient]")
 	return &scrubbedError{msg: msg, permanent: errors.Is(err, ErrPermanent)}
 }
 
