@@ -1,7 +1,9 @@
 package auth_test
 
 import (
+	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/twostep/twostep/internal/auth"
 	"github.com/twostep/twostep/internal/keyring"
@@ -146,5 +148,58 @@ func TestAttributeEmail(t *testing.T) {
 	}
 	if err := f.svc.ChangeAttributes(ctx, client, "alice", auth.AttributeChange{}); err == nil {
 		t.Error("an empty change was accepted")
+	}
+}
+
+// TestKeyStatusCountsQueuedNotices: a key that seals only a queued notice's
+// recipient is still in use (removing it from the key file would lose the
+// notice); once the notice is sent it is unused.
+func TestKeyStatusCountsQueuedNotices(t *testing.T) {
+	f := newFixture(t, nil)
+	keyFile := filepath.Join(t.TempDir(), "keys")
+	if _, _, err := keyring.LoadOrCreate(keyFile); err != nil {
+		t.Fatal(err)
+	}
+	f.withKeyFile(keyFile)
+	first := f.deps.Keys.PrimaryID()
+	withNotices(f, f.deps.Keys, 100, false)
+	if _, err := f.svc.CreateUser(ctx, client, "alice", pw); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.svc.SetAttributes(ctx, client, "alice", "alice@example.org", nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.svc.SetPassword(ctx, client, "alice", "another horse battery"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.svc.AddKey(ctx, client, keyFile); err != nil {
+		t.Fatal(err)
+	}
+	state := func() auth.KeyState {
+		t.Helper()
+		ks, err := f.svc.KeyStatus(ctx, keyFile)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, k := range ks {
+			if k.KeyID == first {
+				return k.State
+			}
+		}
+		t.Fatalf("no status for key %s", first)
+		return ""
+	}
+	if s := state(); s != auth.KeyOld {
+		t.Fatalf("key sealing a queued notice is %q, want %q", s, auth.KeyOld)
+	}
+	rows, err := f.st.ClaimNotifications(ctx, "w", f.clock.Now(), f.clock.Now().Add(time.Minute), 10)
+	if err != nil || len(rows) != 1 {
+		t.Fatalf("claim: %v %v", rows, err)
+	}
+	if err := f.st.MarkNotificationSent(ctx, rows[0].ID, "w", f.clock.Now()); err != nil {
+		t.Fatal(err)
+	}
+	if s := state(); s != auth.KeyUnused {
+		t.Fatalf("after the notice was sent the key is %q, want %q", s, auth.KeyUnused)
 	}
 }
