@@ -140,7 +140,7 @@ type Client struct {
 type browserState uint8
 
 const (
-	browserUnchecked browserState = iota
+	_ browserState = iota // not checked: not a password sign-in
 	browserKnown
 	browserNew
 )
