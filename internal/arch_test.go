@@ -45,16 +45,19 @@ var allowed = map[string][]string{
 	"sms/gateway":             {"sms"},
 	"sms/gateway/kanneltest":  {"testkit", "testskip"},
 	"passkey":                 {"model"},
+	"notify":                  {"keyring", "model", "sms", "store"},
+	"notify/mailer":           {"notify"},
+	"notify/notifytest":       {},
 	"passkey/passkeytest":     {},
 	"testkit":                 {},
 	"testskip":                {"testkit"},
-	"auth":                    {"audit", "keyring", "model", "outcome", "password", "phone", "ratelimit", "sms", "store", "token", "totp"},
+	"auth":                    {"audit", "keyring", "model", "notify", "outcome", "password", "phone", "ratelimit", "sms", "store", "token", "totp"},
 	"auth/authtest":           {"audit", "auth", "keyring", "password", "ratelimit", "sms", "store", "store/storetest", "totp"},
 	"httpx":                   {"auth", "outcome"},
 	"api":                     {"auth", "httpx", "model", "outcome", "phone"},
 	"web":                     {"auth", "httpx", "model", "outcome", "phone"},
 	"server":                  {"api", "auth", "httpx", "metrics", "outcome", "store", "web"},
-	"cli":                     {"audit", "auth", "config", "httpx", "keyring", "metrics", "outcome", "passkey", "password", "ratelimit", "server", "sms", "sms/gateway", "store", "totp", "version", "web"},
+	"cli":                     {"audit", "auth", "config", "httpx", "keyring", "metrics", "notify", "notify/mailer", "outcome", "passkey", "password", "ratelimit", "server", "sms", "sms/gateway", "store", "totp", "version", "web"},
 	"e2e":                     {},
 	"e2e/e2etest":             {"cli", "store/storetest", "testskip"},
 }
@@ -110,6 +113,12 @@ var reach = map[string]map[string][]string{
 	"ratelimit":               {redisCap: {"ratelimit"}},
 	"ratelimit/ratelimittest": {redisCap: {"ratelimit"}},
 	"sms/gateway":             {httpCap: {"sms/gateway"}},
+	// notify speaks SQL through store only; its SMTP client (go-mail, in
+	// notify/mailer) reaches no HTTP, and only cli imports it.
+	"notify":        {sqlCap: {"store"}},
+	"notify/mailer": {sqlCap: {"store"}},
+	// The SMTP receiver of tests (go-smtp) reaches nothing.
+	"notify/notifytest": {},
 	// go-webauthn's packages import net/http (its Finish* helpers read an
 	// *http.Request); passkey itself does not, and uses only the
 	// parse-from-bytes functions.

@@ -90,6 +90,20 @@ func (a *API) adminUserGrace(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
+// PATCH /api/v1/admin/users/{username} {"email","groups"}: either may be
+// left out to keep its value; "" clears the address, [] the groups.
+func (a *API) adminUserPatch(w http.ResponseWriter, r *http.Request) error {
+	var in struct {
+		Email  *string   `json:"email"`
+		Groups *[]string `json:"groups"`
+	}
+	if err := decode(w, r, &in); err != nil {
+		return err
+	}
+	return noContent(w, a.svc.ChangeAttributes(r.Context(), a.adminClient(r), r.PathValue("username"),
+		auth.AttributeChange{Email: in.Email, Groups: in.Groups}))
+}
+
 // adminClient marks audit entries of admin API calls.
 func (a *API) adminClient(r *http.Request) auth.Client {
 	c := a.client(r)

@@ -67,6 +67,7 @@ var jsonRoutes = []struct{ method, path string }{
 	{"DELETE", "/api/v1/sessions/{id}"},
 	{"POST", "/api/v1/setup/later"},
 	{"POST", "/api/v1/admin/users/{id}/grace"},
+	{"PATCH", "/api/v1/admin/users/{id}"},
 }
 
 // Who sends a FuzzAPIJSON request (the input's who byte, modulo count).

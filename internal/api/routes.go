@@ -56,6 +56,7 @@ func (a *API) Routes(mux *http.ServeMux) {
 
 	mux.Handle("GET /api/v1/admin/users", a.admin(a.adminUsers))
 	mux.Handle("POST /api/v1/admin/users", a.admin(a.adminUserCreate))
+	mux.Handle("PATCH /api/v1/admin/users/{username}", a.admin(a.adminUserPatch))
 	mux.Handle("POST /api/v1/admin/users/{username}/disable", a.admin(a.adminUserDisable))
 	mux.Handle("POST /api/v1/admin/users/{username}/enable", a.admin(a.adminUserEnable))
 	mux.Handle("POST /api/v1/admin/users/{username}/reset-mfa", a.admin(a.adminUserResetMFA))

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/mail"
 	"net/url"
 	"strconv"
 	"strings"
@@ -276,7 +277,7 @@ func (s *Service) SetAttributes(ctx context.Context, c Client, username, email s
 	if err != nil {
 		return err
 	}
-	if len(email) > 254 || strings.ContainsAny(email, " ,\r\n") || (email != "" && !strings.Contains(email, "@")) {
+	if !validEmail(email) {
 		return invalid("e-mail address is not valid")
 	}
 	for _, g := range groups {
@@ -289,6 +290,48 @@ func (s *Service) SetAttributes(ctx context.Context, c Client, username, email s
 	}
 	s.record(ctx, c, audit.AdminAction, u.ID, u.Username, map[string]string{"action": "set_attributes"})
 	return nil
+}
+
+// validEmail accepts "" (no address) or one bare address as net/mail
+// parses it (RFC 5322 addr-spec): no display name, no list, no comment,
+// at most 254 bytes (RFC 5321 path limit), so the value is safe both as
+// the Remote-Email header and as a notification's recipient.
+func validEmail(email string) bool {
+	if email == "" {
+		return true
+	}
+	if len(email) > 254 || strings.ContainsAny(email, " ,<>\r\n") {
+		return false
+	}
+	a, err := mail.ParseAddress(email)
+	return err == nil && a.Name == "" && a.Address == email && strings.Contains(email[strings.LastIndexByte(email, '@')+1:], ".")
+}
+
+// AttributeChange names the attributes ChangeAttributes sets; a nil field
+// keeps its current value.
+type AttributeChange struct {
+	Email  *string
+	Groups *[]string
+}
+
+// ChangeAttributes sets the attributes ch gives and keeps the others, with
+// SetAttributes' checks and audit entry (the admin API's PATCH).
+func (s *Service) ChangeAttributes(ctx context.Context, c Client, username string, ch AttributeChange) error {
+	if ch.Email == nil && ch.Groups == nil {
+		return invalid("give email, groups or both")
+	}
+	u, err := s.userByName(ctx, username)
+	if err != nil {
+		return err
+	}
+	email, groups := u.Email, u.Groups
+	if ch.Email != nil {
+		email = *ch.Email
+	}
+	if ch.Groups != nil {
+		groups = *ch.Groups
+	}
+	return s.SetAttributes(ctx, c, username, email, groups)
 }
 
 // PruneAudit deletes the audit entries before a date, first appending them

@@ -203,7 +203,7 @@ func (s *Service) KeyStatus(ctx context.Context, keyFile string) ([]KeyStatus, e
 			state = KeyMissing
 		case id == kr.PrimaryID():
 			state = KeyPrimary
-		case u.FactorSecrets+u.RecoveryCodes+u.SMSCodes == 0:
+		case u.FactorSecrets+u.RecoveryCodes+u.SMSCodes+u.Notifications == 0:
 			state = KeyUnused
 		}
 		out[i] = KeyStatus{KeyUse: u, State: state}

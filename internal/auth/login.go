@@ -71,6 +71,10 @@ func (s *Service) Login(ctx context.Context, c Client, cr Credentials) (LoginRes
 		name = strings.ToLower(username)
 	}
 	known := s.knownBrowser(cr.Known, name)
+	c.browser = browserNew
+	if known != "" {
+		c.browser = browserKnown
+	}
 	if err := s.accountAllowance(ctx, c, name, known); err != nil {
 		return LoginResult{}, err
 	}

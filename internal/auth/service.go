@@ -17,6 +17,7 @@ import (
 	"github.com/twostep/twostep/internal/audit"
 	"github.com/twostep/twostep/internal/keyring"
 	"github.com/twostep/twostep/internal/model"
+	"github.com/twostep/twostep/internal/notify"
 	"github.com/twostep/twostep/internal/outcome"
 	"github.com/twostep/twostep/internal/password"
 	"github.com/twostep/twostep/internal/ratelimit"
@@ -77,6 +78,9 @@ type Config struct {
 	// for required policies without grace= (grace.go).
 	Policies    []MFAPolicy
 	GracePeriod time.Duration
+	// NotifyNewDevice sends a notice at a password sign-in from a browser
+	// without a known-browser token (notify.new_device; notify.go).
+	NotifyNewDevice bool
 }
 
 // Deps are the collaborators the service uses.
@@ -96,8 +100,10 @@ type Deps struct {
 	// WebAuthn is the passkey protocol step (internal/passkey); nil turns
 	// passkeys off (no relying party: public_url's host is an address).
 	WebAuthn WebAuthn
-	Log      *slog.Logger
-	Now      func() time.Time // nil: time.Now
+	// Notify queues security notifications (notify.go); nil sends none.
+	Notify *notify.Queue
+	Log    *slog.Logger
+	Now    func() time.Time // nil: time.Now
 }
 
 // Service implements the sign-in and set-up rules. It is safe for
@@ -132,7 +138,19 @@ type Client struct {
 	IP        string
 	UserAgent string
 	Device    string // "Remember this device" token the browser presents (device.go)
+
+	// browser is what Login learnt of the known-browser token, for the
+	// new-device notice (notify.go); the zero value is "not checked".
+	browser browserState
 }
+
+type browserState uint8
+
+const (
+	_ browserState = iota // not checked: not a password sign-in
+	browserKnown
+	browserNew
+)
 
 // Errors returned by the service: one value type (outcome.Error), one
 // sentinel per outcome, compared with errors.Is. The presenters turn each
@@ -221,7 +239,9 @@ func clientKey(ip string) string {
 }
 
 // record writes an audit event; a failed audit write is logged by the
-// recorder and does not undo the operation that already happened.
+// recorder and does not undo the operation that already happened. It is
+// also the one hook of security notifications (notify.go).
 func (s *Service) record(ctx context.Context, c Client, name, userID, username string, attrs map[string]string) {
 	_ = s.d.Audit.Record(ctx, audit.Event{Name: name, UserID: userID, Username: username, IP: c.IP, UserAgent: c.UserAgent, Attrs: attrs})
+	s.notify(ctx, c, name, userID, username, attrs)
 }

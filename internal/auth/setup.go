@@ -214,7 +214,9 @@ func confirming(method string, err error) error {
 func (s *Service) finishSetup(ctx context.Context, c Client, cur *Current, p Proof, f model.Factor, how passed, codes []string, a *attempt) (Passed, error) {
 	s.record(ctx, c, audit.FactorAdded, cur.User.ID, cur.User.Username, map[string]string{"factor_id": f.ID, "type": string(f.Type)})
 	if codes != nil {
-		s.record(ctx, c, audit.RecoveryCodesNew, cur.User.ID, cur.User.Username, nil)
+		// factor_id: issued with this first method, not a regeneration
+		// (no notice of its own, notify.go).
+		s.record(ctx, c, audit.RecoveryCodesNew, cur.User.ID, cur.User.Username, map[string]string{"factor_id": f.ID})
 	}
 	how.factorID = f.ID
 	res, err := s.pass(ctx, c, cur, p, planAfter(cur.Session.Plan, how.method), store.Rotation{}, a, how)

@@ -23,6 +23,7 @@ import (
 	"github.com/twostep/twostep/internal/config"
 	"github.com/twostep/twostep/internal/keyring"
 	"github.com/twostep/twostep/internal/metrics"
+	"github.com/twostep/twostep/internal/notify"
 	"github.com/twostep/twostep/internal/passkey"
 	"github.com/twostep/twostep/internal/password"
 	"github.com/twostep/twostep/internal/ratelimit"
@@ -48,6 +49,10 @@ type app struct {
 	ready []func(context.Context) error
 	// applied lists the migrations open applied (mode initialise).
 	applied []string
+	// notices is the security-notification queue (nil when notify.channels
+	// is empty); every command queues, serve's worker sends.
+	notices *notify.Queue
+	sms     sms.Sender
 }
 
 // openMode says whether a command may create and upgrade the installation.
@@ -187,6 +192,8 @@ func (a *app) init(e *cmdEnv, mode openMode) error {
 	if err != nil {
 		return err
 	}
+	rec := a.audit(now)
+	a.sms, a.notices = sender, a.notifyQueue(now)
 	minute := func(n int) ratelimit.Limit { return ratelimit.Limit{Count: int64(n), Window: time.Minute} }
 	account := func(n int) ratelimit.Limit { return ratelimit.Limit{Count: int64(n), Window: cfg.Limits.AccountWindow} }
 	a.svc = auth.New(auth.Config{
@@ -230,6 +237,8 @@ func (a *app) init(e *cmdEnv, mode openMode) error {
 			Timeout:      cfg.WebAuthn.Timeout,
 			AAGUIDs:      lowerAll(cfg.WebAuthn.AAGUIDs),
 		},
+
+		NotifyNewDevice: cfg.Notify.NewDevice && a.notices != nil,
 	}, auth.Deps{
 		SMS:      sender,
 		WebAuthn: webAuthn,
@@ -238,7 +247,8 @@ func (a *app) init(e *cmdEnv, mode openMode) error {
 		Hasher:   password.NewHasher(hashParams(cfg.Password.Argon2), cfg.Password.Concurrency, cfg.Password.MaxWait),
 		Limiter:  ratelimit.NewLimiter(backend),
 		Accounts: ratelimit.NewLimiter(accounts),
-		Audit:    a.audit(now),
+		Audit:    rec,
+		Notify:   a.notices,
 		Log:      a.log,
 		Now:      now,
 	})

@@ -79,6 +79,8 @@ func (e *cmdEnv) keysStatus(a *app) error {
 		case k.State != auth.KeyOld:
 		case k.FactorSecrets > 0:
 			notes = append(notes, fmt.Sprintf("key %s still seals factor secrets: run `twostep keys rotate --resume`", k.KeyID))
+		case k.RecoveryCodes+k.SMSCodes == 0:
+			notes = append(notes, fmt.Sprintf("key %s still seals %d queued security notification(s): keep it until they are sent (docs/notifications.md)", k.KeyID, k.Notifications))
 		default:
 			notes = append(notes, fmt.Sprintf("key %s must stay: recovery and SMS codes are keyed hashes that cannot be re-encrypted; "+
 				"they leave it as users regenerate their recovery codes and SMS codes expire", k.KeyID))

@@ -37,6 +37,10 @@ func (e *cmdEnv) serve(a *app, _ string) error {
 	if err != nil {
 		return err
 	}
+	worker, err := a.notifyWorker()
+	if err != nil {
+		return err
+	}
 	ln, err := net.Listen("tcp", cfg.Listen)
 	if err != nil {
 		return err
@@ -76,6 +80,11 @@ func (e *cmdEnv) serve(a *app, _ string) error {
 	jobs := []server.Job{{Name: "expired sessions and devices", Run: a.svc.ExpireSessions}}
 	if a.counters != nil {
 		jobs = append(jobs, server.Job{Name: "expired limit counters", Run: a.counters.Sweep})
+	}
+	if worker != nil {
+		// Security notifications go out beside the requests, never in them.
+		go worker.Run(e.ctx)
+		a.log.Info("security notifications on", "channels", strings.Join(cfg.Notify.Channels, ","), "new_device", cfg.Notify.NewDevice)
 	}
 	return server.Serve(e.ctx, a.log, listeners, jobs...)
 }

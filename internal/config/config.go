@@ -49,6 +49,33 @@ type Config struct {
 
 	RememberDevice RememberDevice `yaml:"remember_device"`
 	WebAuthn       WebAuthn       `yaml:"webauthn"`
+	Notify         Notify         `yaml:"notify"`
+}
+
+// Notify configures security notifications (docs/notifications.md): a
+// message to the person when their account's sign-in methods, recovery
+// codes or password change, or a new browser signs in.
+type Notify struct {
+	Channels      []string      `yaml:"channels" help:"Where security notifications go: email (the user's address, twostep user set NAME --email), sms (the user's enrolled phones), both (comma-separated in the environment), or empty for none."`
+	From          string        `yaml:"from" help:"Sender of notification e-mails, an address or Name <address>; required with the email channel."`
+	NewDevice     bool          `yaml:"new_device" help:"Also notify at a password sign-in from a browser that has not signed in to that account in the last 90 days."`
+	QueueSize     int           `yaml:"queue_size" help:"Most notifications waiting to be sent; when full, new ones are dropped (logged and counted in metrics), never waited for."`
+	MaxAttempts   int           `yaml:"max_attempts" help:"Sends of one notification before it is given up, 1 to 100."`
+	RetryBase     time.Duration `yaml:"retry_base" help:"Wait after a failed send; it doubles with each further failure."`
+	RetryMax      time.Duration `yaml:"retry_max" help:"Longest wait between two sends of one notification. At least retry_base."`
+	SMSPerUserDay int           `yaml:"sms_per_user_day" help:"Notification texts per user per 24 hours; further ones are dropped. They do not count against sms.budget, which is for sign-in codes."`
+	Keep          time.Duration `yaml:"keep" help:"How long sent and failed notifications stay in the queue table (without their recipient) before they are deleted."`
+	SMTP          SMTP          `yaml:"smtp"`
+}
+
+// SMTP is the mail server notification e-mails are handed to.
+type SMTP struct {
+	Host     string        `yaml:"host" help:"SMTP server host name; required with the email channel."`
+	Port     int           `yaml:"port" help:"SMTP server port: usually 587 with starttls, 465 with tls."`
+	TLS      string        `yaml:"tls" help:"starttls (STARTTLS required, the connection is refused without it), tls (TLS from the first byte) or none (plain SMTP, only to a loopback host such as a local relay)."`
+	Username string        `yaml:"username" help:"SMTP user name; empty means no authentication."`
+	Password string        `yaml:"password" secret:"value" help:"SMTP password."`
+	Timeout  time.Duration `yaml:"timeout" help:"Longest time one message may take to send, connection included."`
 }
 
 // WebAuthn configures passkeys and security keys (docs/passkeys.md). The
@@ -270,6 +297,11 @@ func Defaults() Config {
 			},
 		},
 		Brand: Brand{AccentColor: "#1d4ed8"},
+		Notify: Notify{
+			QueueSize: 10000, MaxAttempts: 10, RetryBase: time.Minute, RetryMax: time.Hour,
+			SMSPerUserDay: 10, Keep: 7 * 24 * time.Hour,
+			SMTP: SMTP{Port: 587, TLS: "starttls", Timeout: 30 * time.Second},
+		},
 		Pages: Pages{TimeZone: "UTC"},
 		WebAuthn: WebAuthn{
 			UserVerification: "preferred",

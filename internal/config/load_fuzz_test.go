@@ -22,7 +22,7 @@ import (
 // new secret key cannot escape the check.
 var (
 	urlSecrets   = []string{"database", "redis"}
-	valueSecrets = []string{"admin_token", "metrics.token", "sms.twilio.auth_token", "sms.kannel.password", "sms.webhook.secret"}
+	valueSecrets = []string{"admin_token", "metrics.token", "sms.twilio.auth_token", "sms.kannel.password", "sms.webhook.secret", "notify.smtp.password"}
 )
 
 // FuzzLoad fuzzes the configuration file: Load reads it (from a file
@@ -58,6 +58,8 @@ func FuzzLoad(f *testing.F) {
 		"admin_token: S3cr3tAdminToken-0123456789abcdef-XYZ\nadmin_token: S3cr3tAdminToken-0123456789abcdef-XYZ\n",
 		"admin_tokn: S3cr3tAdminToken-0123456789abcdef-XYZ\n",
 		"metrics:\n  token: M3tr1cs-S3cr3t-Token-0123456789abcdef\n  listen: 127.0.0.1:9464\n",
+		"notify:\n  channels: [email]\n  from: a@example.com\n  smtp:\n    host: mail.example.com\n    username: u\n    password: Smtp-S3cr3t-Passw0rd\n",
+		"notify:\n  channels: [email]\n  smtp:\n    host: mail.example.com\n    tls: none\n    password: Smtp-S3cr3t-Passw0rd\n",
 		"metrics:\n  token: M3tr1cs-short\n",
 		"database: postgres://twostep:Hunter2-S3cr3t-Password@db.example.com/twostep?sslmode=require\n",
 		"database: postgres://twostep:Hunter2-S3cr3t-Password@db.example.com:bad/twostep\n",

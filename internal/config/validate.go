@@ -3,6 +3,7 @@ package config
 import (
 	"fmt"
 	"net"
+	"net/mail"
 	"net/netip"
 	"net/url"
 	"path/filepath"
@@ -193,6 +194,7 @@ func (c Config) Validate() []error {
 		p.add("pages.time_zone", "%q is not an IANA time zone name such as UTC or Europe/Berlin", c.Pages.TimeZone)
 	}
 	p.webAuthn(c)
+	p.notify(c.Notify)
 	if !isHexColor(c.Brand.AccentColor) {
 		p.add("brand.accent_color", "%q is not a colour written as #rrggbb, e.g. #1d4ed8", c.Brand.AccentColor)
 	}
@@ -409,4 +411,50 @@ func isUUID(s string) bool {
 		}
 	}
 	return true
+}
+
+// notify checks the notify section. The SMTP settings are checked only
+// when e-mail is a channel; none (plain SMTP) only to a loopback host,
+// where nothing crosses a network in clear (ASVS V9.2.1: TLS for every
+// outbound connection).
+func (p *problems) notify(n Notify) {
+	email := false
+	for _, ch := range n.Channels {
+		switch ch {
+		case "email":
+			email = true
+		case "sms":
+		default:
+			p.add("notify.channels", "%q is not a channel: use email, sms or both", ch)
+		}
+	}
+	p.atLeast("notify.queue_size", n.QueueSize, 1)
+	p.between("notify.max_attempts", n.MaxAttempts, 1, 100)
+	p.positive("notify.retry_base", int64(n.RetryBase), formatDuration(n.RetryBase))
+	if n.RetryMax < n.RetryBase {
+		p.add("notify.retry_max", "must be at least notify.retry_base (%s < %s)", formatDuration(n.RetryMax), formatDuration(n.RetryBase))
+	}
+	p.atLeast("notify.sms_per_user_day", n.SMSPerUserDay, 1)
+	p.positive("notify.keep", int64(n.Keep), formatDuration(n.Keep))
+	if !email {
+		return
+	}
+	if p.required("notify.from", n.From) {
+		if a, err := mail.ParseAddress(n.From); err != nil || !strings.Contains(a.Address, "@") {
+			p.add("notify.from", "%q is not an e-mail address such as security@example.com or Example <security@example.com>", n.From)
+		}
+	}
+	s := n.SMTP
+	if p.required("notify.smtp.host", s.Host) && (strings.ContainsAny(s.Host, " /:@") && net.ParseIP(s.Host) == nil) {
+		p.add("notify.smtp.host", "%q is not a host name or address", s.Host)
+	}
+	p.between("notify.smtp.port", s.Port, 1, 65535)
+	p.oneOf("notify.smtp.tls", s.TLS, "starttls", "tls", "none")
+	if s.TLS == "none" && s.Host != "" && !isLoopbackHost(s.Host) {
+		p.add("notify.smtp.tls", "none sends mail (and any SMTP password) in clear: it is allowed only to a loopback host, not %s; use starttls or tls", s.Host)
+	}
+	p.positive("notify.smtp.timeout", int64(s.Timeout), formatDuration(s.Timeout))
+	if s.Password != "" && s.Username == "" {
+		p.add("notify.smtp.username", "required when notify.smtp.password is set")
+	}
 }

@@ -190,6 +190,26 @@ func TestValidate(t *testing.T) {
 		{"support.chat_url mailto", func(c *Config) { c.Support.ChatURL = "mailto:help@example.com" }, "support.chat_url", "https:, http:"},
 		{"support.chat_url data", func(c *Config) { c.Support.ChatURL = "data:text/html,hi" }, "support.chat_url", "data:"},
 		{"support.chat_url https", func(c *Config) { c.Support.ChatURL = "https://chat.example.com/" }, "", ""},
+		{"notify email", notifyEmail(nil), "", ""},
+		{"notify sms only needs no smtp", func(c *Config) { c.Notify.Channels = []string{"sms"} }, "", ""},
+		{"notify.channels unknown", func(c *Config) { c.Notify.Channels = []string{"pager"} }, "notify.channels", `"pager"`},
+		{"notify.from missing", notifyEmail(func(c *Config) { c.Notify.From = "" }), "notify.from", "must be set"},
+		{"notify.from not an address", notifyEmail(func(c *Config) { c.Notify.From = "security" }), "notify.from", "not an e-mail address"},
+		{"notify.smtp.host missing", notifyEmail(func(c *Config) { c.Notify.SMTP.Host = "" }), "notify.smtp.host", "must be set"},
+		{"notify.smtp.host with port", notifyEmail(func(c *Config) { c.Notify.SMTP.Host = "mail.example.com:587" }), "notify.smtp.host", "not a host"},
+		{"notify.smtp.port", notifyEmail(func(c *Config) { c.Notify.SMTP.Port = 0 }), "notify.smtp.port", "1"},
+		{"notify.smtp.tls unknown", notifyEmail(func(c *Config) { c.Notify.SMTP.TLS = "ssl" }), "notify.smtp.tls", "starttls, tls, none"},
+		{"notify.smtp.tls none off loopback", notifyEmail(func(c *Config) { c.Notify.SMTP.TLS = "none" }), "notify.smtp.tls", "loopback"},
+		{"notify.smtp.tls none to a loopback relay", notifyEmail(func(c *Config) {
+			c.Notify.SMTP.TLS = "none"
+			c.Notify.SMTP.Host = "127.0.0.1"
+		}), "", ""},
+		{"notify.smtp.tls implicit", notifyEmail(func(c *Config) { c.Notify.SMTP.TLS, c.Notify.SMTP.Port = "tls", 465 }), "", ""},
+		{"notify.smtp.password without user", notifyEmail(func(c *Config) { c.Notify.SMTP.Password = "s3cret" }), "notify.smtp.username", "required"},
+		{"notify.smtp.timeout", notifyEmail(func(c *Config) { c.Notify.SMTP.Timeout = 0 }), "notify.smtp.timeout", "positive"},
+		{"notify.retry_max below base", func(c *Config) { c.Notify.RetryMax = time.Second }, "notify.retry_max", "at least notify.retry_base"},
+		{"notify.max_attempts", func(c *Config) { c.Notify.MaxAttempts = 0 }, "notify.max_attempts", "1"},
+		{"notify.queue_size", func(c *Config) { c.Notify.QueueSize = 0 }, "notify.queue_size", "at least 1"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -218,6 +238,19 @@ func TestValidate(t *testing.T) {
 				t.Errorf("problem %q leaks a password", errs[0])
 			}
 		})
+	}
+}
+
+// notifyEmail turns the e-mail channel on with a valid SMTP setting, then
+// applies change (nil: none).
+func notifyEmail(change func(*Config)) func(*Config) {
+	return func(c *Config) {
+		c.Notify.Channels = []string{"email"}
+		c.Notify.From = "Example <security@example.com>"
+		c.Notify.SMTP.Host = "mail.example.com"
+		if change != nil {
+			change(c)
+		}
 	}
 }
 

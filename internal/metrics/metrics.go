@@ -21,6 +21,7 @@ type Metrics struct {
 	latency  *prometheus.HistogramVec
 	events   *prometheus.CounterVec
 	refused  *prometheus.CounterVec
+	notices  *prometheus.CounterVec
 }
 
 // New registers the collectors (plus the Go runtime and process ones).
@@ -41,7 +42,11 @@ func New() *Metrics {
 			Name: "twostep_refused_total", Help: "Requests refused by a rate limit, back-off or lock, by limit (only the first of each key's window is audited).",
 		}, []string{"limit"}),
 	}
-	m.reg.MustRegister(m.requests, m.latency, m.events, m.refused,
+	m.notices = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "twostep_notifications_total",
+		Help: "Security notifications by channel (email, sms) and state: queued, sent, retried (a send failed and will be tried again), failed (given up), dropped_full (the queue was full), dropped_sms_cap (the user's daily text cap).",
+	}, []string{"channel", "state"})
+	m.reg.MustRegister(m.requests, m.latency, m.events, m.refused, m.notices,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }
@@ -58,6 +63,12 @@ func (m *Metrics) SecurityEvent(name string) { m.events.WithLabelValues(name).In
 // recorder's OnRefused hook). Limit names are a fixed set chosen by the
 // service, never a key.
 func (m *Metrics) Refused(limit string) { m.refused.WithLabelValues(limit).Inc() }
+
+// Notification counts one security notification of channel reaching state
+// (see the metric's help); both are fixed sets chosen by internal/notify.
+func (m *Metrics) Notification(channel, state string) {
+	m.notices.WithLabelValues(channel, state).Inc()
+}
 
 // Instrument counts and times every request. The route label is the
 // ServeMux pattern that matched (a bounded set), never the raw path, which

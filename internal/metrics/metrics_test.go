@@ -17,6 +17,9 @@ func TestInstrumentAndEvents(t *testing.T) {
 		h.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest("GET", p, nil))
 	}
 	m.SecurityEvent("login_failed")
+	m.Notification("email", "sent")
+	m.Notification("email", "sent")
+	m.Notification("sms", "dropped_full")
 	rec := httptest.NewRecorder()
 	m.Handler().ServeHTTP(rec, httptest.NewRequest("GET", "/metrics", nil))
 	body, _ := io.ReadAll(rec.Body)
@@ -24,6 +27,8 @@ func TestInstrumentAndEvents(t *testing.T) {
 		`twostep_http_requests_total{code="418",route="GET /things/{id}"} 2`,
 		`twostep_http_requests_total{code="404",route="unmatched"} 1`,
 		`twostep_security_events_total{event="login_failed"} 1`,
+		`twostep_notifications_total{channel="email",state="sent"} 2`,
+		`twostep_notifications_total{channel="sms",state="dropped_full"} 1`,
 		`twostep_http_request_duration_seconds_count{route="GET /things/{id}"} 2`,
 	} {
 		if !strings.Contains(string(body), want) {

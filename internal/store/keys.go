@@ -7,7 +7,8 @@ import "context"
 // file is a clear error, never a silently unreadable database.
 func (s *Store) KeyIDsInUse(ctx context.Context) ([]string, error) {
 	rows, err := s.r.QueryContext(ctx, `SELECT key_id FROM factors WHERE key_id <> ''
-		UNION SELECT key_id FROM recovery_codes UNION SELECT key_id FROM sms_codes ORDER BY 1`)
+		UNION SELECT key_id FROM recovery_codes UNION SELECT key_id FROM sms_codes
+		UNION SELECT key_id FROM notifications WHERE sent_at = 0 AND failed_at = 0 ORDER BY 1`)
 	if err != nil {
 		return nil, err
 	}

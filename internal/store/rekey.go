@@ -85,16 +85,21 @@ type KeyUse struct {
 	FactorSecrets int // TOTP secrets and phone numbers, sealed
 	RecoveryCodes int // keyed hashes, used or not (start-up requires their keys)
 	SMSCodes      int // keyed hashes of codes still valid at the time asked
+	// Notifications are queued notices whose recipient is sealed under the
+	// key (not yet sent nor given up); they drain by themselves.
+	Notifications int
 }
 
 // KeyUsage returns, per key id found in the database, how many factor
-// secrets, recovery codes and live SMS codes use it, in key id order. A key
+// secrets, recovery codes, live SMS codes and queued notifications use it,
+// in key id order. A key
 // that appears nowhere here is no longer needed by any stored record.
 func (s *Store) KeyUsage(ctx context.Context, now time.Time) ([]KeyUse, error) {
-	rows, err := s.r.QueryContext(ctx, `SELECT key_id, SUM(f), SUM(r), SUM(c) FROM (
-			SELECT key_id, 1 AS f, 0 AS r, 0 AS c FROM factors WHERE key_id <> ''
-			UNION ALL SELECT key_id, 0, 1, 0 FROM recovery_codes
-			UNION ALL SELECT key_id, 0, 0, 1 FROM sms_codes WHERE used_at = 0 AND expires_at > $1
+	rows, err := s.r.QueryContext(ctx, `SELECT key_id, SUM(f), SUM(r), SUM(c), SUM(n) FROM (
+			SELECT key_id, 1 AS f, 0 AS r, 0 AS c, 0 AS n FROM factors WHERE key_id <> ''
+			UNION ALL SELECT key_id, 0, 1, 0, 0 FROM recovery_codes
+			UNION ALL SELECT key_id, 0, 0, 1, 0 FROM sms_codes WHERE used_at = 0 AND expires_at > $1
+			UNION ALL SELECT key_id, 0, 0, 0, 1 FROM notifications WHERE sent_at = 0 AND failed_at = 0
 		) AS uses GROUP BY key_id ORDER BY key_id`, ms(now))
 	if err != nil {
 		return nil, err
@@ -103,7 +108,7 @@ func (s *Store) KeyUsage(ctx context.Context, now time.Time) ([]KeyUse, error) {
 	var out []KeyUse
 	for rows.Next() {
 		var u KeyUse
-		if err := rows.Scan(&u.KeyID, &u.FactorSecrets, &u.RecoveryCodes, &u.SMSCodes); err != nil {
+		if err := rows.Scan(&u.KeyID, &u.FactorSecrets, &u.RecoveryCodes, &u.SMSCodes, &u.Notifications); err != nil {
 			return nil, err
 		}
 		out = append(out, u)

@@ -44,6 +44,8 @@ func Run(t *testing.T, newStore func(testing.TB) *store.Store) {
 		{"SessionMethods", testSessionMethods},
 		{"UserSessions", testUserSessions},
 		{"Grace", testGrace},
+		{"Notifications", testNotifications},
+		{"NotificationClaimRace", testNotificationClaimRace},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) { tc.fn(t, newStore(t)) })
