@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/pprof"
 	"time"
 
 	"github.com/twostep/twostep/internal/api"
@@ -79,13 +80,31 @@ func Handler(svc *auth.Service, st *store.Store, log *slog.Logger, o Options) ht
 }
 
 // Operations returns the handler of the separate operations listener
-// (metrics.listen): /metrics, /healthz and /readyz, nothing else. Bind it
-// to an address only the monitoring system reaches.
+// (metrics.listen): /metrics, /healthz, /readyz and /debug/pprof, nothing
+// else. Bind it to an address only the monitoring system reaches.
 func Operations(st *store.Store, log *slog.Logger, m *metrics.Metrics, checks []func(context.Context) error) http.Handler {
 	mux := http.NewServeMux()
 	health(mux, st, log, checks)
 	mux.Handle("GET /metrics", m.Handler())
+	profiling(mux)
 	return httpx.Recover(log, mux)
+}
+
+// profiling registers Go's runtime profiles (net/http/pprof) so a slow
+// instance can be profiled where it runs (docs/deploy.md). Only the
+// operations listener gets them: a profile is operator information and a
+// CPU or trace profile costs the server time, so the public listener
+// answers 404 (TestPprofOnlyOnOperations). The handlers are registered on
+// this mux by hand: the package's init also registers them on
+// http.DefaultServeMux, which twostep never serves. /debug/pprof/cmdline
+// is left out: it prints the process's arguments, which profiling does not
+// need and which an operator may have put a path or setting into.
+func profiling(mux *http.ServeMux) {
+	mux.HandleFunc("GET /debug/pprof/", pprof.Index) // index and the named profiles (heap, goroutine, allocs, …)
+	mux.HandleFunc("GET /debug/pprof/profile", pprof.Profile)
+	mux.HandleFunc("GET /debug/pprof/trace", pprof.Trace)
+	mux.HandleFunc("GET /debug/pprof/symbol", pprof.Symbol)
+	mux.HandleFunc("POST /debug/pprof/symbol", pprof.Symbol)
 }
 
 // health registers /healthz (alive) and /readyz (database, schema and
@@ -149,7 +168,7 @@ func Serve(ctx context.Context, log *slog.Logger, ls []Listener, jobs ...Job) er
 			Handler:           l.Handler,
 			ReadHeaderTimeout: 5 * time.Second,
 			ReadTimeout:       15 * time.Second,
-			WriteTimeout:      30 * time.Second,
+			WriteTimeout:      30 * time.Second, // net/http/pprof extends it for a longer profile
 			IdleTimeout:       120 * time.Second,
 			MaxHeaderBytes:    32 << 10,
 			ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
