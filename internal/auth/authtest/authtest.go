@@ -76,7 +76,12 @@ type Env struct {
 // single SQLite instance.
 func New(t testing.TB, cfg auth.Config, sender sms.Sender) Env {
 	t.Helper()
-	st := storetest.New(t)
+	return NewOn(t, cfg, sender, storetest.New(t))
+}
+
+// NewOn is New on the store st (e.g. storetest.NewCounting's).
+func NewOn(t testing.TB, cfg auth.Config, sender sms.Sender, st *store.Store) Env {
+	t.Helper()
 	c := NewClock()
 	backend := ratelimit.NewMemory(c.Now)
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
@@ -98,6 +103,14 @@ func New(t testing.TB, cfg auth.Config, sender sms.Sender) Env {
 // (confirmed with a code computed here) and returns the token of the aal2
 // session the confirmation gives: a user all of whose checks pass.
 func (e Env) SignedIn(t testing.TB, name string) string {
+	t.Helper()
+	tok, _ := e.SignedInTOTP(t, name)
+	return tok
+}
+
+// SignedInTOTP is SignedIn that also returns the app's secret, to compute
+// later codes with.
+func (e Env) SignedInTOTP(t testing.TB, name string) (string, []byte) {
 	t.Helper()
 	ctx := context.Background()
 	client := auth.Client{IP: "192.0.2.1", UserAgent: "test"}
@@ -125,5 +138,5 @@ func (e Env) SignedIn(t testing.TB, name string) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return conf.Token
+	return conf.Token, secret
 }
