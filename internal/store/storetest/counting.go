@@ -18,20 +18,22 @@ import (
 // path of the store is counted without the store knowing (issue #12: the
 // round trips of a verification, asserted so a regression fails).
 type Counter struct {
-	mu        sync.Mutex
-	on        bool
-	Log       []string // each statement, its first words, in order ("BEGIN", "UPDATE factors", …)
+	mu sync.Mutex
+	on bool
+	// Log has each statement by verb and table, in order ("BEGIN",
+	// "UPDATE factors", …); a pgx batch is "BATCH" followed by its
+	// statements marked "+".
+	Log       []string
 	Begins    int
 	Commits   int
 	Rollbacks int
-	Batches   int // pgx batches sent through Counter.Batch (store.RotateSession on PostgreSQL)
 }
 
 // Start resets the counts and starts counting.
 func (c *Counter) Start() {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	c.on, c.Log, c.Begins, c.Commits, c.Rollbacks, c.Batches = true, nil, 0, 0, 0, 0
+	c.on, c.Log, c.Begins, c.Commits, c.Rollbacks = true, nil, 0, 0, 0
 }
 
 // Stop stops counting and returns a copy of the counts.
@@ -39,17 +41,31 @@ func (c *Counter) Stop() Counter {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.on = false
-	return Counter{Log: append([]string(nil), c.Log...), Begins: c.Begins, Commits: c.Commits, Rollbacks: c.Rollbacks, Batches: c.Batches}
+	return Counter{Log: append([]string(nil), c.Log...), Begins: c.Begins, Commits: c.Commits, Rollbacks: c.Rollbacks}
 }
 
 // Statements is the number of statements counted (transaction control
-// excluded).
+// excluded, pipelined ones included).
 func (c *Counter) Statements() int {
 	n := 0
 	for _, s := range c.Log {
 		switch s {
-		case "BEGIN", "COMMIT", "ROLLBACK":
+		case "BEGIN", "COMMIT", "ROLLBACK", "BATCH":
 		default:
+			n++
+		}
+	}
+	return n
+}
+
+// RoundTrips is the number of exchanges with the server: every entry of
+// the log but the statements sent in a batch ("+…"), which travel with
+// their BATCH. On SQLite, an embedded library, these are calls, not
+// network round trips.
+func (c *Counter) RoundTrips() int {
+	n := 0
+	for _, s := range c.Log {
+		if !strings.HasPrefix(s, "+") {
 			n++
 		}
 	}
