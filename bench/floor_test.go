@@ -85,3 +85,12 @@ func TestFloorSummary(t *testing.T) {
 		}
 	}
 }
+
+func TestStartupSummary(t *testing.T) {
+	if got := summary([]float64{31, 29, 40, 28}); got != [3]float64{29, 28, 40} {
+		t.Errorf("summary = %v", got)
+	}
+	if got := summary([]float64{5}); got != [3]float64{5, 5, 5} {
+		t.Errorf("summary of one = %v", got)
+	}
+}

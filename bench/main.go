@@ -55,6 +55,9 @@ func run(args []string, stdout, stderr io.Writer) int {
 	if len(args) > 0 && args[0] == "floor-serve" {
 		return runFloorServe(args[1:], stderr)
 	}
+	if len(args) > 0 && args[0] == "startup" {
+		return runStartup(args[1:], stdout, stderr)
+	}
 	o, err := parseFlags(args, stderr)
 	if err != nil {
 		if errors.Is(err, flag.ErrHelp) {

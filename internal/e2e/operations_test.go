@@ -91,7 +91,7 @@ func opsAddr(t *testing.T, s *server) string {
 // TestPprofOnlyOnOperations: Go's runtime profiles are served on the
 // operations listener (metrics.listen) and never on the public one, not
 // even with the metrics or admin token; /debug/pprof/cmdline (the process's
-// arguments) on neither.
+// arguments) and /symbol on neither.
 func TestPprofOnlyOnOperations(t *testing.T) {
 	t.Parallel()
 	s := newInstance(t, "", "TWOSTEP_METRICS_TOKEN="+metricsToken, "TWOSTEP_ADMIN_TOKEN="+adminToken,
@@ -120,19 +120,22 @@ func TestPprofOnlyOnOperations(t *testing.T) {
 		return res.StatusCode, b.String()
 	}
 	for _, c := range []struct{ path, want string }{
-		{"/debug/pprof/", "Types of profiles available"},
+		{"/debug/pprof/", "/debug/pprof/heap"},
 		{"/debug/pprof/heap?debug=1", "heap profile:"},
+		{"/debug/pprof/allocs", ""}, // protobuf, for go tool pprof
 		{"/debug/pprof/goroutine?debug=1", "goroutine profile:"},
-		{"/debug/pprof/profile?seconds=1", ""}, // a protobuf profile
-		{"/debug/pprof/symbol", "num_symbols:"},
+		{"/debug/pprof/profile?seconds=1", ""},    // a protobuf CPU profile
+		{"/debug/pprof/trace?seconds=1", "go 1."}, // the trace's header
 	} {
 		code, body := get(c.path)
-		if code != http.StatusOK || !strings.Contains(body, c.want) {
+		if code != http.StatusOK || !strings.Contains(body, c.want) || (c.want == "" && len(body) == 0) {
 			t.Errorf("operations listener %s: %d %.200q", c.path, code, body)
 		}
 	}
-	if code, _ := get("/debug/pprof/cmdline"); code != http.StatusNotFound {
-		t.Errorf("operations listener /debug/pprof/cmdline: %d, want 404", code)
+	for _, path := range []string{"/debug/pprof/cmdline", "/debug/pprof/symbol", "/debug/pprof/nosuch", "/debug/pprof/profile?seconds=0"} {
+		if code, _ := get(path); code != http.StatusNotFound && code != http.StatusBadRequest {
+			t.Errorf("operations listener %s: %d, want 404 (or 400 for a bad duration)", path, code)
+		}
 	}
 }
 

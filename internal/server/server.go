@@ -10,7 +10,6 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"net/http/pprof"
 	"time"
 
 	"github.com/twostep/twostep/internal/api"
@@ -88,23 +87,6 @@ func Operations(st *store.Store, log *slog.Logger, m *metrics.Metrics, checks []
 	mux.Handle("GET /metrics", m.Handler())
 	profiling(mux)
 	return httpx.Recover(log, mux)
-}
-
-// profiling registers Go's runtime profiles (net/http/pprof) so a slow
-// instance can be profiled where it runs (docs/deploy.md). Only the
-// operations listener gets them: a profile is operator information and a
-// CPU or trace profile costs the server time, so the public listener
-// answers 404 (TestPprofOnlyOnOperations). The handlers are registered on
-// this mux by hand: the package's init also registers them on
-// http.DefaultServeMux, which twostep never serves. /debug/pprof/cmdline
-// is left out: it prints the process's arguments, which profiling does not
-// need and which an operator may have put a path or setting into.
-func profiling(mux *http.ServeMux) {
-	mux.HandleFunc("GET /debug/pprof/", pprof.Index) // index and the named profiles (heap, goroutine, allocs, …)
-	mux.HandleFunc("GET /debug/pprof/profile", pprof.Profile)
-	mux.HandleFunc("GET /debug/pprof/trace", pprof.Trace)
-	mux.HandleFunc("GET /debug/pprof/symbol", pprof.Symbol)
-	mux.HandleFunc("POST /debug/pprof/symbol", pprof.Symbol)
 }
 
 // health registers /healthz (alive) and /readyz (database, schema and
