@@ -44,12 +44,20 @@ type options struct {
 	json        bool
 	anonymous   bool
 	httpClient  string
+	floor       bool
+	rounds      int
 	argon2      argon2Params
 }
 
 func main() { os.Exit(run(os.Args[1:], os.Stdout, os.Stderr)) }
 
 func run(args []string, stdout, stderr io.Writer) int {
+	if len(args) > 0 && args[0] == "floor-serve" {
+		return runFloorServe(args[1:], stderr)
+	}
+	if len(args) > 0 && args[0] == "startup" {
+		return runStartup(args[1:], stdout, stderr)
+	}
 	o, err := parseFlags(args, stderr)
 	if err != nil {
 		if errors.Is(err, flag.ErrHelp) {
@@ -104,6 +112,8 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	f.DurationVar(&o.duration, "duration", 20*time.Second, "length of the login and forward-auth scenarios")
 	f.IntVar(&o.maxRequests, "max-requests", 1_000_000, "cap on requests in the login and forward-auth scenarios")
 	f.StringVar(&o.httpClient, "http-client", "lean", "forward-auth: lean (minimal HTTP/1.1, one keep-alive connection per worker) or stdlib (net/http)")
+	f.BoolVar(&o.floor, "floor", false, "forward-auth: also measure a bare net/http server (the floor) with the same requests, after twostep, and print the ratio of server CPU per check")
+	f.IntVar(&o.rounds, "rounds", 1, "forward-auth: rounds of the scenario (with --floor: twostep then the floor in each round, never together)")
 	f.BoolVar(&o.anonymous, "anonymous", false, "forward-auth: send no session at all (expected answer 401) instead of the users' aal2 sessions")
 	f.IntVar(&o.seedConc, "seed-concurrency", 8, "concurrency of seeding (not measured)")
 	f.IntVar(&o.preConc, "prelogin-concurrency", 4, "concurrency of the aal1 logins before verify-totp (not measured)")
@@ -154,6 +164,15 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	if o.anonymous && o.scenario != "forward-auth" {
 		problems = append(problems, errors.New("--anonymous applies to --scenario forward-auth only"))
 	}
+	if (o.floor || o.rounds != 1) && o.scenario != "forward-auth" {
+		problems = append(problems, errors.New("--floor and --rounds apply to --scenario forward-auth only"))
+	}
+	if o.floor && o.target != "" && o.pid == 0 && o.pids == "" {
+		problems = append(problems, errors.New("--floor compares server CPU: with --target, give --pid"))
+	}
+	if o.rounds < 1 || o.rounds > 20 {
+		problems = append(problems, fmt.Errorf("--rounds %d: want 1 to 20", o.rounds))
+	}
 	for _, c := range []struct {
 		name   string
 		v, max int
@@ -173,22 +192,23 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 
 // report is everything one run measured.
 type report struct {
-	Server       string        `json:"server"`         // binary started, or target URL
-	PID          int           `json:"pid,omitempty"`  // 0: unknown (--target without --pid)
-	PIDs         []int         `json:"pids,omitempty"` // every instance measured
-	Instances    int           `json:"instances"`      // servers the load was spread over
-	Database     string        `json:"database"`       // what the started server used
-	Argon2       *argon2Params `json:"argon2id"`       // nil for --target: whatever it runs with
-	CPUs         int           `json:"cpus"`           // shared by server and load generator
-	GoVersion    string        `json:"go_version"`     // of bench
-	StartupMs    *float64      `json:"startup_ms"`     // process start → first 200 on /readyz
-	IdleRSSMiB   *float64      `json:"idle_rss_mib"`   // VmRSS after --settle
-	Users        int           `json:"users"`          // seeded
-	SeedSeconds  float64       `json:"seed_seconds"`   // not a measurement, for context
-	SetupRetries int64         `json:"setup_retries"`  // 503s retried while seeding and logging in before verify-totp
-	Scenarios    []result      `json:"scenarios"`      //
-	Checks       []check       `json:"targets"`        // issue #2 (login, verify-totp), issue #5 (forward-auth)
-	StartedAtUTC time.Time     `json:"started_at_utc"` //
+	Server       string        `json:"server"`          // binary started, or target URL
+	PID          int           `json:"pid,omitempty"`   // 0: unknown (--target without --pid)
+	PIDs         []int         `json:"pids,omitempty"`  // every instance measured
+	Instances    int           `json:"instances"`       // servers the load was spread over
+	Database     string        `json:"database"`        // what the started server used
+	Argon2       *argon2Params `json:"argon2id"`        // nil for --target: whatever it runs with
+	CPUs         int           `json:"cpus"`            // shared by server and load generator
+	GoVersion    string        `json:"go_version"`      // of bench
+	StartupMs    *float64      `json:"startup_ms"`      // process start → first 200 on /readyz
+	IdleRSSMiB   *float64      `json:"idle_rss_mib"`    // VmRSS after --settle
+	Users        int           `json:"users"`           // seeded
+	SeedSeconds  float64       `json:"seed_seconds"`    // not a measurement, for context
+	SetupRetries int64         `json:"setup_retries"`   // 503s retried while seeding and logging in before verify-totp
+	Scenarios    []result      `json:"scenarios"`       //
+	Floor        *floorSummary `json:"floor,omitempty"` // --floor: twostep's server CPU per check against the floor's
+	Checks       []check       `json:"targets"`         // issue #2 (login, verify-totp), issue #5 (forward-auth)
+	StartedAtUTC time.Time     `json:"started_at_utc"`  //
 }
 
 // bench runs the whole benchmark; the report is non-nil once anything was
@@ -300,15 +320,7 @@ func bench(ctx context.Context, o options, log io.Writer) (*report, error) {
 			what = "no session (anonymous)"
 		}
 		fmt.Fprintf(log, "forward-auth: %d workers for %v, GET /api/v1/auth/auth-request with %s, %s HTTP client\n", o.concurrency, o.duration, what, o.httpClient)
-		r, err := measure(pids, func() (result, error) {
-			return runForwardAuth(ctx, c, users, o.concurrency, o.duration, o.maxRequests, o.anonymous, o.httpClient == "lean")
-		})
-		r.HTTPClient = o.httpClient
-		rep.Scenarios = append(rep.Scenarios, r)
-		if err == nil {
-			err = ctx.Err()
-		}
-		if err != nil {
+		if err := forwardAuthRounds(ctx, o, rep, c, pids, users, log); err != nil {
 			return rep, err
 		}
 	}

@@ -136,6 +136,12 @@ func TestFlags(t *testing.T) {
 		{"targets with pids", []string{"--targets", "http://a,http://b", "--admin-token", "x", "--pids", "10,11"}, true},
 		{"bad pids", []string{"--targets", "http://a", "--admin-token", "x", "--pids", "10,x"}, false},
 		{"pids without targets", []string{"--server", "a", "--pids", "10"}, false},
+		{"floor", []string{"--server", "a", "--scenario", "forward-auth", "--floor", "--rounds", "5"}, true},
+		{"floor without forward-auth", []string{"--server", "a", "--scenario", "verify-totp", "--floor"}, false},
+		{"rounds without forward-auth", []string{"--server", "a", "--rounds", "3"}, false},
+		{"floor on a target without pid", []string{"--target", "http://a", "--admin-token", "x", "--scenario", "forward-auth", "--floor"}, false},
+		{"floor on a target with pid", []string{"--target", "http://a", "--admin-token", "x", "--pid", "10", "--scenario", "forward-auth", "--floor"}, true},
+		{"zero rounds", []string{"--server", "a", "--scenario", "forward-auth", "--rounds", "0"}, false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -18,7 +18,8 @@ type check struct {
 const mb = 1e6
 
 // checks compares the run with the targets of issue #2 (login,
-// verify-totp) and issue #5 (forward-auth). They are defined for c=64,
+// verify-totp), issue #5 (forward-auth) and, with --floor, issue #12 (the
+// ratio to the floor). They are defined for c=64,
 // 1000 users and SQLite; the caller says whether the run matched.
 func checks(r *report) []check {
 	var out []check
@@ -60,6 +61,9 @@ func checks(r *report) []check {
 				out = append(out, check{s.Scenario + " server CPU per check", "≤ 25 µs", fmt.Sprintf("%.1f µs", s.ServerCPUPerReq*1000), s.ServerCPUPerReq*1000 <= 25})
 			}
 		}
+	}
+	if f := r.Floor; f != nil && len(f.Ratios) > 0 {
+		out = append(out, check{"forward-auth server CPU per check ÷ the floor's (issue #12)", "≤ 1.25", fmt.Sprintf("%.2f (median of %d)", f.MedianRatio, len(f.Ratios)), f.MedianRatio > 0 && f.MedianRatio <= 1.25})
 	}
 	return out
 }
@@ -122,8 +126,15 @@ func printTable(w io.Writer, r *report) {
 				s.MachineBusySecs, s.MachineCPUSeconds, s.ServerCPUSeconds, s.BenchCPUSeconds, s.OtherCPUSeconds)
 		}
 	}
+	if f := r.Floor; f != nil && len(f.Ratios) > 0 {
+		fmt.Fprintln(w, "\nforward-auth server CPU per check against the floor (bare net/http, same requests, measured after twostep in each round):")
+		for i := range f.Ratios {
+			fmt.Fprintf(w, "  round %d: twostep %.1f µs, floor %.1f µs, ratio %.2f\n", i+1, f.TwostepCPUMicros[i], f.FloorCPUMicros[i], f.Ratios[i])
+		}
+		fmt.Fprintf(w, "  median ratio %.2f over %d round(s)\n", f.MedianRatio, len(f.Ratios))
+	}
 	if len(r.Checks) > 0 {
-		fmt.Fprintln(w, "\ntargets (issue #2: login, verify-totp; issue #5: forward-auth; defined for c=64, 1000 users, SQLite):")
+		fmt.Fprintln(w, "\ntargets (issue #2: login, verify-totp; issue #5: forward-auth; issue #12: the floor; defined for c=64, 1000 users, SQLite):")
 		tw = tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 		for _, c := range r.Checks {
 			verdict := "MISS"

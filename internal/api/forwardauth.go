@@ -83,20 +83,22 @@ func (a *API) forwardAuthMoved(http.ResponseWriter, *http.Request) error { retur
 // forwardAuth decides o. browserRedirect: a browser's GET asking for HTML
 // may get the 302 without ?mode=redirect.
 func (a *API) forwardAuth(w http.ResponseWriter, r *http.Request, o original, browserRedirect bool) error {
-	dec, u, err := a.svc.Check(r.Context(), a.cookies.SessionToken(r), o.host, o.path())
+	dec, id, err := a.svc.Check(r.Context(), a.cookies.SessionToken(r), o.host, o.path())
 	if err != nil {
 		return err // store unavailable: 500/503, never a pass (fail closed)
 	}
-	h := w.Header()
 	switch dec {
 	case auth.Allow:
 		// All four, empty when unknown (and on bypass): Caddy before 2.9
 		// sends a header the answer lacks as its literal placeholder text
 		// ("{http.reverse_proxy.header.Remote-User}") to the application.
-		h["Remote-User"] = headerValue(u.Username)
-		h["Remote-Name"] = h["Remote-User"]
-		h["Remote-Email"] = headerValue(u.Email)
-		h["Remote-Groups"] = headerValue(strings.Join(u.Groups, ","))
+		// Canonical keys and the identity's shared values: no
+		// canonicalisation and no allocation per check (issue #12).
+		h := w.Header()
+		h["Remote-User"] = id.Name
+		h["Remote-Name"] = id.Name
+		h["Remote-Email"] = id.Email
+		h["Remote-Groups"] = id.Groups
 		w.WriteHeader(http.StatusOK)
 		return nil
 	case auth.Forbidden:
@@ -110,23 +112,16 @@ func (a *API) forwardAuth(w http.ResponseWriter, r *http.Request, o original, br
 	return auth.ErrUnauthenticated
 }
 
-// noValue is the shared value of an empty header: net/http only reads
-// header slices, and a bypass check then allocates none.
-var noValue = []string{""}
-
-func headerValue(v string) []string {
-	if v == "" {
-		return noValue
-	}
-	return []string{v}
-}
-
 // wantsRedirect: ?mode=redirect forces 302 and ?mode=401 forces 401;
 // otherwise a browser's GET or HEAD asking for HTML gets 302 where the
 // proxy passes answers on (browserRedirect), and anything else 401 (a
 // redirect would turn a POST into a GET of the sign-in page).
 func wantsRedirect(r *http.Request, o original, browserRedirect bool) bool {
-	switch r.URL.Query().Get("mode") {
+	mode := ""
+	if r.URL.RawQuery != "" { // Query parses into a new map: only when there is one
+		mode = r.URL.Query().Get("mode")
+	}
+	switch mode {
 	case "redirect":
 		return true
 	case "401":
@@ -136,10 +131,13 @@ func wantsRedirect(r *http.Request, o original, browserRedirect bool) bool {
 		strings.Contains(r.Header.Get("Accept"), "text/html")
 }
 
-// single returns the one value of header name: "" and ok when absent, and
+// single returns the one value of header key: "" and ok when absent, and
 // not ok when it is sent twice (which copy would the proxy have meant?).
-func single(h http.Header, name string) (string, bool) {
-	v := h.Values(name)
+// key is in canonical form (net/http stores received headers so): looked up
+// as it is, where Header.Values would canonicalise, and allocate for a
+// non-canonical spelling such as "X-Original-URL", on every check.
+func single(h http.Header, key string) (string, bool) {
+	v := h[key]
 	switch len(v) {
 	case 0:
 		return "", true
@@ -153,7 +151,7 @@ func single(h http.Header, name string) (string, bool) {
 // URL) and X-Original-Method. Every X-Forwarded-* header is ignored: nginx
 // passes the client's own copies through to the subrequest.
 func fromOriginalURL(h http.Header) (original, error) {
-	raw, ok := single(h, "X-Original-URL")
+	raw, ok := single(h, "X-Original-Url")
 	if !ok {
 		return original{}, errBadOriginal
 	}

@@ -1,7 +1,6 @@
 package api_test
 
 import (
-	"context"
 	"net/http"
 	"net/http/httptest"
 	"testing"
@@ -10,7 +9,6 @@ import (
 	"github.com/twostep/twostep/internal/auth"
 	"github.com/twostep/twostep/internal/auth/authtest"
 	"github.com/twostep/twostep/internal/httpx"
-	"github.com/twostep/twostep/internal/totp"
 )
 
 // BenchmarkForwardAuth measures GET /api/v1/auth/auth-request at handler level (the
@@ -61,11 +59,16 @@ func BenchmarkForwardAuth(b *testing.B) {
 }
 
 // forwardAuthFixture builds the service and the API routes and returns the
-// mux and the token of an aal2 session (password, then an authenticator app
-// confirmed with a code computed here).
+// mux and the token of an aal2 session (password, then an authenticator app).
 func forwardAuthFixture(b testing.TB) (*http.ServeMux, string) {
 	b.Helper()
-	ctx := context.Background()
+	return forwardAuthFixtureCookies(b, httpx.Cookies{})
+}
+
+// forwardAuthFixtureCookies is forwardAuthFixture with the given cookie
+// settings (Secure: the __Host- names of an https deployment).
+func forwardAuthFixtureCookies(b testing.TB, cookies httpx.Cookies) (*http.ServeMux, string) {
+	b.Helper()
 	var rules []auth.Rule
 	for _, s := range []string{"app.example.test/public bypass", "app.example.test/blocked deny",
 		"app.example.test/admin two_factor admins", "*.example.test two_factor"} {
@@ -79,34 +82,8 @@ func forwardAuthFixture(b testing.TB) (*http.ServeMux, string) {
 	cfg.Issuer, cfg.PublicURL = "Bench", "http://login.example.test"
 	cfg.Access = auth.Access{Rules: rules, Default: auth.PolicyDeny}
 	e := authtest.New(b, cfg, nil)
-	svc := e.Service
-
-	client := auth.Client{IP: "192.0.2.1", UserAgent: "bench"}
-	const pw = "correct horse battery"
-	if _, err := svc.CreateUser(ctx, client, "alice", pw); err != nil {
-		b.Fatal(err)
-	}
-	res, err := svc.Login(ctx, client, auth.Credentials{Username: "alice", Password: pw})
-	if err != nil {
-		b.Fatal(err)
-	}
-	cur, err := svc.Authenticate(ctx, res.Token)
-	if err != nil {
-		b.Fatal(err)
-	}
-	setup, err := svc.StartTOTP(ctx, client, cur, "")
-	if err != nil {
-		b.Fatal(err)
-	}
-	secret, err := totp.DecodeSecret(setup.Secret)
-	if err != nil {
-		b.Fatal(err)
-	}
-	conf, err := svc.ConfirmTOTP(ctx, client, cur, auth.Proof{FactorID: setup.FactorID, Code: totp.Code(secret, totp.DefaultParams(), e.Clock.Now())})
-	if err != nil {
-		b.Fatal(err)
-	}
+	tok := e.SignedIn(b, "alice")
 	mux := http.NewServeMux()
-	api.New(svc, e.Log, httpx.ClientIP{}, httpx.Cookies{}).Routes(mux)
-	return mux, conf.Token
+	api.New(e.Service, e.Log, httpx.ClientIP{}, cookies).Routes(mux)
+	return mux, tok
 }

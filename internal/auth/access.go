@@ -133,6 +133,15 @@ func (a Access) Match(host, path string) Rule {
 //     Caddy and Go proxies also turn a raw '#' into %23 before asking;
 //   - NUL and other control characters, and invalid UTF-8 after decoding.
 func NormalizePath(escaped string) (string, bool) {
+	if isNormal(escaped) {
+		return escaped, true
+	}
+	return normalizeFull(escaped)
+}
+
+// normalizeFull is NormalizePath without the shortcut for a path that is
+// already normal.
+func normalizeFull(escaped string) (string, bool) {
 	low := strings.ToLower(escaped)
 	for _, bad := range []string{"%2f", "%5c", "%25", "%3b", ";", "\\"} {
 		if strings.Contains(low, bad) {
@@ -149,6 +158,46 @@ func NormalizePath(escaped string) (string, bool) {
 		p += "/"
 	}
 	return strings.ToLower(p), true
+}
+
+// isNormal reports whether p is already in the form NormalizePath gives,
+// so that the common request path costs a scan and no allocation (issue
+// #12): it starts with '/', holds only printable ASCII other than upper-
+// case letters, '%', ';', '\\', '?' and '#', and has no empty, "." or ".."
+// segment (a trailing '/' is kept by NormalizePath too). Anything else
+// takes the full path, whose answer for these inputs is p itself
+// (FuzzNormalizePath checks that they agree).
+func isNormal(p string) bool {
+	if p == "" || p[0] != '/' {
+		return false
+	}
+	seg := 1 // start of the current segment
+	for i := 1; i <= len(p); i++ {
+		if i < len(p) {
+			c := p[i]
+			if c <= ' ' || c >= 0x7f || (c >= 'A' && c <= 'Z') {
+				return false
+			}
+			switch c {
+			case '%', ';', '\\', '?', '#':
+				return false
+			case '/':
+			default:
+				continue
+			}
+		}
+		// a segment p[seg:i] ends here
+		switch p[seg:i] {
+		case "":
+			if i < len(p) { // "//"; an empty last segment is the trailing '/'
+				return false
+			}
+		case ".", "..":
+			return false
+		}
+		seg = i + 1
+	}
+	return true
 }
 
 // ValidHost reports whether hostport is a plain host name or IP literal
@@ -213,10 +262,18 @@ func (a Access) Covers(host string) bool {
 	return host != "" && slices.ContainsFunc(a.Rules, func(r Rule) bool { return r.Host != "*" && matchHost(r.Host, host) })
 }
 
-// canonicalHost lower-cases and strips the port.
+// canonicalHost lower-cases and strips the port. A name with one ':' is
+// cut there, as net.SplitHostPort would, without the error value
+// SplitHostPort allocates for the usual host without a port (issue #12).
 func canonicalHost(host string) string {
-	if h, _, err := net.SplitHostPort(host); err == nil {
-		host = h
+	switch i := strings.IndexByte(host, ':'); {
+	case i < 0: // no port: SplitHostPort fails, the host stays
+	case !strings.ContainsAny(host, "[]") && strings.IndexByte(host[i+1:], ':') < 0:
+		host = host[:i]
+	default:
+		if h, _, err := net.SplitHostPort(host); err == nil {
+			host = h
+		}
 	}
 	return strings.TrimSuffix(strings.ToLower(host), ".")
 }
@@ -246,42 +303,44 @@ const (
 // grace.go), no others.
 //
 // rawPath is the path as the client sent it (percent-encoded); a path that
-// cannot be normalised safely, or a malformed host, is refused.
-func (s *Service) Check(ctx context.Context, tok, host, rawPath string) (Decision, model.User, error) {
+// cannot be normalised safely, or a malformed host, is refused. The
+// Identity is never nil: on a bypass and without a session every value is
+// empty; it is shared with the session cache and read-only.
+func (s *Service) Check(ctx context.Context, tok, host, rawPath string) (Decision, *Identity, error) {
 	path, ok := NormalizePath(rawPath)
 	if !ok || !ValidHost(host) {
-		return Forbidden, model.User{}, nil
+		return Forbidden, nobody, nil
 	}
 	rule := s.cfg.Access.Match(host, path)
 	switch rule.Policy {
 	case PolicyBypass:
-		return Allow, model.User{}, nil
+		return Allow, nobody, nil
 	case PolicyDeny:
-		return Forbidden, model.User{}, nil
+		return Forbidden, nobody, nil
 	}
-	cur, noFactor, err := s.cachedSession(ctx, tok)
+	e, err := s.cachedSession(ctx, tok)
 	if errors.Is(err, ErrUnauthenticated) {
-		return NeedLogin, model.User{}, nil
+		return NeedLogin, nobody, nil
 	}
 	if err != nil {
-		return NeedLogin, model.User{}, err
+		return NeedLogin, nobody, err
 	}
-	if cur.Session.AAL != model.AAL2 && rule.Policy != PolicyOneFactor {
+	if e.cur.Session.AAL != model.AAL2 && rule.Policy != PolicyOneFactor {
 		switch {
-		case noFactor && s.policyFor(cur.User).Required:
+		case e.noFactor && s.policyFor(e.cur.User).Required:
 			// No allowed method yet, but one is required: only "aal1 with
 			// grace" on a rule that accepts it goes on (grace.go).
-			if !rule.Grace || !s.inGrace(cur.User) {
-				return NeedLogin, model.User{}, nil
+			if !rule.Grace || !s.inGrace(e.cur.User) {
+				return NeedLogin, nobody, nil
 			}
-		case !noFactor:
-			return NeedLogin, model.User{}, nil
+		case !e.noFactor:
+			return NeedLogin, nobody, nil
 		case rule.Policy == PolicyStrictTwoFactor:
-			return Forbidden, cur.User, nil
+			return Forbidden, &e.id, nil
 		}
 	}
-	if rule.Group != "" && !slices.Contains(cur.User.Groups, rule.Group) {
-		return Forbidden, cur.User, nil
+	if rule.Group != "" && !slices.Contains(e.cur.User.Groups, rule.Group) {
+		return Forbidden, &e.id, nil
 	}
-	return Allow, cur.User, nil
+	return Allow, &e.id, nil
 }

@@ -109,7 +109,7 @@ func TestForwardAuthCheck(t *testing.T) {
 			if err != nil || got != tc.want {
 				t.Fatalf("Check = %v, %v; want %v", got, err, tc.want)
 			}
-			if got == auth.Allow && tc.tok != "" && u.Username != "alice" {
+			if got == auth.Allow && tc.tok != "" && (u.User.Username != "alice" || u.Name[0] != "alice") {
 				t.Fatalf("user = %+v", u)
 			}
 		})

@@ -74,7 +74,7 @@ func (e *cmdEnv) serve(a *app, _ string) error {
 			ln.Close()
 			return fmt.Errorf("metrics.listen: %w", err)
 		}
-		a.log.Info("operations listener: /metrics, /healthz, /readyz", "addr", ops.Addr().String())
+		a.log.Info("operations listener: /metrics, /healthz, /readyz, /debug/pprof", "addr", ops.Addr().String())
 		listeners = append(listeners, server.Listener{Net: ops, Handler: server.Operations(a.store, a.log, a.metrics, a.ready)})
 	}
 	jobs := []server.Job{{Name: "expired sessions and devices", Run: a.svc.ExpireSessions}}

@@ -168,7 +168,7 @@ type Limits struct {
 // listener by default: the counters describe traffic and security events,
 // which is operator information.
 type Metrics struct {
-	Listen string `yaml:"listen" help:"Address (host:port) of a separate operations listener serving /metrics, /healthz and /readyz, e.g. 127.0.0.1:9464. Empty means no operations listener."`
+	Listen string `yaml:"listen" help:"Address (host:port) of a separate operations listener serving /metrics, /healthz, /readyz and /debug/pprof, e.g. 127.0.0.1:9464. Empty means no operations listener."`
 	Token  string `yaml:"token" secret:"value" help:"Bearer token that unlocks /metrics on the main listener, at least 32 characters. Empty means /metrics is not served there."`
 }
 

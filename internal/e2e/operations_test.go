@@ -56,12 +56,9 @@ func TestMetricsNotPublic(t *testing.T) {
 	r := s.call(t, "GET", "/api/v1/admin/users", nil, bearer(metricsToken))
 	r.wantErr(t, 401, "unauthenticated", "admin API with the metrics token")
 
-	m := regexp.MustCompile(`msg="operations listener: /metrics, /healthz, /readyz" addr=(127\.0\.0\.1:\d+)`).FindStringSubmatch(s.Log.String())
-	if m == nil {
-		t.Fatalf("no operations listener in the log:\n%s", s.Log.String())
-	}
+	ops := opsAddr(t, s)
 	for _, path := range []string{"/metrics", "/healthz", "/readyz"} {
-		res, err := http.Get("http://" + m[1] + path)
+		res, err := http.Get("http://" + ops + path)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -70,13 +67,75 @@ func TestMetricsNotPublic(t *testing.T) {
 			t.Errorf("operations listener %s: %d", path, res.StatusCode)
 		}
 	}
-	res, err := http.Get("http://" + m[1] + "/api/v1/countries")
+	res, err := http.Get("http://" + ops + "/api/v1/countries")
 	if err != nil {
 		t.Fatal(err)
 	}
 	res.Body.Close()
 	if res.StatusCode != http.StatusNotFound {
 		t.Errorf("operations listener serves the API: %d", res.StatusCode)
+	}
+}
+
+// opsAddr is the operations listener's address, read from the log line
+// that announces it.
+func opsAddr(t *testing.T, s *server) string {
+	t.Helper()
+	m := regexp.MustCompile(`msg="operations listener: /metrics, /healthz, /readyz, /debug/pprof" addr=(127\.0\.0\.1:\d+)`).FindStringSubmatch(s.Log.String())
+	if m == nil {
+		t.Fatalf("no operations listener in the log:\n%s", s.Log.String())
+	}
+	return m[1]
+}
+
+// TestPprofOnlyOnOperations: Go's runtime profiles are served on the
+// operations listener (metrics.listen) and never on the public one, not
+// even with the metrics or admin token; /debug/pprof/cmdline (the process's
+// arguments) and /symbol on neither.
+func TestPprofOnlyOnOperations(t *testing.T) {
+	t.Parallel()
+	s := newInstance(t, "", "TWOSTEP_METRICS_TOKEN="+metricsToken, "TWOSTEP_ADMIN_TOKEN="+adminToken,
+		"TWOSTEP_METRICS_LISTEN=127.0.0.1:0").start(t)
+	paths := []string{"/debug/pprof/", "/debug/pprof/heap?debug=1", "/debug/pprof/goroutine?debug=2",
+		"/debug/pprof/profile?seconds=1", "/debug/pprof/trace?seconds=1", "/debug/pprof/symbol", "/debug/pprof/cmdline"}
+	for _, path := range paths {
+		for _, opt := range []reqOpt{header("X-None", "1"), bearer(metricsToken), bearer(adminToken)} {
+			if r := s.call(t, "GET", path, nil, opt); r.status != http.StatusNotFound {
+				t.Errorf("public listener %s answered %d, want 404", path, r.status)
+			}
+		}
+	}
+
+	ops := opsAddr(t, s)
+	get := func(path string) (int, string) {
+		res, err := http.Get("http://" + ops + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer res.Body.Close()
+		var b bytes.Buffer
+		if _, err := b.ReadFrom(res.Body); err != nil {
+			t.Fatal(err)
+		}
+		return res.StatusCode, b.String()
+	}
+	for _, c := range []struct{ path, want string }{
+		{"/debug/pprof/", "/debug/pprof/heap"},
+		{"/debug/pprof/heap?debug=1", "heap profile:"},
+		{"/debug/pprof/allocs", ""}, // protobuf, for go tool pprof
+		{"/debug/pprof/goroutine?debug=1", "goroutine profile:"},
+		{"/debug/pprof/profile?seconds=1", ""},    // a protobuf CPU profile
+		{"/debug/pprof/trace?seconds=1", "go 1."}, // the trace's header
+	} {
+		code, body := get(c.path)
+		if code != http.StatusOK || !strings.Contains(body, c.want) || (c.want == "" && len(body) == 0) {
+			t.Errorf("operations listener %s: %d %.200q", c.path, code, body)
+		}
+	}
+	for _, path := range []string{"/debug/pprof/cmdline", "/debug/pprof/symbol", "/debug/pprof/nosuch", "/debug/pprof/profile?seconds=0"} {
+		if code, _ := get(path); code != http.StatusNotFound && code != http.StatusBadRequest {
+			t.Errorf("operations listener %s: %d, want 404 (or 400 for a bad duration)", path, code)
+		}
 	}
 }
 

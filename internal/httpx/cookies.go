@@ -40,6 +40,18 @@ func (c Cookies) Name(base string) string {
 	if !c.Secure || (base == SessionCookie && c.Domain != "") {
 		return base
 	}
+	// Constants for the known names: the session cookie's is read on
+	// every forward-auth check, and "__Host-" + base would allocate there.
+	switch base {
+	case SessionCookie:
+		return "__Host-" + SessionCookie
+	case DeviceCookie:
+		return "__Host-" + DeviceCookie
+	case KnownCookie:
+		return "__Host-" + KnownCookie
+	case LoginCookie:
+		return "__Host-" + LoginCookie
+	}
 	return "__Host-" + base
 }
 
@@ -57,10 +69,75 @@ func (c Cookies) set(w http.ResponseWriter, base, value string, maxAge time.Dura
 
 // Get returns the value of cookie base, or "".
 func (c Cookies) Get(r *http.Request, base string) string {
-	if ck, err := r.Cookie(c.Name(base)); err == nil {
-		return ck.Value
+	return cookieValue(r.Header, c.Name(base))
+}
+
+// maxCookies is net/http's default limit on the cookies of a request
+// (GODEBUG httpcookiemaxnum): past it, Request.Cookie finds none.
+const maxCookies = 3000
+
+// cookieValue is r.Cookie(name).Value, or "" — the same parse (RFC 6265
+// §5.4 pairs split at ';', ASCII spaces trimmed, the first pair of that
+// name with a valid value, surrounding double quotes removed) without
+// Request.Cookie's allocations (a slice and a Cookie per call), since the
+// session cookie is read on every forward-auth check (issue #12).
+// FuzzCookieValue checks that the two agree.
+func cookieValue(h http.Header, name string) string {
+	lines := h["Cookie"]
+	if len(lines) == 0 || name == "" {
+		return ""
+	}
+	n := 0
+	for _, line := range lines {
+		n += strings.Count(line, ";") + 1
+	}
+	if n > maxCookies {
+		return ""
+	}
+	for _, line := range lines {
+		line = trimSpace(line)
+		for len(line) > 0 {
+			var part string
+			part, line, _ = strings.Cut(line, ";")
+			part = trimSpace(part)
+			k, v, _ := strings.Cut(part, "=")
+			if part == "" || trimSpace(k) != name {
+				continue
+			}
+			if len(v) > 1 && v[0] == '"' && v[len(v)-1] == '"' {
+				v = v[1 : len(v)-1]
+			}
+			if validCookieValue(v) {
+				return v
+			}
+		}
 	}
 	return ""
+}
+
+// trimSpace trims ASCII white space (textproto.TrimString), not the
+// Unicode spaces strings.TrimSpace would.
+func trimSpace(s string) string {
+	for len(s) > 0 && isSpace(s[0]) {
+		s = s[1:]
+	}
+	for len(s) > 0 && isSpace(s[len(s)-1]) {
+		s = s[:len(s)-1]
+	}
+	return s
+}
+
+func isSpace(b byte) bool { return b == ' ' || b == '\t' || b == '\n' || b == '\r' }
+
+// validCookieValue: cookie-octets as net/http accepts them (space and comma
+// allowed, no controls, '"', ';' or '\\').
+func validCookieValue(v string) bool {
+	for i := 0; i < len(v); i++ {
+		if b := v[i]; b < 0x20 || b >= 0x7f || b == '"' || b == ';' || b == '\\' {
+			return false
+		}
+	}
+	return true
 }
 
 // SetSession sets the session cookie, a browser-session cookie (the server

@@ -148,3 +148,52 @@ func FuzzClientIP(f *testing.F) {
 		}
 	})
 }
+
+// FuzzCookieValue: cookieValue, which reads the session cookie on every
+// forward-auth check without allocating, finds exactly what
+// Request.Cookie finds, for any one or two Cookie header lines and any of
+// twostep's cookie names.
+func FuzzCookieValue(f *testing.F) {
+	for _, tc := range [][2]string{
+		{"twostep_session=xyz", ""}, {"a=b; twostep_session=1; twostep_session=2", ""}, {"twostep_session=\"xyz\"", ""},
+		{"twostep_session=a b", ""}, {"twostep_session=a\\b; twostep_session=ok", ""}, {" twostep_session = v ", ""},
+		{"twostep_session=\"", ""}, {"twostep_session=\"\"", ""}, {"x=1", "twostep_session=2"}, {"twostep_session=\x7f", "twostep_session=ok"},
+		{"\ttwostep_session=v\t", ""}, {"twostep_session=v\u00a0", ""}, {"__Host-twostep_session=h; twostep_session=p", ""},
+		{strings.Repeat(";", 3000) + "twostep_session=v", ""}, {strings.Repeat(";", 2998) + "twostep_session=v", ""},
+		{"twostep_session", ""}, {"=v", ""}, {";;;=;", "twostep_session=,"},
+	} {
+		f.Add(tc[0], tc[1])
+	}
+	f.Fuzz(func(t *testing.T, line1, line2 string) {
+		r := httptest.NewRequest("GET", "/", nil)
+		for _, l := range []string{line1, line2} {
+			if l != "" {
+				r.Header.Add("Cookie", l)
+			}
+		}
+		for _, name := range []string{SessionCookie, "__Host-" + SessionCookie, DeviceCookie, ""} {
+			want := ""
+			if ck, err := r.Cookie(name); err == nil {
+				want = ck.Value
+			}
+			if got := cookieValue(r.Header, name); got != want {
+				t.Fatalf("cookieValue(%q, %q) = %q; Request.Cookie finds %q", r.Header["Cookie"], name, got, want)
+			}
+		}
+	})
+}
+
+// Reading the session cookie allocates nothing, under either name.
+func TestCookieValueAllocs(t *testing.T) {
+	r := httptest.NewRequest("GET", "/", nil)
+	r.Header.Set("Cookie", "other=1; __Host-twostep_session=abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQ; twostep_session=x")
+	for _, c := range []Cookies{{}, {Secure: true}} {
+		if n := testing.AllocsPerRun(100, func() {
+			if c.SessionToken(r) == "" {
+				t.Fatal("no session token")
+			}
+		}); n != 0 {
+			t.Errorf("%+v: SessionToken allocates %v times", c, n)
+		}
+	}
+}

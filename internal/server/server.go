@@ -79,12 +79,13 @@ func Handler(svc *auth.Service, st *store.Store, log *slog.Logger, o Options) ht
 }
 
 // Operations returns the handler of the separate operations listener
-// (metrics.listen): /metrics, /healthz and /readyz, nothing else. Bind it
-// to an address only the monitoring system reaches.
+// (metrics.listen): /metrics, /healthz, /readyz and /debug/pprof, nothing
+// else. Bind it to an address only the monitoring system reaches.
 func Operations(st *store.Store, log *slog.Logger, m *metrics.Metrics, checks []func(context.Context) error) http.Handler {
 	mux := http.NewServeMux()
 	health(mux, st, log, checks)
 	mux.Handle("GET /metrics", m.Handler())
+	profiling(mux)
 	return httpx.Recover(log, mux)
 }
 
@@ -149,7 +150,7 @@ func Serve(ctx context.Context, log *slog.Logger, ls []Listener, jobs ...Job) er
 			Handler:           l.Handler,
 			ReadHeaderTimeout: 5 * time.Second,
 			ReadTimeout:       15 * time.Second,
-			WriteTimeout:      30 * time.Second,
+			WriteTimeout:      30 * time.Second, // net/http/pprof extends it for a longer profile
 			IdleTimeout:       120 * time.Second,
 			MaxHeaderBytes:    32 << 10,
 			ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),

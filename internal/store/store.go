@@ -10,6 +10,7 @@
 package store
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"errors"
@@ -47,16 +48,25 @@ type Store struct {
 // Open connects to the database named by dialect and dsn (a file path for
 // SQLite, a postgres:// URL for PostgreSQL). It does not migrate.
 func Open(ctx context.Context, dialect Dialect, dsn string) (*Store, error) {
+	return OpenDriver(ctx, dialect, dsn, "")
+}
+
+// OpenDriver is Open through the database/sql driver registered under the
+// name driver instead of the dialect's own ("sqlite", "pgx"; "" for that).
+// The tests put a wrapper that counts statements and transactions there
+// (storetest.NewCounting); the wrapper must pass everything on to the
+// dialect's driver.
+func OpenDriver(ctx context.Context, dialect Dialect, dsn, driver string) (*Store, error) {
 	var s *Store
 	switch dialect {
 	case SQLite:
 		var err error
-		s, err = openSQLite(dsn)
+		s, err = openSQLite(cmp.Or(driver, "sqlite"), dsn)
 		if err != nil {
 			return nil, err
 		}
 	case Postgres:
-		db, err := sql.Open("pgx", dsn)
+		db, err := sql.Open(cmp.Or(driver, "pgx"), dsn)
 		if err != nil {
 			return nil, fmt.Errorf("open postgres: %w", err)
 		}
@@ -80,7 +90,7 @@ func Open(ctx context.Context, dialect Dialect, dsn string) (*Store, error) {
 // (SQLite allows one writer at a time; queueing in Go instead of retrying on
 // SQLITE_BUSY avoids "database is locked" under load) and a pool of readers,
 // which WAL lets run beside the writer.
-func openSQLite(path string) (*Store, error) {
+func openSQLite(driver, path string) (*Store, error) {
 	if path == "" {
 		return nil, errors.New("sqlite: empty database path")
 	}
@@ -98,14 +108,14 @@ func openSQLite(path string) (*Store, error) {
 	}
 	q.Set("_txlock", "immediate")
 	dsn := "file:" + path + "?" + q.Encode()
-	w, err := sql.Open("sqlite", dsn)
+	w, err := sql.Open(driver, dsn)
 	if err != nil {
 		return nil, fmt.Errorf("open sqlite: %w", err)
 	}
 	w.SetMaxOpenConns(1)
 	w.SetMaxIdleConns(1)
 	w.SetConnMaxLifetime(0)
-	r, err := sql.Open("sqlite", dsn)
+	r, err := sql.Open(driver, dsn)
 	if err != nil {
 		w.Close()
 		return nil, fmt.Errorf("open sqlite: %w", err)

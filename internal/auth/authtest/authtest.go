@@ -5,6 +5,7 @@
 package authtest
 
 import (
+	"context"
 	"io"
 	"log/slog"
 	"sync"
@@ -75,7 +76,12 @@ type Env struct {
 // single SQLite instance.
 func New(t testing.TB, cfg auth.Config, sender sms.Sender) Env {
 	t.Helper()
-	st := storetest.New(t)
+	return NewOn(t, cfg, sender, storetest.New(t))
+}
+
+// NewOn is New on the store st (e.g. storetest.NewCounting's).
+func NewOn(t testing.TB, cfg auth.Config, sender sms.Sender, st *store.Store) Env {
+	t.Helper()
 	c := NewClock()
 	backend := ratelimit.NewMemory(c.Now)
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
@@ -91,4 +97,46 @@ func New(t testing.TB, cfg auth.Config, sender sms.Sender) Env {
 		Now:      c.Now,
 	}
 	return Env{Service: auth.New(cfg, d), Deps: d, Store: st, Clock: c, Log: log}
+}
+
+// SignedIn creates user name with a password and an authenticator app
+// (confirmed with a code computed here) and returns the token of the aal2
+// session the confirmation gives: a user all of whose checks pass.
+func (e Env) SignedIn(t testing.TB, name string) string {
+	t.Helper()
+	tok, _ := e.SignedInTOTP(t, name)
+	return tok
+}
+
+// SignedInTOTP is SignedIn that also returns the app's secret, to compute
+// later codes with.
+func (e Env) SignedInTOTP(t testing.TB, name string) (string, []byte) {
+	t.Helper()
+	ctx := context.Background()
+	client := auth.Client{IP: "192.0.2.1", UserAgent: "test"}
+	const pw = "correct horse battery"
+	if _, err := e.Service.CreateUser(ctx, client, name, pw); err != nil {
+		t.Fatal(err)
+	}
+	res, err := e.Service.Login(ctx, client, auth.Credentials{Username: name, Password: pw})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cur, err := e.Service.Authenticate(ctx, res.Token)
+	if err != nil {
+		t.Fatal(err)
+	}
+	setup, err := e.Service.StartTOTP(ctx, client, cur, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	secret, err := totp.DecodeSecret(setup.Secret)
+	if err != nil {
+		t.Fatal(err)
+	}
+	conf, err := e.Service.ConfirmTOTP(ctx, client, cur, auth.Proof{FactorID: setup.FactorID, Code: totp.Code(secret, totp.DefaultParams(), e.Clock.Now())})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return conf.Token, secret
 }

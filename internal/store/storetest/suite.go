@@ -25,6 +25,7 @@ func Run(t *testing.T, newStore func(testing.TB) *store.Store) {
 		{"Migrate", testMigrate},
 		{"Users", testUsers},
 		{"TOTPStepReplay", testTOTPStep},
+		{"RotationRefusedWritesNothing", testRotationRefused},
 		{"MFAAttempts", testMFAAttempts},
 		{"AuditPrune", testAuditPrune},
 		{"Factors", testFactors},
@@ -1136,5 +1137,80 @@ func testUserSessions(t *testing.T, s *store.Store) {
 	}
 	if bobs, err := s.UserSessions(ctx, bob.ID, t0, t0); err != nil || len(bobs) != 3 {
 		t.Fatalf("bob's sessions = %d, %v; want 3", len(bobs), err)
+	}
+}
+
+// testRotationRefused: a rotation refused for a replayed TOTP step or a
+// session already gone writes nothing at all — not the new session, not
+// the factor's last use, not the end of the failures or the lease, not
+// the remembered browser — even where its statements are sent together
+// before the conditions are read (PostgreSQL's pipelined batch); and
+// parallel rotations with one step let exactly one through.
+func testRotationRefused(t *testing.T, s *store.Store) {
+	u := mkUser(t, s, "rot")
+	f := mkFactor(t, s, u, "f-rot", model.FactorActive)
+	if ok, err := s.AcceptTOTPStep(ctx, f.ID, 100); err != nil || !ok {
+		t.Fatalf("AcceptTOTPStep: %v, %v", ok, err)
+	}
+	if _, err := s.BeginMFAAttempt(ctx, u.ID, t0, time.Minute); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.FailMFA(ctx, u.ID, t0); err != nil {
+		t.Fatal(err)
+	}
+	old := model.Session{TokenHash: []byte("rot-old"), UserID: u.ID, AAL: model.AAL1, CreatedAt: t0, LastSeenAt: t0}
+	if err := s.CreateSession(ctx, old); err != nil {
+		t.Fatal(err)
+	}
+	next := func(h string) model.Session {
+		n := old
+		n.TokenHash, n.AAL, n.AAL2At = []byte(h), model.AAL2, t0.Add(time.Minute)
+		return n
+	}
+	dev := &store.Device{TokenHash: []byte("rot-dev"), ID: "d-rot", UserID: u.ID, Label: "x", CreatedAt: t0, ExpiresAt: t0.Add(time.Hour), LastUsedAt: t0}
+	rot := func(step int64, oldHash []byte, h string) store.Rotation {
+		return store.Rotation{UserID: u.ID, TOTPStep: step, FactorID: f.ID, At: t0.Add(time.Hour), OldHash: oldHash,
+			Next: next(h), Remember: dev, KeepDevices: 20}
+	}
+	unchanged := func(what string) {
+		t.Helper()
+		if _, err := s.Session(ctx, old.TokenHash); err != nil {
+			t.Fatalf("%s: the old session is gone: %v", what, err)
+		}
+		for _, h := range []string{"rot-new", "rot-new2"} {
+			if _, err := s.Session(ctx, []byte(h)); !errors.Is(err, model.ErrNotFound) {
+				t.Fatalf("%s: the new session %s exists: %v", what, h, err)
+			}
+		}
+		if got, _ := s.Factor(ctx, u.ID, f.ID); !got.LastUsedAt.IsZero() {
+			t.Fatalf("%s: last use written: %v", what, got.LastUsedAt)
+		}
+		if got, _ := s.UserByID(ctx, u.ID); got.MFAFailures != 1 {
+			t.Fatalf("%s: failures = %d, want 1", what, got.MFAFailures)
+		}
+		if ds, _ := s.ListDevices(ctx, u.ID, t0); len(ds) != 0 {
+			t.Fatalf("%s: a device was remembered: %+v", what, ds)
+		}
+	}
+	for _, step := range []int64{99, 100} {
+		if err := s.RotateSession(ctx, rot(step, old.TokenHash, "rot-new")); !errors.Is(err, model.ErrConflict) {
+			t.Fatalf("step %d (used: 100): %v, want ErrConflict", step, err)
+		}
+		unchanged(fmt.Sprintf("replayed step %d", step))
+	}
+	if err := s.RotateSession(ctx, rot(101, []byte("rot-gone"), "rot-new2")); !errors.Is(err, model.ErrNotFound) {
+		t.Fatalf("rotation of a session that is gone: %v, want ErrNotFound", err)
+	}
+	unchanged("session gone")
+	// Step 101 is still free (the refused rotation above did not keep it):
+	// of parallel rotations with it, exactly one passes.
+	won := parallel(8, func(i int) error {
+		return s.RotateSession(ctx, rot(101, old.TokenHash, fmt.Sprintf("rot-par%d", i)))
+	})
+	if won != 1 {
+		t.Fatalf("parallel rotations with one step: %d passed, want 1", won)
+	}
+	if got, _ := s.UserByID(ctx, u.ID); got.MFAFailures != 0 {
+		t.Fatalf("after the rotation: failures = %d, want 0", got.MFAFailures)
 	}
 }
