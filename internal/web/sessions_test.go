@@ -86,7 +86,7 @@ func TestSessionsPage(t *testing.T) {
 	other.get("/settings").want(t, http.StatusOK, "/settings", "Your sign-in methods")
 
 	// Sign the other browser out: its next page load goes to sign-in.
-	p = home.get("/settings/sessions")
+	home.get("/settings/sessions")
 	p = home.submit(ends[0][1], nil)
 	p.want(t, http.StatusOK, "/settings/sessions", "Sessions and devices")
 	if !p.has("That session was signed out.") || endRe.MatchString(p.body) || p.has("Sign out all other sessions") {
@@ -127,8 +127,8 @@ func TestSessionsPageNeedsSecondFactor(t *testing.T) {
 	home := e.browser()
 	home.enrol("alice")
 	half := e.browser()
-	p := half.login("alice", pw)
-	p = half.get("/settings/sessions")
+	half.login("alice", pw)
+	p := half.get("/settings/sessions")
 	if p.url.Path != "/verify" || p.url.Query().Get("rd") != "/settings/sessions" {
 		t.Fatalf("aal1 on the sessions page: at %s", p.url)
 	}

@@ -218,7 +218,8 @@ func (c *countingConn) BeginTx(ctx context.Context, opts driver.TxOptions) (driv
 	if b, ok := c.Conn.(driver.ConnBeginTx); ok {
 		tx, err = b.BeginTx(ctx, opts)
 	} else {
-		tx, err = c.Conn.Begin() //nolint:staticcheck // the driver's only way
+		//lint:ignore SA1019 a driver without BeginTx has only Begin
+		tx, err = c.Conn.Begin()
 	}
 	if err != nil {
 		return nil, err
