@@ -111,3 +111,20 @@ func TestCachedSessionTouchAllocs(t *testing.T) {
 		t.Fatal("no touch was queued")
 	}
 }
+
+// BenchmarkDropUsers is the cost of one poll that names users (not single
+// sessions) with the cache full: one pass over every shard.
+func BenchmarkDropUsers(b *testing.B) {
+	var c sessionCache
+	now := time.Now()
+	for i := range cacheShards * (cacheShardSize - 1) {
+		var h [32]byte
+		h[0], h[1], h[2] = byte(i%cacheShards), byte(i>>4), byte(i>>12)
+		c.put(&h, &cacheEntry{cur: Current{User: model.User{ID: "u" + string(rune('a'+i%26))}}, fetched: now}, c.drops.Load())
+	}
+	ids := map[string]bool{"nobody": true}
+	b.ResetTimer()
+	for range b.N {
+		c.dropUsers(ids)
+	}
+}
