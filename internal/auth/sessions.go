@@ -31,7 +31,7 @@ import (
 //
 // Ending a session deletes its row; the forward-auth cache of this
 // instance forgets it at once (cache.drop), other instances' caches within
-// their one-second bound (cacheTTL), as for a logout.
+// the one-second bound (cache.go, watch.go), as for a logout.
 
 const (
 	// maxSessionUA bounds the stored user agent (the same bound as the

@@ -77,7 +77,14 @@ func (e *cmdEnv) serve(a *app, _ string) error {
 		a.log.Info("operations listener: /metrics, /healthz, /readyz, /debug/pprof", "addr", ops.Addr().String())
 		listeners = append(listeners, server.Listener{Net: ops, Handler: server.Operations(a.store, a.log, a.metrics, a.ready)})
 	}
-	jobs := []server.Job{{Name: "expired sessions and devices", Run: a.svc.ExpireSessions}}
+	jobs := []server.Job{
+		{Name: "expired sessions and devices", Run: a.svc.ExpireSessions},
+		{Name: "old session events", Run: a.svc.PruneSessionEvents},
+	}
+	// Forward-auth's session cache follows the session events every
+	// instance and the CLI write (docs/deploy.md "Session cache").
+	a.metrics.SessionCacheLoads(a.svc.SessionLoads)
+	go a.svc.WatchSessions(e.ctx)
 	if a.counters != nil {
 		jobs = append(jobs, server.Job{Name: "expired limit counters", Run: a.counters.Sweep})
 	}

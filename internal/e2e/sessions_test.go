@@ -70,3 +70,35 @@ func TestEndSessionAcrossInstances(t *testing.T) {
 	b.call(t, "GET", "/api/v1/session", nil, bearer(other)).wantErr(t, 401, "unauthenticated", "the ended session on b")
 	a.call(t, "GET", "/api/v1/session", nil, bearer(mia.aal2)).want(t, 200, "the session that ended the other")
 }
+
+// TestCLIDisableSQLite: on SQLite, `twostep user disable` runs as its own
+// process beside the server and writes nothing the server's memory sees;
+// only the session event its trigger writes (docs/deploy.md "Session
+// cache") tells the server. A session the server has cached for more than
+// the 1-s rule (and not read again since: the loads metric is flat) is
+// refused for every request begun more than 1 s after the command ended.
+func TestCLIDisableSQLite(t *testing.T) {
+	t.Parallel()
+	in := newInstance(t, "", "TWOSTEP_METRICS_TOKEN="+metricsToken)
+	s := in.start(t)
+	ria := s.setupTOTP(t, "ria")
+	check := func(what string) {
+		t.Helper()
+		if r, err := s.forwardAuth(ria.aal2); err != nil || r.status != 200 {
+			t.Fatalf("forward-auth %s: %v %d", what, err, r.status)
+		}
+	}
+	check("after set-up")
+	time.Sleep(600 * time.Millisecond) // the watch applies the set-up's own events
+	check("once settled")
+	loads := metricValue(t, s, "twostep_session_cache_loads_total")
+	for range 15 {
+		time.Sleep(100 * time.Millisecond)
+		check("while cached")
+	}
+	if n := metricValue(t, s, "twostep_session_cache_loads_total") - loads; n > 0 {
+		t.Errorf("the server read the cached session %v times in 1.5 s of checks, want none", n)
+	}
+	in.MustCLI(t, "", "user", "disable", "ria")
+	refusedWithin(t, "twostep user disable on SQLite", time.Now(), ria.aal2, []*server{s})
+}

@@ -71,6 +71,18 @@ func (m *Metrics) Notification(channel, state string) {
 	m.notices.WithLabelValues(channel, state).Inc()
 }
 
+// SessionCacheLoads exports loads, the count of forward-auth session-cache
+// misses that read the store (auth.Service.SessionLoads), as
+// twostep_session_cache_loads_total: flat while the same sessions are
+// checked, it shows the cache is not lapsing (docs/deploy.md "Session
+// cache").
+func (m *Metrics) SessionCacheLoads(loads func() uint64) {
+	m.reg.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{
+		Name: "twostep_session_cache_loads_total",
+		Help: "Forward-auth session-cache misses that read the session from the database.",
+	}, func() float64 { return float64(loads()) }))
+}
+
 // Instrument counts and times every request. The route label is the
 // ServeMux pattern that matched (a bounded set), never the raw path, which
 // a client could vary without end.

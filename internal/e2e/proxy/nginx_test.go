@@ -161,7 +161,8 @@ func TestNginxForwardAuth(t *testing.T) {
 
 	// 6. Logout: the old session is refused within 1 s, on this instance
 	// (which drops its cache entry) and on a second instance whose cache
-	// still holds the session (entries are trusted for at most 1 s).
+	// still holds the session (the session cache's 1-s bound,
+	// docs/deploy.md "Session cache").
 	// Several instances need PostgreSQL (one server per SQLite file): the
 	// second instance runs in the suite's PostgreSQL pass
 	// (TWOSTEP_TEST_BACKEND=postgres, as .ci/run does).

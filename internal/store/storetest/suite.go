@@ -47,6 +47,7 @@ func Run(t *testing.T, newStore func(testing.TB) *store.Store) {
 		{"Grace", testGrace},
 		{"Notifications", testNotifications},
 		{"NotificationClaimRace", testNotificationClaimRace},
+		{"SessionEvents", testSessionEvents},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) { tc.fn(t, newStore(t)) })
