@@ -74,7 +74,12 @@ CREATE TRIGGER session_events_sessions_update AFTER UPDATE OF aal, user_id, crea
     FOR EACH ROW WHEN (OLD.aal IS DISTINCT FROM NEW.aal OR OLD.user_id IS DISTINCT FROM NEW.user_id
                        OR OLD.created_at IS DISTINCT FROM NEW.created_at)
     EXECUTE FUNCTION session_events_sessions();
-CREATE TRIGGER session_events_users_update AFTER UPDATE ON users
+-- UPDATE OF: an UPDATE that sets none of these columns (the lease, the
+-- failure counters, the login time, a hash upgrade: every sign-in and
+-- verification) does not even compile the trigger into its statement,
+-- which in SQLite cost a verification about 40 % more CPU (the WHEN clause
+-- alone still compiled it into every UPDATE of users).
+CREATE TRIGGER session_events_users_update AFTER UPDATE OF disabled, username, email, groups, grace_policy, grace_started_at, grace_extended ON users
     FOR EACH ROW WHEN (OLD.disabled IS DISTINCT FROM NEW.disabled OR OLD.username IS DISTINCT FROM NEW.username
                        OR OLD.email IS DISTINCT FROM NEW.email OR OLD.groups IS DISTINCT FROM NEW.groups
                        OR OLD.grace_policy IS DISTINCT FROM NEW.grace_policy

@@ -47,7 +47,12 @@ BEGIN
     VALUES (CAST((julianday('now') - 2440587.5) * 86400000 AS INTEGER), OLD.user_id, OLD.token_hash);
 END;
 
-CREATE TRIGGER session_events_users_update AFTER UPDATE ON users
+-- UPDATE OF: an UPDATE that sets none of these columns (the lease, the
+-- failure counters, the login time, a hash upgrade: every sign-in and
+-- verification) does not even compile the trigger into its statement,
+-- which in SQLite cost a verification about 40 % more CPU (the WHEN clause
+-- alone still compiled it into every UPDATE of users).
+CREATE TRIGGER session_events_users_update AFTER UPDATE OF disabled, username, email, groups, grace_policy, grace_started_at, grace_extended ON users
 WHEN OLD.disabled IS NOT NEW.disabled OR OLD.username IS NOT NEW.username OR OLD.email IS NOT NEW.email
   OR OLD.groups IS NOT NEW.groups OR OLD.grace_policy IS NOT NEW.grace_policy
   OR OLD.grace_started_at IS NOT NEW.grace_started_at OR OLD.grace_extended IS NOT NEW.grace_extended
