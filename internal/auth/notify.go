@@ -66,7 +66,7 @@ func (s *Service) notify(ctx context.Context, c Client, name, userID, username s
 		return
 	}
 	n := notify.Notice{Kind: kind, UserID: userID, Username: username, At: s.d.Now(), IP: c.IP,
-		Browser: notify.Summarize(c.UserAgent), Method: attrs["type"]}
+		Browser: notify.Summarize(ClassifyUserAgent(c.UserAgent)), Method: attrs["type"]}
 	if err := s.d.Notify.Enqueue(ctx, n, to); err != nil {
 		s.d.Log.WarnContext(ctx, "security notification not queued", "kind", kind, "user_id", userID, "error", err)
 	}

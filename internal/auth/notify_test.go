@@ -2,6 +2,7 @@ package auth_test
 
 import (
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -201,5 +202,27 @@ func TestKeyStatusCountsQueuedNotices(t *testing.T) {
 	}
 	if s := state(); s != auth.KeyUnused {
 		t.Fatalf("after the notice was sent the key is %q, want %q", s, auth.KeyUnused)
+	}
+}
+
+// TestNoticeBrowserNames: the browser a notice names comes from the fixed
+// tables of ClassifyUserAgent, so a User-Agent cannot put words or a link
+// into a mail; common programs are named too.
+func TestNoticeBrowserNames(t *testing.T) {
+	hostile := `Mozilla/5.0 Your account is locked, go to http://evil.example/login <a href="http://evil.example">now</a>`
+	for ua, want := range map[string]string{
+		"":                   "an unrecognised browser or program",
+		"x":                  "an unrecognised browser or program",
+		hostile:              "an unrecognised browser or program",
+		"Go-http-client/1.1": "Go program",
+		"Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/140.0 Safari/537.36 Edg/140.0":                   "Edge on Windows",
+		"Mozilla/5.0 (iPhone; CPU iPhone OS 18_0 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/18.0 Mobile/15E148 Safari/604.1": "Safari on iPhone",
+		"curl/8.5.0":                      "curl",
+		"Mozilla/5.0 (X11; Linux x86_64)": "a browser on Linux",
+	} {
+		got := notify.Summarize(auth.ClassifyUserAgent(ua))
+		if got != want || strings.Contains(got, "evil") || strings.Contains(got, "http") {
+			t.Errorf("Summarize(ClassifyUserAgent(%.40q)) = %q, want %q", ua, got, want)
+		}
 	}
 }

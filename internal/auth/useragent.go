@@ -4,8 +4,8 @@ import "strings"
 
 // ClassifyUserAgent names the browser and the operating system a User-Agent
 // header claims ("Firefox", "Linux"), each "" when no entry matches. The
-// sessions page and the remembered browsers show these names instead of the
-// raw header.
+// sessions page, the remembered browsers and the security notifications
+// (notify.Summarize) show these names instead of the raw header.
 //
 // A small table of our own rather than a parsing library: the names only
 // help a person recognise their own devices, never decide anything (the
@@ -25,6 +25,7 @@ var uaBrowsers = []uaEntry{
 	{"Edg/", "Edge"}, {"EdgA/", "Edge"}, {"EdgiOS/", "Edge"}, {"OPR/", "Opera"}, {"SamsungBrowser/", "Samsung Internet"},
 	{"Firefox/", "Firefox"}, {"FxiOS/", "Firefox"}, {"CriOS/", "Chrome"}, {"HeadlessChrome/", "Headless Chrome"},
 	{"Chromium/", "Chromium"}, {"Chrome/", "Chrome"}, {"Safari/", "Safari"}, {"curl/", "curl"},
+	{"Go-http-client/", "Go program"}, {"python-requests/", "Python program"},
 }
 
 var uaSystems = []uaEntry{

@@ -152,7 +152,7 @@ func TestNotificationEvents(t *testing.T) {
 	expect("new device", "new sign-in", firefox, 0)
 	// 2. The first method (its recovery codes are part of it: one mail).
 	u := s.enrolTOTP(t, "alice", first.str(t, "token"))
-	expect("method added", "was added", "a Go program", 0)
+	expect("method added", "was added", "Go program", 0)
 	// A sign-in from the known browser tells nobody.
 	tok := s.login(t, "alice", ua, func(r *http.Request) { r.AddCookie(known) }).str(t, "token")
 	// 3. New recovery codes.

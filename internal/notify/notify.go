@@ -66,7 +66,8 @@ type Notice struct {
 	// IP is the client's address; "cli" for the server's command line,
 	// "" when unknown.
 	IP string `json:"ip,omitempty"`
-	// Browser is Summarize of the User-Agent ("Firefox on Linux").
+	// Browser is Summarize of the names the service found in the User-Agent
+	// ("Firefox on Linux"), never the header itself.
 	Browser string `json:"browser,omitempty"`
 	// Method is the type of the method added or removed ("totp", "sms",
 	// "webauthn"), one of a fixed set.

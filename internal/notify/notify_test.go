@@ -231,7 +231,7 @@ func (f *fixture) get(k string) int {
 
 func notice(kind notify.Kind) notify.Notice {
 	return notify.Notice{Kind: kind, UserID: "u1", Username: "alice", IP: "203.0.113.7",
-		Browser: notify.Summarize("Mozilla/5.0 (X11; Linux x86_64; rv:140.0) Gecko/20100101 Firefox/140.0"), Method: "totp"}
+		Browser: notify.Summarize("Firefox", "Linux"), Method: "totp"}
 }
 
 func (f *fixture) runOnce(t *testing.T) int {
@@ -486,15 +486,12 @@ func TestEveryKindRenders(t *testing.T) {
 }
 
 // TestHostileFields: what a client or a user chose cannot put a link or
-// markup into a message: the User-Agent is reduced to known names, an
-// unknown method type is not copied, HTML is escaped.
+// markup into a message: an unknown method type is not copied, HTML is
+// escaped. (The User-Agent never reaches a notice: auth's
+// TestNoticeBrowserNames.)
 func TestHostileFields(t *testing.T) {
-	ua := `Mozilla/5.0 Your account is locked, go to http://evil.example/login <a href="http://evil.example">now</a>`
 	n := notify.Notice{Kind: notify.NewDevice, Username: "alice", At: time.Now(), IP: "198.51.100.1",
-		Browser: notify.Summarize(ua), Method: `<script>http://evil.example</script>`}
-	if strings.Contains(n.Browser, "evil") || strings.Contains(n.Browser, "http") {
-		t.Fatalf("Summarize kept the client's text: %q", n.Browser)
-	}
+		Browser: notify.Summarize("Firefox", "Linux"), Method: `<script>http://evil.example</script>`}
 	r, err := notify.RenderMail(notify.Brand{Name: "A & <B>"}, n)
 	if err != nil {
 		t.Fatal(err)
@@ -506,17 +503,5 @@ func TestHostileFields(t *testing.T) {
 	}
 	if !strings.Contains(r.HTML, "A &amp; &lt;B&gt;") {
 		t.Errorf("brand not escaped in HTML:\n%s", r.HTML)
-	}
-	for ua, want := range map[string]string{
-		"":            "",
-		"twostep-cli": "the twostep command line",
-		"Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/140.0 Safari/537.36 Edg/140.0":                   "Edge on Windows",
-		"Mozilla/5.0 (iPhone; CPU iPhone OS 18_0 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/18.0 Mobile/15E148 Safari/604.1": "Safari on iOS",
-		"curl/8.5.0": "curl",
-		"x":          "an unrecognised browser or program",
-	} {
-		if got := notify.Summarize(ua); got != want {
-			t.Errorf("Summarize(%q) = %q, want %q", ua, got, want)
-		}
 	}
 }

@@ -178,7 +178,7 @@ func TestRememberThroughTheAPI(t *testing.T) {
 		t.Fatalf("devices: %d %v", st, out)
 	}
 	d := list[0].(map[string]any)
-	if d["id"] != dev["id"] || d["current"] != true || d["label"] != "Go-http-client/1.1" || d["last_used_at"] == nil {
+	if d["id"] != dev["id"] || d["current"] != true || d["label"] != "Go program" || d["last_used_at"] == nil {
 		t.Fatalf("device = %v", d)
 	}
 	if st, _ := api("DELETE", "/api/v1/devices/"+d["id"].(string), nil); st != http.StatusNoContent {
